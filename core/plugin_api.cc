@@ -1,0 +1,54 @@
+// Key functions of the plugin interfaces (their type_info lives in libuer_core.so only, so that
+// dynamic_cast works across plugins) and model assembly.
+#include "core/plugin_api.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace uer::core {
+
+Embedding::~Embedding() = default;
+Encoder::~Encoder() = default;
+Target::~Target() = default;
+Subencoder::~Subencoder() = default;
+Task::~Task() = default;
+EmbeddingFactory::~EmbeddingFactory() = default;
+EncoderFactory::~EncoderFactory() = default;
+TargetFactory::~TargetFactory() = default;
+SubencoderFactory::~SubencoderFactory() = default;
+TaskFactory::~TaskFactory() = default;
+
+namespace {
+
+template <typename F>
+auto CreateModule(const std::string& name, const v1::ModelConfig& config, const BuildContext& ctx)
+    -> decltype(std::declval<const F&>().Create(config, ctx)) {
+  UER_RETURN_IF_ERROR(ValidateModelConfig(config));
+  UER_ASSIGN_OR_RETURN(const F* factory, FindFactory<F>(name));
+  absl::Status st = factory->Validate(config);
+  if (!st.ok()) {
+    return absl::Status(st.code(), absl::StrCat(KindName(F::kKind), " \"", name, "\": ", st.message()));
+  }
+  auto created = factory->Create(config, ctx);
+  if (!created.ok()) {
+    return absl::Status(created.status().code(), absl::StrCat(KindName(F::kKind), " \"", name,
+                                                              "\": ", created.status().message()));
+  }
+  if (*created == nullptr) {
+    return absl::InternalError(absl::StrCat(KindName(F::kKind), " \"", name, "\" returned no module"));
+  }
+  return created;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Embedding>> CreateEmbedding(const v1::ModelConfig& c, const BuildContext& ctx) {
+  return CreateModule<EmbeddingFactory>(c.embedding(), c, ctx);
+}
+absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& c, const BuildContext& ctx) {
+  return CreateModule<EncoderFactory>(c.encoder(), c, ctx);
+}
+absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& c, const BuildContext& ctx) {
+  return CreateModule<TargetFactory>(c.target(), c, ctx);
+}
+
+}  // namespace uer::core

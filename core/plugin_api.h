@@ -1,0 +1,133 @@
+// The public C++ surface of uer-cc for plugins, in-tree and third-party alike. A plugin includes
+// this header, implements one factory interface, registers it with UER_REGISTER_FACTORY and links
+// //core:plugin_api (libuer_core.so) dynamically. See docs/plugins.md and docs/examples/.
+//
+//   class TinyEncoderFactory : public uer::core::EncoderFactory {
+//    public:
+//     std::string name() const override { return "acme.tiny"; }
+//     std::string help() const override { return "one linear layer"; }
+//     absl::StatusOr<std::shared_ptr<uer::core::Encoder>> Create(
+//         const uer::core::v1::ModelConfig& c, const uer::core::BuildContext& ctx) const override;
+//   };
+//   UER_REGISTER_FACTORY(TinyEncoderFactory);
+#ifndef UER_CORE_PLUGIN_API_H_
+#define UER_CORE_PLUGIN_API_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/status_macros.h"
+#include "core/tokenizer.h"
+#include "core/vocab.h"
+
+namespace uer::core {
+
+// What a factory needs beside the model config.
+struct BuildContext {
+  int64_t vocab_size = 0;
+  int64_t sub_vocab_size = 0;
+};
+
+// Named tensors: a target's inputs (tgt_mlm, tgt_nsp, ...) or outputs.
+using TensorMap = std::map<std::string, torch::Tensor>;
+
+// ---- Modules ------------------------------------------------------------------------------------
+
+// Token ids [batch, seq] and segment ids [batch, seq] (0 = padding) to [batch, seq, emb_size].
+class Embedding : public torch::nn::Module {
+ public:
+  ~Embedding() override;
+  virtual torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor& seg) = 0;
+};
+
+// [batch, seq, emb_size] plus the segment ids (the attention mask) to [batch, seq, hidden_size].
+class Encoder : public torch::nn::Module {
+ public:
+  ~Encoder() override;
+  virtual torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) = 0;
+};
+
+// What a target computes: the loss that training minimises, and named outputs and metrics.
+struct TargetOutput {
+  torch::Tensor loss;
+  TensorMap outputs;  // e.g. "mlm_logits"
+  TensorMap metrics;  // e.g. "mlm_correct", "mlm_denominator"
+};
+
+// The encoder output [batch, seq, hidden_size] and the target's tensors to a loss.
+class Target : public torch::nn::Module {
+ public:
+  ~Target() override;
+  virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& tgt) = 0;
+};
+
+// Characters of each word [batch * seq, word_length] to one vector per word.
+class Subencoder : public torch::nn::Module {
+ public:
+  ~Subencoder() override;
+  virtual torch::Tensor Forward(const torch::Tensor& ids) = 0;
+};
+
+// A downstream head (classifier, tagger, ...) on top of the encoder's output.
+class Task : public torch::nn::Module {
+ public:
+  ~Task() override;
+  virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& inputs) = 0;
+};
+
+// ---- Factories, one interface per kind -------------------------------------------------------------
+
+template <typename Product, PluginKind K>
+class ModuleFactory : public FactoryBase {
+ public:
+  static constexpr PluginKind kKind = K;
+  PluginKind kind() const final { return K; }
+  // Checks the fields this plugin reads; errors name the field.
+  virtual absl::Status Validate(const v1::ModelConfig& config) const { return absl::OkStatus(); }
+  virtual absl::StatusOr<std::shared_ptr<Product>> Create(const v1::ModelConfig& config,
+                                                          const BuildContext& ctx) const = 0;
+};
+
+class EmbeddingFactory : public ModuleFactory<Embedding, PluginKind::kEmbedding> {
+ public:
+  ~EmbeddingFactory() override;
+};
+class EncoderFactory : public ModuleFactory<Encoder, PluginKind::kEncoder> {
+ public:
+  ~EncoderFactory() override;
+};
+class TargetFactory : public ModuleFactory<Target, PluginKind::kTarget> {
+ public:
+  ~TargetFactory() override;
+};
+class SubencoderFactory : public ModuleFactory<Subencoder, PluginKind::kSubencoder> {
+ public:
+  ~SubencoderFactory() override;
+};
+class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
+ public:
+  ~TaskFactory() override;
+};
+
+
+// ---- Assembly -------------------------------------------------------------------------------------
+
+// Looks up the factory named by `config` for that kind, validates the config and creates the module.
+// Errors: unknown names (listing the known ones), invalid fields, the factory's own errors.
+absl::StatusOr<std::shared_ptr<Embedding>> CreateEmbedding(const v1::ModelConfig& config, const BuildContext& ctx);
+absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& config, const BuildContext& ctx);
+absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& config, const BuildContext& ctx);
+
+}  // namespace uer::core
+
+#endif  // UER_CORE_PLUGIN_API_H_

@@ -1,0 +1,109 @@
+// One registry per plugin kind, keyed by the name UER-py uses ("bert", "lstm", "char", ...).
+//
+// A plugin registers a factory with one line at the end of its .cc:
+//
+//   UER_REGISTER_FACTORY(LstmEncoderFactory);
+//
+// Static initializers only *enqueue* the factory. Core's loader (core/loader.h) opens a plugin,
+// checks its version stamp and then commits the queued factories with the plugin's path as their
+// origin, or discards them. Factories linked into a binary directly are committed lazily as
+// "builtin". Lookups:
+//
+//   UER_ASSIGN_OR_RETURN(const EncoderFactory* f, FindFactory<EncoderFactory>("lstm"));
+#ifndef UER_CORE_REGISTRY_H_
+#define UER_CORE_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace uer::core {
+
+enum class PluginKind { kEmbedding, kEncoder, kTarget, kTokenizer, kSubencoder, kTask };
+
+// "embedding", "encoder", ... as used in messages and in list_plugins.
+const char* KindName(PluginKind kind);
+// All kinds, in a fixed order.
+const std::vector<PluginKind>& AllKinds();
+
+// Base of every factory. Each kind derives an interface from it (EncoderFactory, ...).
+class FactoryBase {
+ public:
+  virtual ~FactoryBase();
+  virtual PluginKind kind() const = 0;
+  // The registered name. Built-ins use UER-py's spelling; third parties use a dotted name.
+  virtual std::string name() const = 0;
+  virtual std::string help() const = 0;
+  virtual std::string stability() const { return "stable"; }
+};
+
+struct RegistryEntry {
+  PluginKind kind;
+  std::string name;
+  std::string origin;  // "builtin" or the canonical path of the plugin's .so
+  const FactoryBase* factory;
+};
+
+namespace registry {
+
+// Registers `factory` under its kind and name. A name that exists already is AlreadyExists and the
+// message names both origins.
+absl::Status Register(std::unique_ptr<FactoryBase> factory, const std::string& origin);
+// Removes a registration (for tests; see testing/registry_override.h).
+void Unregister(PluginKind kind, std::string_view name);
+// NotFound lists the sorted names of that kind, and a close name if there is one.
+absl::StatusOr<const FactoryBase*> Find(PluginKind kind, std::string_view name);
+std::vector<std::string> Names(PluginKind kind);
+// Every registration, sorted by kind, then name.
+std::vector<RegistryEntry> List();
+
+}  // namespace registry
+
+namespace internal {
+// Called by UER_REGISTER_FACTORY's static object.
+void EnqueueRegistration(std::unique_ptr<FactoryBase> factory);
+// Hands over the queued factories (the loader commits or discards them).
+std::vector<std::unique_ptr<FactoryBase>> TakePendingRegistrations();
+// Commits queued factories as "builtin" (registrations linked into the binary). Returns the first
+// error, which is also logged.
+absl::Status CommitPendingAsBuiltin();
+
+class Registrar {
+ public:
+  explicit Registrar(std::unique_ptr<FactoryBase> factory) {
+    EnqueueRegistration(std::move(factory));
+  }
+};
+}  // namespace internal
+
+// Finds the factory of interface type F (which declares `static constexpr PluginKind kKind`).
+template <typename F>
+absl::StatusOr<const F*> FindFactory(std::string_view name) {
+  absl::StatusOr<const FactoryBase*> base = registry::Find(F::kKind, name);
+  if (!base.ok()) return base.status();
+  const F* typed = dynamic_cast<const F*>(*base);
+  if (typed == nullptr) {
+    return absl::InternalError(std::string(KindName(F::kKind)) + " \"" + std::string(name) +
+                               "\" does not implement the expected interface");
+  }
+  return typed;
+}
+
+}  // namespace uer::core
+
+#define UER_REGISTRY_CONCAT_INNER_(a, b) a##b
+#define UER_REGISTRY_CONCAT_(a, b) UER_REGISTRY_CONCAT_INNER_(a, b)
+
+// Registers a factory class (default-constructible, derived from one kind's factory interface).
+#define UER_REGISTER_FACTORY(FactoryClass)                                                   \
+  static_assert(std::is_base_of<::uer::core::FactoryBase, FactoryClass>::value,              \
+                #FactoryClass " must derive from a uer factory interface");                 \
+  static ::uer::core::internal::Registrar UER_REGISTRY_CONCAT_(uer_registrar_, __COUNTER__)( \
+      std::unique_ptr<::uer::core::FactoryBase>(new FactoryClass()))
+
+#endif  // UER_CORE_REGISTRY_H_

@@ -1,0 +1,67 @@
+#include "core/vocab.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace uer::core {
+
+absl::StatusOr<Vocab> Vocab::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocabulary ", path));
+  std::vector<std::string> tokens;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    // UER-py keeps the first whitespace-separated field of the line ("token count" files work).
+    size_t b = line.find_first_not_of(" \t");
+    std::string token;
+    if (b != std::string::npos) {
+      size_t e = line.find_first_of(" \t", b);
+      token = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    }
+    tokens.push_back(std::move(token));
+  }
+  return FromTokens(std::move(tokens), path);
+}
+
+absl::StatusOr<Vocab> Vocab::FromTokens(std::vector<std::string> tokens, std::string_view name) {
+  if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat("vocabulary ", std::string(name), " is empty"));
+  Vocab v;
+  v.path_ = std::string(name);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(name), ":", i + 1, ": empty line in vocabulary (one token a line)"));
+    }
+    auto [it, inserted] = v.ids_.emplace(tokens[i], static_cast<int64_t>(i));
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", i + 1, ": token \"", tokens[i],
+                                                     "\" repeats line ", it->second + 1));
+    }
+  }
+  v.tokens_ = std::move(tokens);
+  v.pad_id_ = v.Id(kPadToken);
+  v.unk_id_ = v.Id(kUnkToken);
+  v.cls_id_ = v.Id(kClsToken);
+  v.sep_id_ = v.Id(kSepToken);
+  v.mask_id_ = v.Id(kMaskToken);
+  if (v.unk_id_ < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("vocabulary ", std::string(name), " has no ", std::string(kUnkToken), " token"));
+  }
+  return v;
+}
+
+bool Vocab::Contains(std::string_view token) const { return ids_.count(std::string(token)) > 0; }
+
+int64_t Vocab::Id(std::string_view token) const {
+  auto it = ids_.find(std::string(token));
+  return it == ids_.end() ? -1 : it->second;
+}
+
+int64_t Vocab::IdOrUnk(std::string_view token) const {
+  int64_t id = Id(token);
+  return id < 0 ? unk_id_ : id;
+}
+
+}  // namespace uer::core

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Core is linked into a process exactly once: every plugin .so must load libuer_core.so dynamically
+# (DT_NEEDED) and define none of core's symbols itself (TensorFlow's check_deps, done on the binary).
+set -euo pipefail
+fail=0
+n=0
+for so in "$@"; do
+  [[ "$so" == *.so ]] || continue
+  n=$((n + 1))
+  if ! readelf -d "$so" | grep -q "NEEDED.*\[libuer_core.so\]"; then
+    echo "FAIL: $so does not link libuer_core.so dynamically"; fail=1
+  fi
+  # Defined (not undefined) dynamic symbols of core's registry, loader or config parsing.
+  if nm -D --defined-only -C "$so" | grep -E "uer::core::(registry::|internal::EnqueueRegistration|LoadPlugin|MergeModelConfig)" ; then
+    echo "FAIL: $so carries a copy of core"; fail=1
+  fi
+  if nm -D --defined-only -C "$so" | grep -E " (gflags|google)::(FlagRegisterer|protobuf::DescriptorPool::generated_pool)" ; then
+    echo "FAIL: $so carries a copy of gflags or of protobuf's descriptor pool"; fail=1
+  fi
+done
+[[ $n -gt 0 ]] || { echo "FAIL: no plugin given"; exit 1; }
+[[ $fail == 0 ]] && echo "$n plugins link core dynamically and carry no copy of it"
+exit $fail

@@ -1,0 +1,79 @@
+#include "tools/tool_common.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <google/protobuf/descriptor.h>
+
+#include "absl/strings/str_cat.h"
+
+#include "core/loader.h"
+
+DEFINE_string(plugins, "",
+              "Comma-separated paths of plugin shared libraries (or folders of libuer_*.so) to load "
+              "after the built-in plugins; $UER_PLUGIN_PATH (':'-separated) is loaded after them.");
+
+namespace uer::tools {
+
+void InitTool(const char* usage, int* argc, char*** argv) {
+  gflags::SetUsageMessage(usage);
+  gflags::SetVersionString("uer-cc 0.1.0");
+  gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging((*argv)[0]);
+  google::InstallFailureSignalHandler();
+}
+
+void LoadPluginsFromFlags() {
+  absl::Status st = core::LoadBuiltinPlugins();
+  if (st.ok()) st = core::LoadPluginList(FLAGS_plugins, ',');
+  if (st.ok()) {
+    const char* env = std::getenv("UER_PLUGIN_PATH");
+    if (env) st = core::LoadPluginList(env, ':');
+  }
+  if (!st.ok()) {
+    LOG(ERROR) << st.message();
+    std::exit(2);
+  }
+}
+
+absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path) {
+  core::v1::ModelConfig config;
+  if (!config_path.empty()) {
+    absl::Status st = core::MergeModelConfigFromFile(config_path, &config);
+    if (!st.ok()) return st;
+  }
+  // Flags the user gave on the command line win over the file.
+  const auto* d = config.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(f->name().c_str(), &info) || info.is_default) continue;
+    absl::Status st = core::SetModelConfigField(f->name(), info.current_value, &config);
+    if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("--", f->name(), ": ", st.message()));
+  }
+  absl::Status st = core::ValidateModelConfig(config);
+  if (!st.ok()) {
+    return absl::InvalidArgumentError(
+        config_path.empty() ? std::string(st.message()) : absl::StrCat(config_path, ": ", st.message()));
+  }
+  LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
+  return config;
+}
+
+int ExitCode(const absl::Status& status) {
+  if (status.ok()) return 0;
+  LOG(ERROR) << status.message();
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace uer::tools

@@ -1,0 +1,35 @@
+// What every uer-cc tool does first: parse flags, start logging, load plugins, resolve the config.
+//
+//   int main(int argc, char** argv) {
+//     uer::tools::InitTool("Tokenizes a text file.", &argc, &argv);
+//     uer::tools::LoadPluginsFromFlags();           // exits with a message on failure
+//     return uer::tools::ExitCode(RunTokenize(options));
+//   }
+#ifndef UER_TOOLS_TOOL_COMMON_H_
+#define UER_TOOLS_TOOL_COMMON_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/config.h"
+
+namespace uer::tools {
+
+// Parses gflags (removing them from argv), starts glog (to stderr) and installs the failure handler.
+void InitTool(const char* usage, int* argc, char*** argv);
+
+// Loads the built-in plugins, then --plugins, then $UER_PLUGIN_PATH. Exits with status 2 and the
+// loader's message on error.
+void LoadPluginsFromFlags();
+
+// defaults < the file at `config_path` (if not empty) < model flags given on the command line
+// (a flag counts when the user set it, even to its default value). Logs the resolved config.
+absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path);
+
+// 0 for OK, 2 for usage errors (InvalidArgument, NotFound of an input), 1 otherwise; logs the error.
+int ExitCode(const absl::Status& status);
+
+}  // namespace uer::tools
+
+#endif  // UER_TOOLS_TOOL_COMMON_H_
