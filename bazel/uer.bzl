@@ -107,8 +107,9 @@ def uer_cc_test(name, srcs, deps = [], copts = [], data = [], **kwargs):
         **kwargs
     )
 
-def uer_tool(name, srcs, deps = [], data = [], copts = [], **kwargs):
+def uer_tool(name, srcs, deps = [], data = [], copts = [], visibility = None, **kwargs):
     native.cc_binary(
+        visibility = visibility or ["//testing:__subpackages__", "//bench:__subpackages__"],
         name = name,
         srcs = srcs,
         copts = UER_COPTS + copts,

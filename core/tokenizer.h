@@ -22,6 +22,8 @@ namespace uer::core {
 struct TokenizerOptions {
   std::shared_ptr<const Vocab> vocab;
   bool do_lower_case = true;
+  // WordPiece gives [UNK] for a longer word (UER-py's seed: 100; its newer versions: 200).
+  int max_input_chars_per_word = 100;
 };
 
 class Tokenizer {

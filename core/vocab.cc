@@ -52,10 +52,12 @@ absl::StatusOr<Vocab> Vocab::FromTokens(std::vector<std::string> tokens, std::st
   return v;
 }
 
-bool Vocab::Contains(std::string_view token) const { return ids_.count(std::string(token)) > 0; }
+bool Vocab::Contains(std::string_view token) const {
+  return ids_.contains(absl::string_view(token.data(), token.size()));
+}
 
 int64_t Vocab::Id(std::string_view token) const {
-  auto it = ids_.find(std::string(token));
+  auto it = ids_.find(absl::string_view(token.data(), token.size()));
   return it == ids_.end() ? -1 : it->second;
 }
 

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 
 namespace uer::core {
@@ -50,7 +50,7 @@ class Vocab {
  private:
   std::string path_;
   std::vector<std::string> tokens_;
-  std::unordered_map<std::string, int64_t> ids_;
+  absl::flat_hash_map<std::string, int64_t> ids_;
   int64_t pad_id_ = -1, unk_id_ = -1, cls_id_ = -1, sep_id_ = -1, mask_id_ = -1;
 };
 

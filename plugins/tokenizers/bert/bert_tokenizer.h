@@ -1,0 +1,31 @@
+// UER-py's BertTokenizer: basic tokenization (drop control and invalid characters, normalise
+// whitespace, spaces around CJK characters, lower-case and strip accents when do_lower_case,
+// split punctuation), then greedy longest-match-first WordPiece with "##" continuations.
+// Special tokens ([UNK] [SEP] [PAD] [CLS] [MASK]) are never split.
+//
+//   BertTokenizer t(vocab, /*do_lower_case=*/true);
+//   t.Tokenize("Hello, 世界!")  // {"hello", ",", "世", "界", "!"}
+#ifndef UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
+#define UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
+
+#include "core/tokenizer.h"
+
+namespace uer::tokenizers {
+
+class BertTokenizer : public core::Tokenizer {
+ public:
+  BertTokenizer(std::shared_ptr<const core::Vocab> vocab, bool do_lower_case,
+                int max_input_chars_per_word = 100);
+  std::vector<std::string> Tokenize(std::string_view text) const override;
+  // The two stages, for tests.
+  std::vector<std::u32string> BasicTokenize(std::string_view text) const;
+  void WordpieceTokenize(const std::u32string& word, std::vector<std::string>* out) const;
+
+ private:
+  bool do_lower_case_;
+  int max_input_chars_per_word_;
+};
+
+}  // namespace uer::tokenizers
+
+#endif  // UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
