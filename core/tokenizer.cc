@@ -15,6 +15,10 @@ std::vector<int64_t> Tokenizer::ConvertTokensToIds(const std::vector<std::string
   return ids;
 }
 
+std::vector<int64_t> Tokenizer::TokenizeToIds(std::string_view text) const {
+  return ConvertTokensToIds(Tokenize(text));
+}
+
 absl::StatusOr<std::unique_ptr<Tokenizer>> CreateTokenizer(const std::string& name,
                                                            const TokenizerOptions& options) {
   if (options.vocab == nullptr) {

@@ -33,6 +33,8 @@ class Tokenizer {
   virtual std::vector<std::string> Tokenize(std::string_view text) const = 0;
   // Ids of the tokens; unknown tokens map to [UNK].
   std::vector<int64_t> ConvertTokensToIds(const std::vector<std::string>& tokens) const;
+  // ConvertTokensToIds(Tokenize(text)); tokenizers may do it without building the strings.
+  virtual std::vector<int64_t> TokenizeToIds(std::string_view text) const;
   const Vocab& vocab() const { return *vocab_; }
 
  protected:

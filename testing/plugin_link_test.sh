@@ -7,7 +7,7 @@ n=0
 for so in "$@"; do
   [[ "$so" == *.so ]] || continue
   n=$((n + 1))
-  if ! readelf -d "$so" | grep -q "NEEDED.*\[libuer_core.so\]"; then
+  if ! readelf -d "$so" | grep "NEEDED.*\[libuer_core.so\]" >/dev/null; then
     echo "FAIL: $so does not link libuer_core.so dynamically"; fail=1
   fi
   # Defined (not undefined) dynamic symbols of core's registry, loader or config parsing.

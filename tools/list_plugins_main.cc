@@ -17,11 +17,11 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Lists the registered plugins.\nUsage: list_plugins [--plugins=a.so,b.so] [--kind=encoder]",
                        &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
-  std::cout << absl::StrFormat("%-10s  %-18s  %-8s  %-45s  %s\n", "KIND", "NAME", "STABILITY", "HELP", "ORIGIN");
+  std::cout << absl::StrFormat("%-10s  %-12s  %-9s  %-62s  %s\n", "KIND", "NAME", "STABILITY", "HELP", "ORIGIN");
   int shown = 0;
   for (const uer::core::RegistryEntry& e : uer::core::registry::List()) {
     if (!FLAGS_kind.empty() && std::string(uer::core::KindName(e.kind)) != FLAGS_kind) continue;
-    std::cout << absl::StrFormat("%-10s  %-18s  %-8s  %-45s  %s\n", uer::core::KindName(e.kind), e.name,
+    std::cout << absl::StrFormat("%-10s  %-12s  %-9s  %-62s  %s\n", uer::core::KindName(e.kind), e.name,
                                  e.factory->stability(), e.factory->help(), e.origin);
     ++shown;
   }

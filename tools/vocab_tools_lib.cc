@@ -45,6 +45,21 @@ long FirstInvalidUtf8(std::string_view s) {
   return -1;
 }
 
+// A vocabulary file holds one token a line and readers keep the first whitespace-separated field,
+// so a token that holds whitespace (the char tokenizer's " ") cannot be stored.
+bool HoldsWhitespace(const std::string& t) {
+  static const char* kSpaces[] = {" ", "\t", "\v", "\f", "\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80",
+                                  "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
+                                  "\xe3\x80\x80"};
+  for (const char* s : kSpaces) {
+    if (t.find(s) != std::string::npos) return true;
+  }
+  for (unsigned char c = 0x80; c <= 0x8a; ++c) {
+    if (t.find(std::string("\xe2\x80") + static_cast<char>(c)) != std::string::npos) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::shared_ptr<const core::Vocab>> LoadVocab(const std::string& path) {
   UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(path));
   return std::make_shared<const core::Vocab>(std::move(v));
@@ -126,16 +141,17 @@ absl::Status RunTokenize(const TokenizeOptions& o) {
       return absl::InvalidArgumentError(absl::StrCat(o.input_path, ":", number, ": invalid UTF-8 at byte ", bad,
                                                      " of the line (use --replace_invalid_utf8 to read it as U+FFFD)"));
     }
-    std::vector<std::string> toks = tokenizer->Tokenize(line);
     if (o.output_tokens) {
+      std::vector<std::string> toks = tokenizer->Tokenize(line);
       for (size_t i = 0; i < toks.size(); ++i) absl::StrAppend(&out, i ? " " : "", toks[i]);
+      tokens += static_cast<int64_t>(toks.size());
     } else {
-      std::vector<int64_t> ids = tokenizer->ConvertTokensToIds(toks);
+      std::vector<int64_t> ids = tokenizer->TokenizeToIds(line);
       for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&out, i ? " " : "", ids[i]);
+      tokens += static_cast<int64_t>(ids.size());
     }
     out.push_back('\n');
     ++lines;
-    tokens += static_cast<int64_t>(toks.size());
     return absl::OkStatus();
   }));
   UER_RETURN_IF_ERROR(WriteFileAtomically(o.output_path, out));
@@ -199,7 +215,8 @@ absl::StatusOr<std::vector<std::string>> BuildVocab(const BuildVocabOptions& o) 
       size_t begin = lines.size() * w / workers, end = lines.size() * (w + 1) / workers;
       for (size_t i = begin; i < end; ++i) {
         for (std::string& t : tokenizer->Tokenize(lines[i])) {
-          if (!t.empty()) parts[w].Add(std::move(t));  // UER-py would write an empty line
+          // UER-py writes these too, and its own Vocab.load then reads "???<line>" for them.
+          if (!t.empty() && !HoldsWhitespace(t)) parts[w].Add(std::move(t));
         }
       }
     });

@@ -70,7 +70,7 @@ TEST_F(VocabToolsTest, BuildVocabPutsReservedFirstThenByCountInFirstSeenOrder) {
 
 TEST_F(VocabToolsTest, BuildVocabWithCharTokenizerWritesAReadableVocab) {
   BuildVocabOptions o;
-  o.corpus_path = Write("zh.txt", "中国中\n国人\n");
+  o.corpus_path = Write("zh.txt", "中国中\n国 人\u3000\n");  // the spaces are not tokens of a vocabulary
   o.vocab_path = dir_ + "/zh_vocab.txt";
   o.tokenizer = "char";
   ASSERT_OK(RunBuildVocab(o));

@@ -1,29 +1,18 @@
 #include "plugins/tokenizers/bert/bert_tokenizer.h"
 
-#include "absl/strings/numbers.h"
 #include "plugins/tokenizers/common/unicode.h"
 
 namespace uer::tokenizers {
 namespace {
 
-bool IsNeverSplit(const std::u32string& t) {
-  static const std::u32string* kSpecial = new std::u32string[5]{U"[UNK]", U"[SEP]", U"[PAD]", U"[CLS]", U"[MASK]"};
-  for (int i = 0; i < 5; ++i) {
-    if (t == kSpecial[i]) return true;
+bool IsNeverSplit(const char32_t* b, const char32_t* e) {
+  static const std::u32string_view kSpecial[] = {U"[UNK]", U"[SEP]", U"[PAD]", U"[CLS]", U"[MASK]"};
+  if (e - b < 5 || e - b > 6 || *b != '[') return false;
+  const std::u32string_view t(b, e - b);
+  for (const auto& s : kSpecial) {
+    if (t == s) return true;
   }
   return false;
-}
-
-// Python's str.split() with no argument: runs of whitespace separate, empty pieces are dropped.
-template <typename F>
-void SplitOnPythonSpace(std::u32string_view s, F&& emit) {
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && IsPythonSpace(s[i])) ++i;
-    size_t b = i;
-    while (i < s.size() && !IsPythonSpace(s[i])) ++i;
-    if (i > b) emit(s.substr(b, i - b));
-  }
 }
 
 }  // namespace
@@ -34,97 +23,137 @@ BertTokenizer::BertTokenizer(std::shared_ptr<const core::Vocab> vocab, bool do_l
       do_lower_case_(do_lower_case),
       max_input_chars_per_word_(max_input_chars_per_word) {}
 
-std::vector<std::u32string> BertTokenizer::BasicTokenize(std::string_view text) const {
-  const std::u32string in = DecodeUtf8(text);
+template <typename WordFn>
+void BertTokenizer::BasicTokenize(std::string_view text, WordFn&& word) const {
   // Clean (drop NUL, U+FFFD and control characters; whitespace to ' ') and pad CJK characters.
+  const std::u32string in = DecodeUtf8(text);
   std::u32string cleaned;
-  cleaned.reserve(in.size() + 16);
+  cleaned.reserve(in.size() * 3 + 1);
   for (char32_t cp : in) {
-    if (cp == 0 || cp == 0xFFFD || IsBertControl(cp)) continue;
-    if (IsBertWhitespace(cp)) {
-      cleaned.push_back(' ');
-    } else if (IsChineseChar(cp)) {
+    if (cp < 0x80) {
+      if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') cleaned.push_back(' ');
+      else if (cp >= 0x20 && cp != 0x7F) cleaned.push_back(cp);
+      continue;
+    }
+    if (IsChineseChar(cp)) {
       cleaned.push_back(' ');
       cleaned.push_back(cp);
       cleaned.push_back(' ');
+    } else if (cp == 0xFFFD || IsBertControl(cp)) {
+      continue;
     } else {
-      cleaned.push_back(cp);
+      cleaned.push_back(IsBertWhitespace(cp) ? U' ' : cp);
     }
   }
-  std::vector<std::u32string> out;
-  SplitOnPythonSpace(cleaned, [&](std::u32string_view piece) {
-    std::u32string token(piece);
-    const bool special = IsNeverSplit(token);
-    if (do_lower_case_ && !special) token = StripAccents(PythonLower(token));
-    if (special) {
-      out.push_back(std::move(token));
-      return;
+  std::u32string lowered;
+  const char32_t* p = cleaned.data();
+  const char32_t* const end = p + cleaned.size();
+  while (p < end) {
+    // Python's str.split(): runs of whitespace separate words.
+    while (p < end && IsPythonSpace(*p)) ++p;
+    const char32_t* b = p;
+    while (p < end && !IsPythonSpace(*p)) ++p;
+    if (p == b) continue;
+    const char32_t* e = p;
+    if (IsNeverSplit(b, e)) {
+      word(b, e);
+      continue;
     }
-    // Split punctuation off, then re-split on whitespace (drops the empty pieces).
-    std::u32string current;
-    auto flush = [&] {
-      SplitOnPythonSpace(current, [&](std::u32string_view p) { out.emplace_back(p); });
-      current.clear();
-    };
-    for (char32_t cp : token) {
-      if (IsBertPunctuation(cp)) {
-        flush();
-        current.push_back(cp);
-        flush();
+    if (e - b == 1 && IsChineseChar(*b)) {  // the common case in Chinese text
+      word(b, e);
+      continue;
+    }
+    if (do_lower_case_) {
+      bool ascii = true;
+      for (const char32_t* q = b; q < e; ++q) ascii &= *q < 0x80;
+      if (ascii) {
+        lowered.assign(b, e);
+        for (char32_t& c : lowered) c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
       } else {
-        current.push_back(cp);
+        lowered = StripAccents(PythonLower(std::u32string_view(b, e - b)));
+      }
+      b = lowered.data();
+      e = b + lowered.size();
+    }
+    // Split punctuation off; whitespace cannot appear here, so only empty pieces are dropped.
+    const char32_t* start = b;
+    for (const char32_t* q = b; q < e; ++q) {
+      if (IsBertPunctuation(*q)) {
+        if (q > start) word(start, q);
+        word(q, q + 1);
+        start = q + 1;
       }
     }
-    flush();
-  });
-  return out;
+    if (e > start) word(start, e);
+  }
 }
 
-void BertTokenizer::WordpieceTokenize(const std::u32string& word, std::vector<std::string>* out) const {
-  const std::string unk(core::kUnkToken);
-  if (static_cast<int>(word.size()) > max_input_chars_per_word_) {
-    out->push_back(unk);
+template <typename PieceFn>
+void BertTokenizer::Wordpiece(const char32_t* begin, const char32_t* end, std::string* bytes,
+                              PieceFn&& piece) const {
+  const int64_t n = end - begin;
+  if (n > max_input_chars_per_word_) {
+    piece(core::kUnkToken, vocab_->unk_id());
     return;
   }
-  // Byte offsets of each code point in the UTF-8 form of the word.
-  std::string bytes;
-  std::vector<size_t> offset;
-  offset.reserve(word.size() + 1);
-  for (char32_t cp : word) {
-    offset.push_back(bytes.size());
-    AppendUtf8(cp, &bytes);
+  bytes->clear();
+  for (const char32_t* q = begin; q < end; ++q) {
+    if (*q < 0x80) bytes->push_back(static_cast<char>(*q));
+    else AppendUtf8(*q, bytes);
   }
-  offset.push_back(bytes.size());
-  const size_t first = out->size();
+  // Most words are in the vocabulary whole.
+  const int64_t whole = vocab_->Id(*bytes);
+  if (whole >= 0) {
+    piece(*bytes, whole);
+    return;
+  }
+  std::vector<size_t> offset;
+  offset.reserve(n + 1);
+  size_t off = 0;
+  for (const char32_t* q = begin; q < end; ++q) {
+    offset.push_back(off);
+    off += *q < 0x80 ? 1 : *q < 0x800 ? 2 : *q < 0x10000 ? 3 : 4;
+  }
+  offset.push_back(off);
+  std::vector<std::pair<std::string, int64_t>> pieces;
   std::string candidate;
-  size_t start = 0;
-  const size_t n = word.size();
+  int64_t start = 0;
   while (start < n) {
-    size_t end = n;
-    bool found = false;
-    while (start < end) {
+    int64_t stop = n, id = -1;
+    while (start < stop) {
       candidate.clear();
       if (start > 0) candidate.append("##");
-      candidate.append(bytes, offset[start], offset[end] - offset[start]);
-      if (vocab_->Contains(candidate)) {
-        found = true;
-        break;
-      }
-      --end;
+      candidate.append(*bytes, offset[start], offset[stop] - offset[start]);
+      id = vocab_->Id(candidate);
+      if (id >= 0) break;
+      --stop;
     }
-    if (!found) {
-      out->resize(first);
-      out->push_back(unk);
+    if (id < 0) {
+      piece(core::kUnkToken, vocab_->unk_id());
       return;
     }
-    out->push_back(candidate);
-    start = end;
+    pieces.emplace_back(candidate, id);
+    start = stop;
   }
+  for (const auto& [text, id] : pieces) piece(text, id);
 }
 
 std::vector<std::string> BertTokenizer::Tokenize(std::string_view text) const {
   std::vector<std::string> out;
-  for (const std::u32string& token : BasicTokenize(text)) WordpieceTokenize(token, &out);
+  std::string scratch;
+  BasicTokenize(text, [&](const char32_t* b, const char32_t* e) {
+    Wordpiece(b, e, &scratch, [&](std::string_view p, int64_t) { out.emplace_back(p); });
+  });
+  return out;
+}
+
+std::vector<int64_t> BertTokenizer::TokenizeToIds(std::string_view text) const {
+  std::vector<int64_t> out;
+  out.reserve(text.size() / 2);
+  std::string scratch;
+  BasicTokenize(text, [&](const char32_t* b, const char32_t* e) {
+    Wordpiece(b, e, &scratch, [&](std::string_view, int64_t id) { out.push_back(id); });
+  });
   return out;
 }
 

@@ -17,11 +17,16 @@ class BertTokenizer : public core::Tokenizer {
   BertTokenizer(std::shared_ptr<const core::Vocab> vocab, bool do_lower_case,
                 int max_input_chars_per_word = 100);
   std::vector<std::string> Tokenize(std::string_view text) const override;
-  // The two stages, for tests.
-  std::vector<std::u32string> BasicTokenize(std::string_view text) const;
-  void WordpieceTokenize(const std::u32string& word, std::vector<std::string>* out) const;
+  std::vector<int64_t> TokenizeToIds(std::string_view text) const override;
 
  private:
+  // Calls word(const char32_t* begin, const char32_t* end) for each token of basic tokenization.
+  template <typename WordFn>
+  void BasicTokenize(std::string_view text, WordFn&& word) const;
+  // Calls piece(std::string_view piece, int64_t id) for each WordPiece of one word.
+  template <typename PieceFn>
+  void Wordpiece(const char32_t* begin, const char32_t* end, std::string* scratch, PieceFn&& piece) const;
+
   bool do_lower_case_;
   int max_input_chars_per_word_;
 };
