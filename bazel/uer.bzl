@@ -20,7 +20,7 @@ UER_COPTS = [
 
 # The only core target that a plugin may depend on. Like TensorFlow's check_deps for custom ops, a
 # plugin that reaches into //core/... otherwise would carry a second copy of the registry.
-_PLUGIN_ALLOWED_CORE = ["//core:plugin_api", "//core:plugin_api_headers"]
+_PLUGIN_ALLOWED_CORE = ["//core:plugin_api", "//core:plugin_api_lite", "//core:plugin_api_headers"]
 
 def uer_cc_library(name, copts = [], registers = False, **kwargs):
     native.cc_library(
@@ -70,8 +70,9 @@ def _check_plugin_deps(name, deps):
                   "so that core is linked into a process exactly once") % (name, d))
 
 def uer_plugin(name, kind, srcs, deps = [], copts = [], visibility = None, testonly = False,
-               stamp = True):
-    """Builds lib<prefix>_<kind>_<name>.so. `name` may be dotted for third parties (acme.tiny)."""
+               stamp = True, uses_torch = True):
+    """Builds libuer_<kind>_<name>.so. `name` may be dotted for third parties (acme.tiny).
+    `uses_torch = False` (tokenizers) links core without LibTorch."""
     _check_plugin_deps(name, deps)
     lib = "libuer_%s_%s.so" % (kind, name.replace(".", "_"))
     extra = []
@@ -88,7 +89,7 @@ def uer_plugin(name, kind, srcs, deps = [], copts = [], visibility = None, testo
     native.cc_binary(
         name = lib,
         srcs = srcs + extra,
-        deps = deps + ["//core:plugin_api"],
+        deps = deps + ["//core:plugin_api" if uses_torch else "//core:plugin_api_lite"],
         copts = UER_COPTS + copts,
         linkshared = True,
         linkopts = ["-Wl,-soname," + lib, "-Wl,--no-undefined"],

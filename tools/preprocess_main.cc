@@ -1,0 +1,53 @@
+// Builds a pre-training dataset from a corpus (UER-py's preprocess.py flags).
+//
+//   bazel run //tools:preprocess -- --corpus_path corpora/book_review_bert.txt \
+//       --vocab_path models/google_zh_vocab.txt --dataset_path dataset.uer --target bert \
+//       --processes_num 2
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "tools/preprocess_lib.h"
+#include "tools/tool_common.h"
+
+DEFINE_string(corpus_path, "", "Path of the corpus for pretraining.");
+DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
+DEFINE_string(dataset_path, "dataset.uer", "Path of the preprocessed dataset.");
+DEFINE_string(tokenizer, "bert", "Specify the tokenizer: bert, char, space.");
+DEFINE_bool(do_lower_case, true, "Lower-case and strip accents (bert tokenizer).");
+DEFINE_int32(processes_num, 1, "Split the whole dataset into `processes_num` parts, each built by its own worker.");
+DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm.");
+DEFINE_int32(docs_buffer_size, 100000, "The buffer size of documents in memory, specific to targets that require negative sampling.");
+DEFINE_int32(seq_length, 128, "Sequence length of instances.");
+DEFINE_int32(dup_factor, 5, "Duplicate instances multiple times.");
+DEFINE_double(short_seq_prob, 0.1, "Probability of truncating sequence. The larger value, the higher probability of using short (truncated) sequence.");
+DEFINE_int32(seed, 7, "Random seed.");
+
+int main(int argc, char** argv) {
+  uer::tools::InitTool("Builds a pre-training dataset.\nUsage: preprocess --corpus_path C --vocab_path V "
+                       "--dataset_path D --target {bert,mlm,lm,bilm,cls}", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();
+  if (FLAGS_corpus_path.empty() || FLAGS_vocab_path.empty()) {
+    return uer::tools::ExitCode(absl::InvalidArgumentError("--corpus_path and --vocab_path are required"));
+  }
+  uer::tools::PreprocessOptions o;
+  o.corpus_path = FLAGS_corpus_path;
+  o.vocab_path = FLAGS_vocab_path;
+  o.dataset_path = FLAGS_dataset_path;
+  o.tokenizer = FLAGS_tokenizer;
+  o.do_lower_case = FLAGS_do_lower_case;
+  o.processes_num = FLAGS_processes_num;
+  o.target = FLAGS_target;
+  o.docs_buffer_size = FLAGS_docs_buffer_size;
+  o.seq_length = FLAGS_seq_length;
+  o.dup_factor = FLAGS_dup_factor;
+  o.short_seq_prob = FLAGS_short_seq_prob;
+  o.seed = FLAGS_seed;
+  auto stats = uer::tools::RunPreprocess(o);
+  if (stats.ok() && stats->maskable > 0) {
+    LOG(INFO) << "masked " << stats->masked << " of " << stats->maskable << " tokens ("
+              << 100.0 * stats->masked / stats->maskable << "%)"
+              << (o.target == "bert" ? ", random next " : "")
+              << (o.target == "bert" ? std::to_string(100.0 * stats->random_next / stats->instances) + "%" : "");
+  }
+  return uer::tools::ExitCode(stats.status());
+}
