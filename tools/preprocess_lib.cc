@@ -197,26 +197,30 @@ class Worker {
     const int32_t cls = static_cast<int32_t>(vocab_.cls_id()), sep = static_cast<int32_t>(vocab_.sep_id());
     const int32_t mask = static_cast<int32_t>(vocab_.mask_id());
     const int64_t v = vocab_.size();
-    for (size_t i = 0; i < src->size(); ++i) {
-      const int32_t token = (*src)[i];
+    int32_t* p = src->data();
+    const size_t n = src->size();
+    int64_t maskable = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const int32_t token = p[i];
       if (token == cls || token == sep) continue;
-      ++stats_.maskable;
+      ++maskable;
       double prob = rng_.Random();
       if (prob < 0.15) {
         prob /= 0.15;
         if (prob < 0.8) {
-          (*src)[i] = mask;
+          p[i] = mask;
         } else if (prob < 0.9) {
           int32_t rdi;
           do {
             rdi = static_cast<int32_t>(rng_.RandInt(1, v - 1));
           } while (rdi == cls || rdi == sep || rdi == mask);
-          (*src)[i] = rdi;
+          p[i] = rdi;
         }
         pos->push_back(static_cast<int32_t>(i));
         orig->push_back(token);
       }
     }
+    stats_.maskable += maskable;
     stats_.masked += static_cast<int64_t>(pos->size());
   }
 
@@ -300,11 +304,15 @@ class Worker {
     return absl::OkStatus();
   }
 
-  void TruncatePair(std::vector<int32_t>* a, std::vector<int32_t>* b, int max_tokens) {
-    while (static_cast<int>(a->size() + b->size()) > max_tokens) {
-      std::vector<int32_t>* t = a->size() > b->size() ? a : b;
-      if (rng_.Random() < 0.5) t->erase(t->begin());
-      else t->pop_back();
+  // UER-py's truncate_seq_pair on [lo, hi) windows (no element moves): drop a token at the front or
+  // the back of the longer sequence until the pair fits.
+  void TruncatePair(size_t* a_lo, size_t* a_hi, size_t* b_lo, size_t* b_hi, int max_tokens) {
+    while (static_cast<int>((*a_hi - *a_lo) + (*b_hi - *b_lo)) > max_tokens) {
+      const bool a_longer = (*a_hi - *a_lo) > (*b_hi - *b_lo);
+      size_t* lo = a_longer ? a_lo : b_lo;
+      size_t* hi = a_longer ? a_hi : b_hi;
+      if (rng_.Random() < 0.5) ++*lo;
+      else --*hi;
     }
   }
 
@@ -349,14 +357,15 @@ class Worker {
           } else {
             for (size_t j = a_end; j < chunk.size(); ++j) b.insert(b.end(), chunk[j]->begin(), chunk[j]->end());
           }
-          TruncatePair(&a, &b, max_num_tokens);
+          size_t a_lo = 0, a_hi = a.size(), b_lo = 0, b_hi = b.size();
+          TruncatePair(&a_lo, &a_hi, &b_lo, &b_hi, max_num_tokens);
           std::vector<int32_t>& src = src_;
           src.clear();
           src.push_back(cls);
-          src.insert(src.end(), a.begin(), a.end());
+          src.insert(src.end(), a.begin() + a_lo, a.begin() + a_hi);
           src.push_back(sep);
           const int32_t seg_a = static_cast<int32_t>(src.size());
-          src.insert(src.end(), b.begin(), b.end());
+          src.insert(src.end(), b.begin() + b_lo, b.begin() + b_hi);
           src.push_back(sep);
           const int32_t seg_b = static_cast<int32_t>(src.size());
           std::vector<int32_t>& pos = pos_;

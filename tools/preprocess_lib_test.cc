@@ -1,0 +1,245 @@
+#include "tools/preprocess_lib.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/dataset.h"
+#include "core/loader.h"
+#include "testing/test_util.h"
+#include "tools/inspect_dataset_lib.h"
+
+namespace uer::tools {
+namespace {
+
+using ::testing::HasSubstr;
+using ::uer::testing::RunfilePath;
+using ::uer::testing::StatusIs;
+
+class PreprocessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    for (const char* n : {"bert/libuer_tokenizer_bert.so", "char/libuer_tokenizer_char.so",
+                          "space/libuer_tokenizer_space.so"}) {
+      ASSERT_OK(core::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
+    }
+  }
+  void SetUp() override {
+    // A small vocabulary in UER-py's layout: the special tokens at Google's ids.
+    std::string v;
+    for (int i = 0; i < 100; ++i) v += i == 0 ? "[PAD]\n" : "[unused" + std::to_string(i) + "]\n";
+    v += "[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+    for (char c = 'a'; c <= 'z'; ++c) v += std::string(1, c) + "\n";
+    vocab_ = Write("vocab.txt", v);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  PreprocessOptions Options(const std::string& corpus, const std::string& target) {
+    PreprocessOptions o;
+    o.corpus_path = corpus;
+    o.vocab_path = vocab_;
+    o.dataset_path = dir_ + "/" + target + ".uer";
+    o.tokenizer = "char";
+    o.target = target;
+    o.seq_length = 16;
+    o.dup_factor = 2;
+    return o;
+  }
+  std::string dir_ = ::uer::testing::TempDir("preprocess");
+  std::string vocab_;
+};
+
+constexpr int kCls = 101, kSep = 102, kMask = 103;
+
+TEST_F(PreprocessTest, BertInstancesHaveUerPysStructure) {
+  std::string corpus = Write("bert.txt", "abcdefg\nhijklmn\nopq\n\nrstuv\nwxyz\n\nabc\ndef\nghi\n\n");
+  PreprocessOptions o = Options(corpus, "bert");
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  EXPECT_EQ(ds->size(), static_cast<uint64_t>(s.instances));
+  EXPECT_GT(s.instances, 0);
+  EXPECT_EQ(ds->header().seq_length, 16u);
+  for (uint64_t i = 0; i < ds->size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*ds, i));
+    EXPECT_EQ(d.src[0], kCls);
+    int64_t a_end = 0, b_end = 0;
+    while (a_end < 16 && d.seg[a_end] == 1) ++a_end;
+    b_end = a_end;
+    while (b_end < 16 && d.seg[b_end] == 2) ++b_end;
+    ASSERT_GT(a_end, 1);
+    ASSERT_GT(b_end, a_end);
+    EXPECT_EQ(d.src[a_end - 1], kSep);
+    EXPECT_EQ(d.src[b_end - 1], kSep);
+    for (int64_t k = b_end; k < 16; ++k) EXPECT_EQ(d.src[k], 0);  // padding
+    for (int64_t k = 0; k < 16; ++k) {
+      if (d.tgt[k] != 0) {  // a predicted position: never [CLS]/[SEP], holds the original letter
+        EXPECT_NE(d.tgt[k], kCls);
+        EXPECT_NE(d.tgt[k], kSep);
+        EXPECT_GE(d.tgt[k], 104);
+      } else if (k < b_end && d.src[k] != kCls && d.src[k] != kSep) {
+        EXPECT_GE(d.src[k], 104);  // not predicted: unchanged
+      }
+    }
+    EXPECT_TRUE(d.label == 0 || d.label == 1);
+  }
+}
+
+TEST_F(PreprocessTest, SameFlagsSameFile) {
+  std::string corpus = Write("bert2.txt", "abcdefg\nhijklmn\n\nopq\nrstuv\n\nwxyz\nabc\n");
+  PreprocessOptions o = Options(corpus, "bert");
+  ASSERT_OK(RunPreprocess(o));
+  std::ifstream a(o.dataset_path, std::ios::binary);
+  std::stringstream first;
+  first << a.rdbuf();
+  ASSERT_OK(RunPreprocess(o));
+  std::ifstream b(o.dataset_path, std::ios::binary);
+  std::stringstream second;
+  second << b.rdbuf();
+  EXPECT_EQ(first.str(), second.str());
+  o.seed = 8;
+  ASSERT_OK(RunPreprocess(o));
+  std::ifstream c(o.dataset_path, std::ios::binary);
+  std::stringstream third;
+  third << c.rdbuf();
+  EXPECT_NE(first.str(), third.str());
+}
+
+TEST_F(PreprocessTest, MlmDupFactorCopiesEveryLine) {
+  // UER-py's seed writes one copy and then fails on a closed file; uer-cc writes dup_factor copies.
+  std::string corpus = Write("mlm.txt", "abcdefghijklmnopqrstuvwxyz\nabc\n\nxyz\n");
+  PreprocessOptions o = Options(corpus, "mlm");
+  o.dup_factor = 3;
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
+  EXPECT_EQ(s.instances, 9);  // 3 non-empty lines x 3
+  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(DecodedInstance first, DecodeInstance(*ds, 0));
+  EXPECT_EQ(std::count(first.seg.begin(), first.seg.end(), 1), 16);  // truncated to seq_length, no [CLS]
+  ASSERT_OK_AND_ASSIGN(DecodedInstance second, DecodeInstance(*ds, 1));
+  EXPECT_EQ(std::count(second.seg.begin(), second.seg.end(), 1), 3);
+  // Two workers give the same instances (the lines are sliced, each worker seeded alike).
+  o.processes_num = 2;
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s2, RunPreprocess(o));
+  EXPECT_EQ(s2.instances, 9);
+}
+
+TEST_F(PreprocessTest, LmAndBilmShiftTheirTargets) {
+  std::string corpus = Write("lm.txt", "abcd\n");
+  PreprocessOptions o = Options(corpus, "lm");
+  o.seq_length = 3;
+  ASSERT_OK(RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto lm, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*lm, 0));
+  const int a = 104;  // id of "a"
+  EXPECT_EQ(d.src, (std::vector<int64_t>{a, a + 1, a + 2}));
+  EXPECT_EQ(d.tgt, (std::vector<int64_t>{a + 1, a + 2, a + 3}));
+  EXPECT_EQ(d.seg, (std::vector<int64_t>{1, 1, 1}));
+  o = Options(corpus, "bilm");
+  o.seq_length = 6;
+  ASSERT_OK(RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto bilm, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(DecodedInstance b, DecodeInstance(*bilm, 0));
+  EXPECT_EQ(b.src, (std::vector<int64_t>{a, a + 1, a + 2, a + 3, 0, 0}));
+  EXPECT_EQ(b.tgt, (std::vector<int64_t>{a + 1, a + 2, a + 3, kSep, 0, 0}));
+  EXPECT_EQ(b.tgt_backward, (std::vector<int64_t>{kCls, a, a + 1, a + 2, 0, 0}));
+}
+
+TEST_F(PreprocessTest, ClsSingleAndPair) {
+  std::string corpus = Write("cls.tsv", "label\ttext_a\n1\tab\n0\tab\tcd\n");
+  PreprocessOptions o = Options(corpus, "cls");
+  ASSERT_OK(RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  ASSERT_EQ(ds->size(), 2u);
+  ASSERT_OK_AND_ASSIGN(DecodedInstance single, DecodeInstance(*ds, 0));
+  EXPECT_EQ(single.label, 1);
+  EXPECT_EQ(std::vector<int64_t>(single.src.begin(), single.src.begin() + 4), (std::vector<int64_t>{kCls, 104, 105, 0}));
+  EXPECT_EQ(std::vector<int64_t>(single.seg.begin(), single.seg.begin() + 4), (std::vector<int64_t>{1, 1, 1, 0}));
+  ASSERT_OK_AND_ASSIGN(DecodedInstance pair, DecodeInstance(*ds, 1));
+  EXPECT_EQ(pair.label, 0);
+  EXPECT_EQ(std::vector<int64_t>(pair.src.begin(), pair.src.begin() + 7),
+            (std::vector<int64_t>{kCls, 104, 105, kSep, 106, 107, kSep}));
+  EXPECT_EQ(std::vector<int64_t>(pair.seg.begin(), pair.seg.begin() + 8), (std::vector<int64_t>{1, 1, 1, 1, 2, 2, 2, 0}));
+}
+
+TEST_F(PreprocessTest, BadInputSaysWhatTheFormatMustBe) {
+  PreprocessOptions o = Options(Write("noblank.txt", "abc\ndef\nghi\n"), "bert");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("has no blank line: the bert target needs documents of at least two "
+                                                   "sentences, one sentence a line, documents separated by blank lines")));
+  EXPECT_FALSE(std::filesystem::exists(o.dataset_path));
+  o.corpus_path = Write("single.txt", "abc\n\ndef\n\nghi\n");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has no document of two sentences")));
+  o.corpus_path = Write("empty.txt", "");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is empty")));
+  o.corpus_path = dir_ + "/missing.txt";
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open corpus " + o.corpus_path)));
+  o.corpus_path = Write("ok.txt", "ab\ncd\n\n");
+  o.vocab_path = dir_ + "/missing_vocab.txt";
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open vocabulary")));
+  o.vocab_path = vocab_;
+  o.seq_length = 4;
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         "--seq_length 4 is too small for target bert: it needs at least 5 ([CLS] A [SEP] B [SEP])"));
+  o = Options(Write("badcls.tsv", "1\tab\nx\tcd\n"), "cls");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         o.corpus_path + ":2: label \"x\" is not an integer (cls corpus lines are label<TAB>text)"));
+  o.corpus_path = Write("badcols.tsv", "1\tab\tcd\tef\n");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(o.corpus_path + ":1: 4 columns")));
+  o.target = "nsp";
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown dataset target \"nsp\"")));
+  // No part files are left behind.
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().string().find(".part"), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {
+  PreprocessOptions o = Options(Write("lm2.txt", "abcd\nefgh\n"), "lm");
+  ASSERT_OK(RunPreprocess(o));
+  std::filesystem::resize_file(o.dataset_path, std::filesystem::file_size(o.dataset_path) - 4);
+  EXPECT_THAT(core::Dataset::Open(o.dataset_path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated or corrupt")));
+  std::string pickle = Write("dataset.pt", std::string(300, '\x80'));
+  EXPECT_THAT(core::Dataset::Open(pickle), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a uer-cc dataset")));
+  ASSERT_OK(RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(core::Vocab v, core::Vocab::Load(vocab_));
+  EXPECT_OK(ds->CheckCompatible(v, core::DatasetTarget::kLm, 16));
+  EXPECT_THAT(ds->CheckCompatible(v, core::DatasetTarget::kBert, 16),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built for target lm, not bert")));
+  EXPECT_THAT(ds->CheckCompatible(v, core::DatasetTarget::kLm, 128),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with --seq_length 16, not 128")));
+  ASSERT_OK_AND_ASSIGN(core::Vocab other, core::Vocab::FromTokens({"[UNK]", "x"}, "other.txt"));
+  EXPECT_THAT(ds->CheckCompatible(other, core::DatasetTarget::kLm, 16),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with another vocabulary")));
+}
+
+// UER-py's seed preprocess.py on corpora/book_review_bert.txt with the default flags (bert target,
+// seq_length 128, dup_factor 5, short_seq_prob 0.1, seed 7) writes 150592 instances, masks 1004243
+// of 6679864 maskable tokens and draws 101739 random-next pairs (bench/preprocess_parity.py compares
+// every instance). uer-cc reproduces its random stream, so the statistics agree exactly.
+TEST_F(PreprocessTest, BookReviewStatisticsAgreeWithUerPy) {
+  UER_REQUIRE_SHARED_DATA();
+  const std::string data = ::uer::testing::SharedDir() + "/data";
+  PreprocessOptions o;
+  o.corpus_path = data + "/corpora/book_review_bert.txt";
+  o.vocab_path = data + "/vocab/google_zh_vocab.txt";
+  o.dataset_path = dir_ + "/book_review.uer";
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
+  EXPECT_EQ(s.instances, 150592);
+  EXPECT_EQ(s.masked, 1004243);
+  EXPECT_EQ(s.maskable, 6679864);
+  EXPECT_EQ(s.random_next, 101739);
+  EXPECT_NEAR(static_cast<double>(s.masked) / s.maskable, 0.15, 0.002);
+  // Two workers: the same kind of data, near the same numbers.
+  o.processes_num = 2;
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s2, RunPreprocess(o));
+  EXPECT_NEAR(static_cast<double>(s2.instances), 150592, 1500);
+  EXPECT_NEAR(static_cast<double>(s2.masked) / s2.maskable, 0.15, 0.002);
+}
+
+}  // namespace
+}  // namespace uer::tools
