@@ -57,11 +57,17 @@ class Encoder : public torch::nn::Module {
   virtual torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) = 0;
 };
 
-// What a target computes: the loss that training minimises, and named outputs and metrics.
+// What a target computes: the loss that training minimises and UER-py's returned values, in its
+// order and under its names ("loss_mlm", "loss_nsp", "correct_mlm", "correct_nsp", "denominator").
 struct TargetOutput {
   torch::Tensor loss;
-  TensorMap outputs;  // e.g. "mlm_logits"
-  TensorMap metrics;  // e.g. "mlm_correct", "mlm_denominator"
+  std::vector<std::pair<std::string, torch::Tensor>> values;
+  const torch::Tensor* Find(const std::string& name) const {
+    for (const auto& [n, t] : values) {
+      if (n == name) return &t;
+    }
+    return nullptr;
+  }
 };
 
 // The encoder output [batch, seq, hidden_size] and the target's tensors to a loss.
@@ -69,6 +75,8 @@ class Target : public torch::nn::Module {
  public:
   ~Target() override;
   virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& tgt) = 0;
+  // Names of the tensors Forward reads from `tgt` ("tgt_mlm", "tgt_nsp", ...).
+  virtual std::vector<std::string> InputNames() const = 0;
 };
 
 // Characters of each word [batch * seq, word_length] to one vector per word.

@@ -1,0 +1,147 @@
+#include "core/model.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+
+namespace uer::core {
+
+Model::Model(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Target> t)
+    : embedding(register_module("embedding", std::move(e))),
+      encoder(register_module("encoder", std::move(enc))),
+      target(register_module("target", std::move(t))) {}
+
+TargetOutput Model::Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt) {
+  return target->Forward(encoder->Forward(embedding->Forward(src, seg), seg), tgt);
+}
+
+absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx) {
+  UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
+  UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
+  UER_ASSIGN_OR_RETURN(auto target, CreateTarget(config, ctx));
+  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target));
+}
+
+void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& p : model->named_parameters()) {
+    if (absl::StrContains(p.key(), "gamma") || absl::StrContains(p.key(), "beta")) continue;
+    p.value().normal_(0, std);
+  }
+}
+
+std::string KeyGeneration(const StateDict& state) {
+  bool head = false, y2022 = false, seed = false, hf = false;
+  for (const auto& [k, v] : state) {
+    if (absl::StartsWith(k, "embedding.word.") || absl::StartsWith(k, "embedding.pos.") ||
+        absl::StartsWith(k, "embedding.seg.") || absl::StartsWith(k, "target.mlm.") || absl::StartsWith(k, "target.sp.")) {
+      head = true;
+    } else if (absl::StartsWith(k, "target.sp_linear")) {
+      y2022 = true;
+    } else if (absl::StartsWith(k, "bert.") || absl::StartsWith(k, "cls.predictions")) {
+      hf = true;
+    } else if (absl::StartsWith(k, "embedding.") || absl::StartsWith(k, "encoder.") || absl::StartsWith(k, "target.")) {
+      seed = true;
+    }
+  }
+  if (hf) return "huggingface";
+  if (head) return "uer-head";
+  if (y2022) return "uer-2022";
+  if (seed) return "uer-seed";
+  return "unknown";
+}
+
+StateDict MigrateToSeedKeys(const StateDict& state) {
+  static const std::vector<std::pair<std::string, std::string>> kRenames = {
+      {"embedding.word.embedding.", "embedding.word_embedding."},
+      {"embedding.pos.embedding.", "embedding.position_embedding."},
+      {"embedding.seg.embedding.", "embedding.segment_embedding."},
+      {"target.mlm.linear_1.", "target.mlm_linear_1."},
+      {"target.mlm.linear_2.", "target.mlm_linear_2."},
+      {"target.mlm.layer_norm.", "target.layer_norm."},
+      {"target.sp.linear_1.", "target.nsp_linear_1."},
+      {"target.sp.linear_2.", "target.nsp_linear_2."},
+      {"target.sp_linear_1.", "target.nsp_linear_1."},
+      {"target.sp_linear_2.", "target.nsp_linear_2."},
+  };
+  StateDict out;
+  for (const auto& [k, v] : state) {
+    std::string key = k;
+    if (absl::StartsWith(key, "module.")) key = key.substr(7);  // a DataParallel/DDP wrapper
+    for (const auto& [from, to] : kRenames) {
+      if (absl::StartsWith(key, from)) {
+        key = to + key.substr(from.size());
+        break;
+      }
+    }
+    out.emplace_back(key, v);
+  }
+  return out;
+}
+
+StateDict ModelStateDict(const torch::nn::Module& model) {
+  StateDict out;
+  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const std::string& path,
+                                             const LoadOptions& options) {
+  UER_ASSIGN_OR_RETURN(StateDict state, LoadStateDict(path));
+  return LoadModelWeights(model, state, path, options);
+}
+
+absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const StateDict& raw,
+                                             const std::string& name, const LoadOptions& options) {
+  const std::string generation = KeyGeneration(raw);
+  if (generation == "huggingface") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " uses HuggingFace's key names (bert.embeddings.*): convert it with "
+              "convert_bert_from_huggingface_to_uer first"));
+  }
+  StateDict state = MigrateToSeedKeys(raw);
+  std::map<std::string, torch::Tensor> file;
+  for (const auto& [k, v] : state) file[k] = v;
+  std::vector<std::string> missing, unexpected, mismatched;
+  std::set<std::string> used;
+  torch::NoGradGuard no_grad;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  auto visit = [&](const std::string& key, torch::Tensor& target) {
+    auto it = file.find(key);
+    if (it == file.end()) {
+      if (!(options.allow_missing_target && absl::StartsWith(key, "target."))) missing.push_back(key);
+      return;
+    }
+    used.insert(key);
+    if (it->second.sizes() != target.sizes()) {
+      mismatched.push_back(absl::StrCat(key, ": checkpoint ", c10::str(it->second.sizes()), " vs model ",
+                                        c10::str(target.sizes())));
+      return;
+    }
+    copies.emplace_back(target, it->second);
+  };
+  for (auto& p : model->named_parameters()) visit(p.key(), p.value());
+  for (auto& b : model->named_buffers()) visit(b.key(), b.value());
+  for (const auto& [k, v] : file) {
+    if (used.count(k)) continue;
+    if (options.allow_unexpected_target && absl::StartsWith(k, "target.")) continue;
+    unexpected.push_back(k);
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::vector<std::string> parts;
+    if (!mismatched.empty()) parts.push_back(absl::StrCat("shape mismatches: ", absl::StrJoin(mismatched, "; ")));
+    if (!missing.empty()) parts.push_back(absl::StrCat("missing keys: ", absl::StrJoin(missing, ", ")));
+    if (!unexpected.empty()) parts.push_back(absl::StrCat("unexpected keys: ", absl::StrJoin(unexpected, ", ")));
+    return absl::InvalidArgumentError(absl::StrCat(name, " (", generation, " keys) does not match the model: ",
+                                                   absl::StrJoin(parts, ". "),
+                                                   ". Check --config_path, --vocab_path and the embedding/encoder/target flags"));
+  }
+  for (auto& [dst, src] : copies) dst.copy_(src.to(dst.dtype()));
+  return generation;
+}
+
+}  // namespace uer::core

@@ -1,0 +1,57 @@
+// A pre-training model: embedding + encoder + target, assembled from plugins by name, with UER-py's
+// state-dict keys ("embedding.word_embedding.weight", "encoder.transformer.0...", "target...").
+//
+//   UER_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, BuildModel(config, {vocab.size()}));
+//   UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), "model.bin", LoadOptions{}));
+//   TargetOutput out = model->Forward(src, seg, {{"tgt_mlm", tgt_mlm}, {"tgt_nsp", tgt_nsp}});
+#ifndef UER_CORE_MODEL_H_
+#define UER_CORE_MODEL_H_
+
+#include <memory>
+#include <string>
+
+#include "core/checkpoint.h"
+#include "core/plugin_api.h"
+
+namespace uer::core {
+
+class Model : public torch::nn::Module {
+ public:
+  Model(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Target> target);
+  TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt);
+  std::shared_ptr<Embedding> embedding;
+  std::shared_ptr<Encoder> encoder;
+  std::shared_ptr<Target> target;
+};
+
+absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx);
+
+// UER-py's initialisation: every parameter from N(0, std) except LayerNorm's gamma and beta.
+void InitWeights(torch::nn::Module* model, double std = 0.02, uint64_t seed = 7);
+
+// Which UER-py key generation a state dict uses (c.1-c.3 of docs/uer_reference.md):
+// "uer-seed", "uer-2022" (target.sp_linear_*), "uer-head" (embedding.word.embedding, target.mlm.*,
+// target.sp.*), "huggingface" (bert.embeddings.*), or "unknown".
+std::string KeyGeneration(const StateDict& state);
+// Renames the keys of a newer generation to the seed's names (what uer-cc's modules use).
+StateDict MigrateToSeedKeys(const StateDict& state);
+
+struct LoadOptions {
+  // Fine-tuning starts from a pre-trained model without its target: missing target.* keys are fine.
+  bool allow_missing_target = false;
+  // Keys of the file that the model lacks are an error unless they are the target's and this is set.
+  bool allow_unexpected_target = false;
+};
+
+// Loads a checkpoint into `model` strictly: missing, unexpected and shape-mismatched keys are all
+// listed in one error naming the file. Returns the detected key generation.
+absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const std::string& path,
+                                             const LoadOptions& options);
+absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const StateDict& state,
+                                             const std::string& name, const LoadOptions& options);
+// The model's parameters (and buffers) as a state dict with UER-py's seed keys.
+StateDict ModelStateDict(const torch::nn::Module& model);
+
+}  // namespace uer::core
+
+#endif  // UER_CORE_MODEL_H_

@@ -1,0 +1,89 @@
+#include "core/optimizer.h"
+
+#include <cmath>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace uer::core {
+
+double ScheduleFactor(const std::string& schedule, double x, double warmup) {
+  if (x < warmup) return x / warmup;
+  if (schedule == "warmup_constant") return 1.0;
+  if (schedule == "warmup_cosine") return 0.5 * (1.0 + std::cos(M_PI * x));
+  return 1.0 - x;  // warmup_linear
+}
+
+BertAdam::BertAdam(const torch::OrderedDict<std::string, torch::Tensor>& params, OptimizerOptions options)
+    : options_(std::move(options)) {
+  for (const auto& p : params) {
+    const std::string& n = p.key();
+    const bool no_decay = absl::StrContains(n, "bias") || absl::StrContains(n, "gamma") || absl::StrContains(n, "beta");
+    slots_.push_back({n, p.value(), torch::zeros_like(p.value()), torch::zeros_like(p.value()),
+                      no_decay ? 0.0 : options_.weight_decay});
+  }
+}
+
+double BertAdam::CurrentLearningRate() const {
+  if (options_.total_steps <= 0) return options_.learning_rate;
+  return options_.learning_rate *
+         ScheduleFactor(options_.schedule, static_cast<double>(step_) / options_.total_steps, options_.warmup);
+}
+
+void BertAdam::Step() {
+  torch::NoGradGuard no_grad;
+  const double lr = CurrentLearningRate();
+  const bool adamw = options_.kind == "adamw";
+  const double t = static_cast<double>(step_ + 1);
+  const double bc1 = adamw ? 1.0 - std::pow(options_.beta1, t) : 1.0;
+  const double bc2 = adamw ? 1.0 - std::pow(options_.beta2, t) : 1.0;
+  for (Slot& s : slots_) {
+    torch::Tensor grad = s.param.grad();
+    if (!grad.defined()) continue;
+    if (options_.max_grad_norm > 0) {
+      // torch.nn.utils.clip_grad_norm_(p, max_norm) on one parameter.
+      torch::Tensor norm = grad.norm(2);
+      torch::Tensor coef = torch::clamp(options_.max_grad_norm / (norm + 1e-6), c10::nullopt, 1.0);
+      grad.mul_(coef);
+    }
+    s.m.mul_(options_.beta1).add_(grad, 1 - options_.beta1);
+    s.v.mul_(options_.beta2).addcmul_(grad, grad, 1 - options_.beta2);
+    torch::Tensor update;
+    if (adamw) {
+      update = (s.m / bc1) / ((s.v / bc2).sqrt() + options_.eps);
+    } else {
+      update = s.m / (s.v.sqrt() + options_.eps);
+    }
+    if (s.weight_decay > 0.0) update += s.weight_decay * s.param;
+    s.param.add_(-(lr * update));
+  }
+  ++step_;
+}
+
+StateDict BertAdam::State() const {
+  StateDict out;
+  out.emplace_back("step", torch::tensor(step_));
+  for (const Slot& s : slots_) {
+    out.emplace_back("m." + s.name, s.m);
+    out.emplace_back("v." + s.name, s.v);
+  }
+  return out;
+}
+
+absl::Status BertAdam::LoadState(const StateDict& state) {
+  std::map<std::string, torch::Tensor> m;
+  for (const auto& [k, v] : state) m[k] = v;
+  if (!m.count("step")) return absl::InvalidArgumentError("optimizer state has no step");
+  torch::NoGradGuard no_grad;
+  for (Slot& s : slots_) {
+    auto a = m.find("m." + s.name), b = m.find("v." + s.name);
+    if (a == m.end() || b == m.end()) return absl::InvalidArgumentError("optimizer state lacks " + s.name);
+    if (a->second.sizes() != s.m.sizes()) return absl::InvalidArgumentError("optimizer state shape differs for " + s.name);
+    s.m.copy_(a->second);
+    s.v.copy_(b->second);
+  }
+  step_ = m["step"].item<int64_t>();
+  return absl::OkStatus();
+}
+
+}  // namespace uer::core

@@ -1,0 +1,58 @@
+// UER-py's optimizers. BertAdam exactly as the seed's (no bias correction, per-parameter gradient
+// clipping to norm 1, decoupled weight decay 0.01 except bias/gamma/beta, learning-rate schedule
+// counted in optimizer steps) and AdamW with bias correction, by flag.
+//
+//   BertAdam opt(model->named_parameters(), {.learning_rate = 1e-3, .warmup = 0.1, .total_steps = 20});
+//   loss.backward(); opt.Step(); model->zero_grad();
+#ifndef UER_CORE_OPTIMIZER_H_
+#define UER_CORE_OPTIMIZER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "core/checkpoint.h"
+
+namespace uer::core {
+
+// warmup_linear (default), warmup_constant, warmup_cosine; x = step / total_steps.
+double ScheduleFactor(const std::string& schedule, double x, double warmup);
+
+struct OptimizerOptions {
+  std::string kind = "bertadam";  // bertadam | adamw
+  double learning_rate = 2e-5;
+  double warmup = 0.1;
+  int64_t total_steps = 100000;
+  std::string schedule = "warmup_linear";
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
+  double weight_decay = 0.01;
+  double max_grad_norm = 1.0;  // per parameter (BertAdam); <= 0 disables
+};
+
+class BertAdam {
+ public:
+  BertAdam(const torch::OrderedDict<std::string, torch::Tensor>& params, OptimizerOptions options);
+  void Step();
+  double CurrentLearningRate() const;
+  int64_t step() const { return step_; }
+  // The optimizer's state (moments per parameter name and the step) for resuming.
+  StateDict State() const;
+  absl::Status LoadState(const StateDict& state);
+
+ private:
+  struct Slot {
+    std::string name;
+    torch::Tensor param, m, v;
+    double weight_decay;
+  };
+  OptimizerOptions options_;
+  std::vector<Slot> slots_;
+  int64_t step_ = 0;
+};
+
+}  // namespace uer::core
+
+#endif  // UER_CORE_OPTIMIZER_H_

@@ -1,0 +1,43 @@
+// The recurrent encoders (lstm, gru; bidirectional with --bidirectional), UER-py's RnnEncoder and
+// GruEncoder: one torch RNN registered as "rnn", zero initial state, dropout on the output.
+#ifndef UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
+#define UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
+
+#include <torch/nn/modules/rnn.h>
+
+#include "plugins/layers/layers.h"
+
+namespace uer::encoders {
+
+template <typename Rnn, typename RnnOptions>
+class RnnEncoder : public core::Encoder {
+ public:
+  explicit RnnEncoder(const core::v1::ModelConfig& c) {
+    const bool bi = c.bidirectional();
+    rnn_ = register_module("rnn", Rnn(RnnOptions(c.emb_size(), bi ? c.hidden_size() / 2 : c.hidden_size())
+                                          .num_layers(c.layers_num())
+                                          .dropout(c.dropout())
+                                          .batch_first(true)
+                                          .bidirectional(bi)));
+    drop_ = register_module("drop", torch::nn::Dropout(c.dropout()));
+  }
+  torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor&) override {
+    return drop_->forward(std::get<0>(rnn_->forward(emb)));
+  }
+
+ private:
+  Rnn rnn_{nullptr};
+  torch::nn::Dropout drop_{nullptr};
+};
+
+inline absl::Status ValidateRnn(const core::v1::ModelConfig& c) {
+  if (c.bidirectional() && c.hidden_size() % 2 != 0) {
+    return absl::InvalidArgumentError("field \"hidden_size\" must be even with \"bidirectional\", got " +
+                                      std::to_string(c.hidden_size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace uer::encoders
+
+#endif  // UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_

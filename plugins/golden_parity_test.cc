@@ -1,0 +1,135 @@
+// Parity with UER-py: every ../shared/golden model case that uer-cc's built-in plugins cover is built
+// through the real loader, loads UER-py's model.bin strictly and reproduces embedding_output,
+// encoder_output and target_outputs within 1e-5 (eval mode). The training cases then run five
+// BertAdam steps on the same batch (dropout 0) and match each loss and trained_5_steps.bin.
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/loader.h"
+#include "core/model.h"
+#include "core/optimizer.h"
+#include "testing/test_util.h"
+
+namespace uer {
+namespace {
+
+using core::PyValue;
+
+class GoldenParityTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':'));
+  }
+};
+
+torch::Tensor Get(const PyValue& io, const std::string& key) {
+  const PyValue* v = io.Get(key);
+  EXPECT_NE(v, nullptr) << key;
+  return v ? v->tensor : torch::Tensor();
+}
+
+core::v1::ModelConfig ConfigFromMeta(const nlohmann::json& meta) {
+  const auto& c = meta["config"];
+  core::v1::ModelConfig config;
+  config.set_emb_size(c["emb_size"]);
+  config.set_hidden_size(c["hidden_size"]);
+  config.set_feedforward_size(c["feedforward_size"]);
+  config.set_heads_num(c["heads_num"]);
+  config.set_layers_num(c["layers_num"]);
+  config.set_kernel_size(c["kernel_size"]);
+  config.set_block_size(c["block_size"]);
+  config.set_dropout(c["dropout"]);
+  config.set_embedding(c["embedding"]);
+  config.set_encoder(c["encoder"]);
+  config.set_target(c["target"]);
+  config.set_bidirectional(c["bidirectional"]);
+  config.set_labels_num(c["labels_num"]);
+  return config;
+}
+
+core::TensorMap TargetInputs(const PyValue& io) {
+  core::TensorMap tgt;
+  for (const char* k : {"tgt_mlm", "tgt_nsp", "tgt", "tgt_forward", "tgt_backward"}) {
+    if (const PyValue* v = io.Get(k)) tgt[k] = v->tensor;
+  }
+  return tgt;
+}
+
+void ExpectClose(const torch::Tensor& ours, const torch::Tensor& golden, const std::string& what,
+                 double tolerance = 1e-5) {
+  ASSERT_EQ(ours.sizes(), golden.sizes()) << what;
+  double diff = (ours.to(torch::kFloat64) - golden.to(torch::kFloat64)).abs().max().item<double>();
+  EXPECT_LE(diff, tolerance) << what << ": max abs difference " << diff;
+
+}
+
+TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
+  UER_REQUIRE_SHARED_DATA();
+  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + GetParam();
+  nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
+  core::v1::ModelConfig config = ConfigFromMeta(meta);
+  ASSERT_OK_AND_ASSIGN(auto model, core::BuildModel(config, {1000, 0}));
+  ASSERT_OK_AND_ASSIGN(std::string generation, core::LoadModelWeights(model.get(), dir + "/model.bin", {}));
+  EXPECT_EQ(generation, "uer-seed");
+  ASSERT_OK_AND_ASSIGN(PyValue io, core::LoadTorchFile(dir + "/io.pt"));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor src = Get(io, "src"), seg = Get(io, "seg");
+  torch::Tensor emb = model->embedding->Forward(src, seg);
+  ExpectClose(emb, Get(io, "embedding_output"), "embedding_output");
+  torch::Tensor hidden = model->encoder->Forward(emb, seg);
+  ExpectClose(hidden, Get(io, "encoder_output"), "encoder_output");
+  core::TargetOutput out = model->target->Forward(hidden, TargetInputs(io));
+  std::vector<torch::Tensor> values;
+  for (const auto& [name, t] : out.values) values.push_back(t.to(torch::kFloat64).reshape({1}));
+  ExpectClose(torch::cat(values), Get(io, "target_outputs"), "target_outputs (" + meta["target_outputs_meaning"].get<std::string>() + ")");
+  ExpectClose(out.loss, Get(io, "loss"), "loss");
+}
+
+TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
+  UER_REQUIRE_SHARED_DATA();
+  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + GetParam();
+  nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
+  if (!meta.contains("training")) GTEST_SKIP() << GetParam() << " has no training reference";
+  const auto& tr = meta["training"];
+  core::v1::ModelConfig config = ConfigFromMeta(meta);
+  config.set_dropout(tr["dropout"]);
+  ASSERT_OK_AND_ASSIGN(auto model, core::BuildModel(config, {1000, 0}));
+  ASSERT_OK(core::LoadModelWeights(model.get(), dir + "/model.bin", {}));
+  ASSERT_OK_AND_ASSIGN(PyValue io, core::LoadTorchFile(dir + "/io.pt"));
+  core::OptimizerOptions o;
+  o.learning_rate = tr["learning_rate"];
+  o.warmup = tr["warmup"];
+  o.total_steps = tr["total_steps"];
+  core::BertAdam optimizer(model->named_parameters(), o);
+  model->train();
+  torch::Tensor src = Get(io, "src"), seg = Get(io, "seg");
+  core::TensorMap tgt = TargetInputs(io);
+  const auto& losses = tr["losses"];
+  for (int step = 0; step < tr["steps"].get<int>(); ++step) {
+    core::TargetOutput out = model->Forward(src, seg, tgt);
+    EXPECT_NEAR(out.loss.item<double>(), losses[step].get<double>(), 1e-5) << "step " << step + 1;
+    out.loss.backward();
+    optimizer.Step();
+    model->zero_grad();
+  }
+  ASSERT_OK_AND_ASSIGN(core::StateDict trained, core::LoadStateDict(dir + "/trained_5_steps.bin"));
+  std::map<std::string, torch::Tensor> ours;
+  for (const auto& p : model->named_parameters()) ours[p.key()] = p.value().detach();
+  for (const auto& [k, v] : trained) {
+    ASSERT_TRUE(ours.count(k)) << k;
+    // The key projection's bias has an identically zero gradient (softmax is invariant to a constant
+    // shift of a row of scores), so what BertAdam's normalised update does to it is float noise:
+    // UER-py itself, run on torch 2.11, reproduces its own trained_5_steps.bin there only to 1.9e-5.
+    const bool key_bias = k.find("self_attn.linear_layers.1.bias") != std::string::npos;
+    ExpectClose(ours[k], v, "trained " + k, key_bias ? 1e-4 : 1e-5);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenParityTest,
+                         ::testing::Values("bert_bert", "bert_mlm", "bert_cls", "gpt_lm", "lstm_lm", "word_lstm_lm",
+                                           "lstm_bidirectional_cls", "gru_lm", "gru_bidirectional_cls", "bilstm_bilm"));
+
+}  // namespace
+}  // namespace uer

@@ -1,0 +1,106 @@
+// Building blocks shared by the built-in embedding, encoder and target plugins, with UER-py's
+// parameter names and math (layers/*.py of the seed version). Linked into each plugin that uses
+// them; they hold no global state.
+//
+//   LayerNorm ln(LayerNormOptions(768));                 // gamma * (x - mean) / (std + eps) + beta
+//   TransformerLayer layer(TransformerOptions(768, 12, 3072).dropout(0.1));
+//   torch::Tensor h = layer->forward(x, additive_mask);  // mask: [batch, 1, seq, seq], 0 or -10000
+#ifndef UER_PLUGINS_LAYERS_LAYERS_H_
+#define UER_PLUGINS_LAYERS_LAYERS_H_
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/plugin_api.h"
+
+namespace uer::layers {
+
+// Exact (erf) GELU, as UER-py's act_fun.gelu.
+torch::Tensor Gelu(const torch::Tensor& x);
+
+struct LayerNormOptions {
+  explicit LayerNormOptions(int64_t size) : size_(size) {}
+  TORCH_ARG(int64_t, size);
+  TORCH_ARG(double, eps) = 1e-6;
+  // UER_STD: gamma * (x - mean) / (unbiased std + eps) + beta; TORCH_VAR: torch.nn.LayerNorm.
+  TORCH_ARG(core::v1::LayerNormType, type) = core::v1::UER_STD;
+};
+
+class LayerNormImpl : public torch::nn::Module {
+ public:
+  explicit LayerNormImpl(LayerNormOptions options);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor gamma, beta;
+
+ private:
+  LayerNormOptions options_;
+};
+TORCH_MODULE(LayerNorm);
+
+LayerNormOptions LayerNormFromConfig(int64_t size, const core::v1::ModelConfig& config);
+
+class MultiHeadedAttentionImpl : public torch::nn::Module {
+ public:
+  MultiHeadedAttentionImpl(int64_t hidden_size, int64_t heads_num, double dropout);
+  // key, value, query: [batch, seq, hidden]; mask: additive, broadcastable to [batch, heads, seq, seq].
+  torch::Tensor forward(const torch::Tensor& key, const torch::Tensor& value, const torch::Tensor& query,
+                        const torch::Tensor& mask);
+
+ private:
+  int64_t hidden_size_, heads_num_, per_head_size_;
+  torch::nn::ModuleList linear_layers_{nullptr};
+  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, final_linear_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(MultiHeadedAttention);
+
+class PositionwiseFeedForwardImpl : public torch::nn::Module {
+ public:
+  PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear linear_1_{nullptr}, linear_2_{nullptr};
+};
+TORCH_MODULE(PositionwiseFeedForward);
+
+// Post-LayerNorm transformer layer (BERT's).
+class TransformerLayerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerLayerImpl(const core::v1::ModelConfig& config);
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& mask);
+
+ private:
+  MultiHeadedAttention self_attn_{nullptr};
+  PositionwiseFeedForward feed_forward_{nullptr};
+  LayerNorm layer_norm_1_{nullptr}, layer_norm_2_{nullptr};
+  torch::nn::Dropout dropout_1_{nullptr}, dropout_2_{nullptr};
+};
+TORCH_MODULE(TransformerLayer);
+
+// UER-py's masked-LM head: gelu(linear_1) -> LayerNorm -> linear_2 on the positions with tgt > 0,
+// with the parameter names `prefix`linear_1/2 and `ln_name` registered on `owner`.
+struct MlmHead {
+  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  LayerNorm layer_norm{nullptr};
+  int64_t hidden_size = 0;
+  void Register(torch::nn::Module* owner, const core::v1::ModelConfig& config, int64_t vocab_size);
+  // loss, correct, denominator (UER-py's mlm()).
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Forward(const torch::Tensor& memory_bank,
+                                                                  const torch::Tensor& tgt_mlm);
+};
+
+// -log p(tgt) summed over positions with tgt > 0 and the count of correct argmaxes, for a
+// [N, vocab] log-probability matrix (UER-py's one-hot formulation, computed with gather).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& log_probs,
+                                                                  const torch::Tensor& tgt);
+
+// A target tensor by name, or an InvalidArgument-style exception message for TORCH_CHECK.
+const torch::Tensor& Need(const core::TensorMap& tgt, const char* name);
+
+}  // namespace uer::layers
+
+#endif  // UER_PLUGINS_LAYERS_LAYERS_H_

@@ -1,0 +1,46 @@
+// UER-py's BertTarget: masked LM (positions with tgt_mlm > 0) + next sentence prediction on [CLS].
+// Values: loss_mlm, loss_nsp, correct_mlm, correct_nsp, denominator; the loss is their sum.
+#include "plugins/layers/layers.h"
+
+namespace uer::targets {
+namespace {
+
+class BertTarget : public core::Target {
+ public:
+  BertTarget(const core::v1::ModelConfig& c, int64_t vocab_size) {
+    mlm_.Register(this, c, vocab_size);
+    nsp_linear_1_ = register_module("nsp_linear_1", torch::nn::Linear(c.hidden_size(), c.hidden_size()));
+    nsp_linear_2_ = register_module("nsp_linear_2", torch::nn::Linear(c.hidden_size(), 2));
+  }
+  std::vector<std::string> InputNames() const override { return {"tgt_mlm", "tgt_nsp"}; }
+  core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
+    auto [loss_mlm, correct_mlm, denominator] = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
+    const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");
+    torch::Tensor out = nsp_linear_2_->forward(torch::tanh(nsp_linear_1_->forward(memory_bank.select(1, 0))));
+    torch::Tensor log_probs = torch::log_softmax(out, -1);
+    torch::Tensor loss_nsp = torch::nll_loss(log_probs, tgt_nsp);
+    torch::Tensor correct_nsp = log_probs.argmax(-1).eq(tgt_nsp).sum();
+    return {loss_mlm + loss_nsp,
+            {{"loss_mlm", loss_mlm}, {"loss_nsp", loss_nsp}, {"correct_mlm", correct_mlm},
+             {"correct_nsp", correct_nsp}, {"denominator", denominator}}};
+  }
+
+ private:
+  layers::MlmHead mlm_;
+  torch::nn::Linear nsp_linear_1_{nullptr}, nsp_linear_2_{nullptr};
+};
+
+class BertTargetFactory : public core::TargetFactory {
+ public:
+  std::string name() const override { return "bert"; }
+  std::string help() const override { return "masked LM + next sentence prediction"; }
+  absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
+                                                       const core::BuildContext& ctx) const override {
+    return std::shared_ptr<core::Target>(std::make_shared<BertTarget>(c, ctx.vocab_size));
+  }
+};
+
+}  // namespace
+}  // namespace uer::targets
+
+UER_REGISTER_FACTORY(uer::targets::BertTargetFactory);

@@ -1,0 +1,34 @@
+// UER-py's MlmTarget: masked LM on the positions with tgt > 0. Values: loss, correct, denominator.
+#include "plugins/layers/layers.h"
+
+namespace uer::targets {
+namespace {
+
+class MlmTarget : public core::Target {
+ public:
+  MlmTarget(const core::v1::ModelConfig& c, int64_t vocab_size) { mlm_.Register(this, c, vocab_size); }
+  std::vector<std::string> InputNames() const override { return {"tgt_mlm"}; }
+  core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
+    auto it = tgt.find("tgt_mlm");
+    auto [loss, correct, denominator] = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));
+    return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}};
+  }
+
+ private:
+  layers::MlmHead mlm_;
+};
+
+class MlmTargetFactory : public core::TargetFactory {
+ public:
+  std::string name() const override { return "mlm"; }
+  std::string help() const override { return "masked LM"; }
+  absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
+                                                       const core::BuildContext& ctx) const override {
+    return std::shared_ptr<core::Target>(std::make_shared<MlmTarget>(c, ctx.vocab_size));
+  }
+};
+
+}  // namespace
+}  // namespace uer::targets
+
+UER_REGISTER_FACTORY(uer::targets::MlmTargetFactory);
