@@ -1,0 +1,56 @@
+// pretrain: UER-py's pretrain.py on a uer-cc dataset (tools/preprocess). CPU, or one GPU with
+// --gpu_ranks in a CUDA build. Writes OUTPUT-STEP checkpoints (UER-py's key names) with a training
+// state beside each (OUTPUT-STEP.state: optimizer moments, step, RNG state, data position) so that
+// --resume continues exactly; SIGTERM/SIGINT write both before the process exits.
+//
+//   PretrainOptions o;  o.dataset_path = "dataset.uer";  o.vocab_path = "vocab.txt";
+//   o.output_model_path = "models/bert.bin";  o.config = resolved_model_config;
+//   UER_ASSIGN_OR_RETURN(PretrainResult r, RunPretrain(o));
+#ifndef UER_TOOLS_PRETRAIN_LIB_H_
+#define UER_TOOLS_PRETRAIN_LIB_H_
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+
+namespace uer::tools {
+
+struct PretrainOptions {
+  std::string dataset_path = "dataset.uer";
+  std::string vocab_path;
+  std::string pretrained_model_path;
+  std::string output_model_path;
+  core::v1::ModelConfig config;
+  int64_t total_steps = 100000;
+  int64_t save_checkpoint_steps = 10000;
+  int64_t report_steps = 100;
+  int64_t accumulation_steps = 1;
+  int64_t batch_size = 32;
+  int64_t instances_buffer_size = 25600;
+  int seed = 7;
+  double learning_rate = 2e-5;
+  double warmup = 0.1;
+  std::string optimizer = "bertadam";  // bertadam | adamw
+  std::string schedule = "warmup_linear";
+  std::vector<int> gpu_ranks;
+  int world_size = 1;
+  bool resume = false;
+  // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
+  std::atomic<int>* stop_signal = nullptr;
+};
+
+struct PretrainResult {
+  int64_t steps_done = 0;
+  std::vector<double> losses;  // the loss of every step (the sum the trainer minimises)
+  std::string last_checkpoint;
+  int stopped_by_signal = 0;
+};
+
+absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& options);
+
+}  // namespace uer::tools
+
+#endif  // UER_TOOLS_PRETRAIN_LIB_H_

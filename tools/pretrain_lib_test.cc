@@ -1,0 +1,180 @@
+#include "tools/pretrain_lib.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/loader.h"
+#include "core/model.h"
+#include "testing/test_util.h"
+#include "tools/preprocess_lib.h"
+
+namespace uer::tools {
+namespace {
+
+using ::testing::HasSubstr;
+using ::uer::testing::StatusIs;
+
+class PretrainTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
+  void SetUp() override {
+    std::string v;
+    for (int i = 0; i < 100; ++i) v += i == 0 ? "[PAD]\n" : "[unused" + std::to_string(i) + "]\n";
+    v += "[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+    for (char c = 'a'; c <= 'z'; ++c) v += std::string(1, c) + "\n";
+    vocab_ = Write("vocab.txt", v);
+    std::string corpus;
+    for (int d = 0; d < 40; ++d) {
+      for (int s = 0; s < 3; ++s) {
+        for (int k = 0; k < 12; ++k) corpus.push_back('a' + (d * 7 + s * 3 + k * k) % 26);
+        corpus += "\n";
+      }
+      corpus += "\n";
+    }
+    PreprocessOptions p;
+    p.corpus_path = Write("corpus.txt", corpus);
+    p.vocab_path = vocab_;
+    p.dataset_path = dir_ + "/bert.uer";
+    p.tokenizer = "char";
+    p.seq_length = 32;
+    p.dup_factor = 2;
+    ASSERT_OK(RunPreprocess(p));
+    p.target = "lm";
+    p.dataset_path = dir_ + "/lm.uer";
+    ASSERT_OK(RunPreprocess(p));
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  PretrainOptions Options(const std::string& out) {
+    PretrainOptions o;
+    o.dataset_path = dir_ + "/bert.uer";
+    o.vocab_path = vocab_;
+    o.output_model_path = dir_ + "/" + out;
+    o.config.set_emb_size(32);
+    o.config.set_hidden_size(32);
+    o.config.set_feedforward_size(64);
+    o.config.set_heads_num(2);
+    o.config.set_layers_num(2);
+    o.total_steps = 6;
+    o.save_checkpoint_steps = 3;
+    o.report_steps = 2;
+    o.batch_size = 4;
+    o.instances_buffer_size = 16;
+    o.learning_rate = 1e-3;
+    return o;
+  }
+  std::string dir_ = ::uer::testing::TempDir("pretrain");
+  std::string vocab_;
+};
+
+TEST_F(PretrainTest, ResumeEndsWithTheSameWeightsAsOneRun) {
+  PretrainOptions straight = Options("straight.bin");
+  ASSERT_OK_AND_ASSIGN(PretrainResult a, RunPretrain(straight));
+  EXPECT_EQ(a.losses.size(), 6u);
+  EXPECT_TRUE(std::filesystem::exists(straight.output_model_path + "-3.state"));
+
+  // The same run, "interrupted" after step 3: keep only its first checkpoint, then resume.
+  PretrainOptions split = Options("split.bin");
+  ASSERT_OK(RunPretrain(split));
+  std::filesystem::remove(split.output_model_path + "-6");
+  std::filesystem::remove(split.output_model_path + "-6.state");
+  std::filesystem::remove(split.output_model_path);
+  split.resume = true;
+  ASSERT_OK_AND_ASSIGN(PretrainResult b, RunPretrain(split));
+  ASSERT_EQ(b.losses.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(b.losses[i], a.losses[3 + i]) << "step " << 4 + i;
+  ASSERT_OK_AND_ASSIGN(core::StateDict wa, core::LoadStateDict(straight.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict wb, core::LoadStateDict(split.output_model_path));
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) {
+    EXPECT_EQ(wa[i].first, wb[i].first);
+    EXPECT_TRUE(torch::equal(wa[i].second, wb[i].second)) << wa[i].first;
+  }
+}
+
+TEST_F(PretrainTest, StopSignalWritesACheckpointAndItsState) {
+  PretrainOptions o = Options("stopped.bin");
+  std::atomic<int> stop{15};
+  o.stop_signal = &stop;
+  ASSERT_OK_AND_ASSIGN(PretrainResult r, RunPretrain(o));
+  EXPECT_EQ(r.stopped_by_signal, 15);
+  EXPECT_EQ(r.last_checkpoint, o.output_model_path + "-0");
+  EXPECT_TRUE(std::filesystem::exists(o.output_model_path + "-0.state"));
+}
+
+TEST_F(PretrainTest, RefusesADatasetOfAnotherTargetOrVocabulary) {
+  PretrainOptions o = Options("x.bin");
+  o.dataset_path = dir_ + "/lm.uer";
+  EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                       HasSubstr("was built for target lm, not bert: run preprocess with --target bert")));
+  o.dataset_path = dir_ + "/bert.uer";
+  o.vocab_path = Write("other_vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nx\n");
+  EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with another vocabulary")));
+}
+
+TEST_F(PretrainTest, PretrainedModelOfAnotherSizeNamesTheTensorAndShapes) {
+  PretrainOptions small = Options("small.bin");
+  small.total_steps = 1;
+  ASSERT_OK(RunPretrain(small));
+  PretrainOptions big = Options("big.bin");
+  big.config.set_hidden_size(64);
+  big.config.set_emb_size(64);
+  big.pretrained_model_path = small.output_model_path;
+  EXPECT_THAT(RunPretrain(big), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("embedding.word_embedding.weight: checkpoint [130, 32] vs model [130, 64]")));
+}
+
+TEST_F(PretrainTest, NanLossStopsWithTheStepNumber) {
+  PretrainOptions first = Options("good.bin");
+  first.total_steps = 1;
+  ASSERT_OK(RunPretrain(first));
+  ASSERT_OK_AND_ASSIGN(core::StateDict w, core::LoadStateDict(first.output_model_path));
+  for (auto& [k, t] : w) {
+    if (k == "embedding.layer_norm.gamma") t.fill_(std::nan(""));
+  }
+  ASSERT_OK(core::SaveStateDict(dir_ + "/nan.bin", w));
+  PretrainOptions o = Options("nan_out.bin");
+  o.pretrained_model_path = dir_ + "/nan.bin";
+  EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kInternal, HasSubstr("the loss is nan at step 1; stopped without saving")));
+  EXPECT_FALSE(std::filesystem::exists(o.output_model_path));
+}
+
+// End to end on the book review corpus: a 2-layer BERT pre-trained for a few hundred steps on CPU
+// brings its MLM loss well below where it starts.
+TEST_F(PretrainTest, BookReviewMlmLossFalls) {
+  UER_REQUIRE_SHARED_DATA();
+  const std::string data = ::uer::testing::SharedDir() + "/data";
+  PreprocessOptions p;
+  p.corpus_path = data + "/corpora/book_review_bert.txt";
+  p.vocab_path = data + "/vocab/google_zh_vocab.txt";
+  p.dataset_path = dir_ + "/book_review.uer";
+  p.seq_length = 64;
+  p.dup_factor = 1;
+  ASSERT_OK(RunPreprocess(p));
+  PretrainOptions o;
+  o.dataset_path = p.dataset_path;
+  o.vocab_path = p.vocab_path;
+  o.output_model_path = dir_ + "/book_review.bin";
+  o.config.set_emb_size(128);
+  o.config.set_hidden_size(128);
+  o.config.set_feedforward_size(512);
+  o.config.set_heads_num(2);
+  o.config.set_layers_num(2);
+  o.total_steps = 300;
+  o.save_checkpoint_steps = 300;
+  o.report_steps = 100;
+  o.batch_size = 16;
+  o.learning_rate = 1e-3;
+  o.warmup = 0.05;
+  ASSERT_OK_AND_ASSIGN(PretrainResult r, RunPretrain(o));
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) first += r.losses[i] / 10;
+  for (int i = 290; i < 300; ++i) last += r.losses[i] / 10;
+  EXPECT_LT(last, first - 2.5) << "loss (mlm + nsp) from " << first << " to " << last;
+}
+
+}  // namespace
+}  // namespace uer::tools

@@ -1,0 +1,104 @@
+// Pre-trains a model on a preprocessed dataset (UER-py's pretrain.py flags).
+//
+//   bazel run //tools:pretrain -- --dataset_path dataset.uer --vocab_path vocab.txt \
+//       --config_path models/bert/tiny.pbtxt --output_model_path models/tiny.bin \
+//       --total_steps 1000 --save_checkpoint_steps 500 --report_steps 100
+#include <csignal>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "tools/pretrain_lib.h"
+#include "tools/tool_common.h"
+
+// Paths.
+DEFINE_string(dataset_path, "dataset.uer", "Path of the preprocessed dataset.");
+DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
+DEFINE_string(pretrained_model_path, "", "Path of the pretrained model.");
+DEFINE_string(output_model_path, "", "Path of the output model.");
+DEFINE_string(config_path, "", "Model config: text proto (.pbtxt) or UER-py JSON.");
+// Training.
+DEFINE_int64(total_steps, 100000, "Total training steps.");
+DEFINE_int64(save_checkpoint_steps, 10000, "Specific steps to save model checkpoint.");
+DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
+DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
+DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
+DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory.");
+DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
+// Model (the config file's values win over these defaults; flags given here win over the file).
+DEFINE_int32(emb_size, 768, "Embedding dimension.");
+DEFINE_int32(hidden_size, 768, "Hidden state dimension.");
+DEFINE_int32(feedforward_size, 3072, "Feed forward layer dimension.");
+DEFINE_int32(kernel_size, 3, "Kernel size for CNN.");
+DEFINE_int32(block_size, 2, "Block size for CNN.");
+DEFINE_int32(heads_num, 12, "The number of heads in multi-head attention.");
+DEFINE_int32(layers_num, 12, "The number of encoder layers.");
+DEFINE_double(dropout, 0.1, "Dropout value.");
+DEFINE_int32(seed, 7, "Random seed.");
+DEFINE_string(embedding, "bert", "Emebdding type: bert, word.");
+DEFINE_string(encoder, "bert", "Encoder type: bert, lstm, gru, bilstm, gpt (or a plugin's).");
+DEFINE_bool(bidirectional, false, "Specific to recurrent model.");
+DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm.");
+DEFINE_int32(labels_num, 2, "Specific to classification tasks.");
+// Optimizer.
+DEFINE_double(learning_rate, 2e-5, "Initial learning rate.");
+DEFINE_double(warmup, 0.1, "Warm up value.");
+DEFINE_string(optimizer, "bertadam", "bertadam (UER-py's, no bias correction) or adamw (bias-corrected).");
+DEFINE_string(schedule, "warmup_linear", "warmup_linear, warmup_constant or warmup_cosine.");
+// Subword options (UER-py's names; not built in uer-cc yet).
+DEFINE_string(subword_type, "none", "Subword feature type: none, char.");
+// GPU options.
+DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
+DEFINE_string(gpu_ranks, "", "List of ranks of each process, comma-separated.");
+DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
+DEFINE_string(backend, "nccl", "Distributed backend: nccl, gloo.");
+
+namespace {
+std::atomic<int> g_stop{0};
+void OnSignal(int sig) { g_stop.store(sig); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  uer::tools::InitTool("Pre-trains a model.\nUsage: pretrain --dataset_path D --vocab_path V --output_model_path M "
+                       "[--config_path C] [--total_steps N]", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();
+  if (FLAGS_subword_type != "none") {
+    return uer::tools::ExitCode(absl::UnimplementedError("--subword_type char is not built in uer-cc yet"));
+  }
+  auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return uer::tools::ExitCode(config.status());
+  uer::tools::PretrainOptions o;
+  o.dataset_path = FLAGS_dataset_path;
+  o.vocab_path = FLAGS_vocab_path;
+  o.pretrained_model_path = FLAGS_pretrained_model_path;
+  o.output_model_path = FLAGS_output_model_path;
+  o.config = *config;
+  o.total_steps = FLAGS_total_steps;
+  o.save_checkpoint_steps = FLAGS_save_checkpoint_steps;
+  o.report_steps = FLAGS_report_steps;
+  o.accumulation_steps = FLAGS_accumulation_steps;
+  o.batch_size = FLAGS_batch_size;
+  o.instances_buffer_size = FLAGS_instances_buffer_size;
+  o.seed = FLAGS_seed;
+  o.learning_rate = FLAGS_learning_rate;
+  o.warmup = FLAGS_warmup;
+  o.optimizer = FLAGS_optimizer;
+  o.schedule = FLAGS_schedule;
+  o.world_size = FLAGS_world_size;
+  o.resume = FLAGS_resume;
+  for (absl::string_view r : absl::StrSplit(FLAGS_gpu_ranks, ',', absl::SkipWhitespace())) {
+    int rank;
+    if (!absl::SimpleAtoi(r, &rank)) {
+      return uer::tools::ExitCode(absl::InvalidArgumentError("--gpu_ranks must be comma-separated integers"));
+    }
+    o.gpu_ranks.push_back(rank);
+  }
+  o.stop_signal = &g_stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  auto result = uer::tools::RunPretrain(o);
+  if (!result.ok()) return uer::tools::ExitCode(result.status());
+  return result->stopped_by_signal ? 128 + result->stopped_by_signal : 0;
+}
