@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# check_model against UER-py's golden bert_bert case: it loads model.bin and model_head_keys.bin (the
+# same weights under UER-py's current key names) to the same model, writes outputs equal to io.pt,
+# and what uer-cc writes loads in Python with torch.load to the same tensors. It refuses a truncated
+# checkpoint and a config of another size with clear messages.
+set -euo pipefail
+ws="$TEST_SRCDIR/$TEST_WORKSPACE"
+root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
+shared="${UER_SHARED_DIR:-$root/../shared}"
+[[ -d "$shared/golden/bert_bert" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
+g="$shared/golden/bert_bert"
+t="$TEST_TMPDIR"
+head -n 1000 "$shared/data/vocab/google_zh_vocab.txt" > "$t/vocab_1000.txt"
+cat > "$t/config.pbtxt" <<'CFG'
+emb_size: 64 hidden_size: 64 feedforward_size: 128 heads_num: 4 layers_num: 2
+embedding: "bert" encoder: "bert" target: "bert"
+CFG
+cm="$ws/tools/check_model"
+"$cm" --load_model_path "$g/model.bin" --vocab_path "$t/vocab_1000.txt" --config_path "$t/config.pbtxt" \
+  --inputs_path "$g/io.pt" --output_path "$t/out_seed.pt" --save_model_path "$t/resaved.bin" 2>/dev/null | tee "$t/report"
+grep -q "key generation: uer-seed" "$t/report"
+grep -q "keys: OK" "$t/report"
+"$cm" --load_model_path "$g/model_head_keys.bin" --vocab_path "$t/vocab_1000.txt" --config_path "$t/config.pbtxt" \
+  --inputs_path "$g/io.pt" --output_path "$t/out_head.pt" --save_model_path "$t/resaved_head.bin" 2>/dev/null | tee "$t/report2"
+grep -q "key generation: uer-head" "$t/report2"
+
+# A truncated checkpoint and a config of another size.
+head -c 100000 "$g/model.bin" > "$t/truncated.bin"
+if "$cm" --load_model_path "$t/truncated.bin" --vocab_path "$t/vocab_1000.txt" --config_path "$t/config.pbtxt" > "$t/r3" 2> "$t/e3"; then
+  echo "FAIL: a truncated checkpoint was accepted"; exit 1
+fi
+grep -q "cannot read checkpoint $t/truncated.bin" "$t/e3" || { cat "$t/e3"; echo "FAIL: truncated message"; exit 1; }
+if "$cm" --load_model_path "$g/model.bin" --vocab_path "$t/vocab_1000.txt" --config_path "$t/config.pbtxt" \
+    --hidden_size 128 --emb_size 128 > "$t/r4" 2> "$t/e4"; then
+  echo "FAIL: a config of another size was accepted"; exit 1
+fi
+grep -q "embedding.word_embedding.weight: checkpoint \[1000, 64\] vs model \[1000, 128\]" "$t/r4" || { cat "$t/r4"; echo "FAIL: shape message"; exit 1; }
+
+python="$root/.venv/bin/python"
+[[ -x "$python" ]] || { echo "SKIP (python part): no $python"; exit 0; }
+"$python" - "$g" "$t" <<'PY'
+import sys, torch
+g, t = sys.argv[1], sys.argv[2]
+io = torch.load(g + "/io.pt")
+for name in ("out_seed.pt", "out_head.pt"):
+    out = torch.load(t + "/" + name)  # weights_only=True: uer-cc writes nothing else
+    for k in ("embedding_output", "encoder_output", "target_outputs", "loss"):
+        d = (out[k].double() - io[k].double()).abs().max().item()
+        assert d <= 1e-5, (name, k, d)
+ref = torch.load(g + "/model.bin")
+for name in ("resaved.bin", "resaved_head.bin"):
+    mine = torch.load(t + "/" + name)
+    assert set(mine) == set(ref), (name, set(mine) ^ set(ref))
+    for k in ref:
+        assert torch.equal(mine[k], ref[k]), (name, k)
+print("python: outputs match io.pt within 1e-5; re-saved checkpoints equal model.bin, tensor for tensor")
+PY
+echo PASS

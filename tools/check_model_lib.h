@@ -1,0 +1,31 @@
+// check_model: loads a checkpoint into the model a config describes, says which UER-py key
+// generation it uses, its parameter count and any key problems; given an inputs file (a torch.save
+// dict with src, seg and the target's tensors, as ../shared/golden/*/io.pt) it writes the model's
+// outputs in eval mode (embedding_output, encoder_output, target_outputs, loss) for comparison
+// with a reference, and it can save the model again under the seed's key names.
+#ifndef UER_TOOLS_CHECK_MODEL_LIB_H_
+#define UER_TOOLS_CHECK_MODEL_LIB_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/config.h"
+
+namespace uer::tools {
+
+struct CheckModelOptions {
+  std::string load_model_path;
+  std::string vocab_path;
+  core::v1::ModelConfig config;
+  std::string inputs_path;      // optional
+  std::string output_path;      // with inputs_path
+  std::string save_model_path;  // optional: the loaded weights, seed key names
+  bool allow_missing_target = false;
+};
+
+absl::Status RunCheckModel(const CheckModelOptions& options, std::ostream& out);
+
+}  // namespace uer::tools
+
+#endif  // UER_TOOLS_CHECK_MODEL_LIB_H_

@@ -1,0 +1,46 @@
+// Loads a checkpoint, reports its key generation, size and key problems, and optionally writes the
+// model's outputs for given inputs (UER-py's check_model.py, made useful).
+//
+//   bazel run //tools:check_model -- --load_model_path model.bin --config_path models/bert/tiny.pbtxt \
+//       --vocab_path vocab.txt [--inputs_path io.pt --output_path out.pt] [--save_model_path seed.bin]
+#include <iostream>
+
+#include <gflags/gflags.h>
+
+#include "tools/check_model_lib.h"
+#include "tools/tool_common.h"
+
+DEFINE_string(load_model_path, "", "The checkpoint to check (torch.save state dict).");
+DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
+DEFINE_string(config_path, "", "Model config: text proto (.pbtxt) or UER-py JSON.");
+DEFINE_string(inputs_path, "", "A torch.save dict with src, seg and the target's tensors (optional).");
+DEFINE_string(output_path, "", "Where the outputs for --inputs_path go.");
+DEFINE_string(save_model_path, "", "Save the loaded weights again under the seed's key names (optional).");
+DEFINE_bool(allow_missing_target, false, "Accept a checkpoint without the target's weights.");
+DEFINE_int32(emb_size, 768, "Embedding dimension.");
+DEFINE_int32(hidden_size, 768, "Hidden state dimension.");
+DEFINE_int32(feedforward_size, 3072, "Feed forward layer dimension.");
+DEFINE_int32(heads_num, 12, "The number of heads in multi-head attention.");
+DEFINE_int32(layers_num, 12, "The number of encoder layers.");
+DEFINE_string(embedding, "bert", "Emebdding type.");
+DEFINE_string(encoder, "bert", "Encoder type.");
+DEFINE_string(target, "bert", "Target type.");
+DEFINE_bool(bidirectional, false, "Specific to recurrent model.");
+DEFINE_int32(labels_num, 2, "Specific to classification tasks.");
+
+int main(int argc, char** argv) {
+  uer::tools::InitTool("Checks a checkpoint against a model config.\nUsage: check_model --load_model_path M "
+                       "--vocab_path V [--config_path C] [--inputs_path IN --output_path OUT]", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();
+  auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return uer::tools::ExitCode(config.status());
+  uer::tools::CheckModelOptions o;
+  o.load_model_path = FLAGS_load_model_path;
+  o.vocab_path = FLAGS_vocab_path;
+  o.config = *config;
+  o.inputs_path = FLAGS_inputs_path;
+  o.output_path = FLAGS_output_path;
+  o.save_model_path = FLAGS_save_model_path;
+  o.allow_missing_target = FLAGS_allow_missing_target;
+  return uer::tools::ExitCode(uer::tools::RunCheckModel(o, std::cout));
+}
