@@ -48,6 +48,7 @@ class BertAdam {
     torch::Tensor param, m, v;
     double weight_decay;
   };
+  bool FusedStep(Slot& s, const torch::Tensor& grad, double lr, double bc1, double bc2);
   OptimizerOptions options_;
   std::vector<Slot> slots_;
   int64_t step_ = 0;

@@ -2,16 +2,115 @@
 
 #include <cmath>
 
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/options/rnn.h>
 
 namespace uer::layers {
 
-torch::Tensor Gelu(const torch::Tensor& x) { return x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0))); }
+// torch's fused exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))) in one kernel.
+torch::Tensor Gelu(const torch::Tensor& x) { return torch::gelu(x); }
 
 LayerNormOptions LayerNormFromConfig(int64_t size, const core::v1::ModelConfig& config) {
   return LayerNormOptions(size).eps(config.layernorm_eps()).type(config.layernorm());
 }
+
+namespace {
+
+// UER-py's LayerNorm, y = gamma * (x - mean) / (std + eps) + beta with the unbiased std, as one
+// autograd function: one pass per row forward and one backward, instead of about ten elementwise
+// kernels (and their saved tensors) each way. CPU float32; other cases use the composite version.
+class UerLayerNormFunction : public torch::autograd::Function<UerLayerNormFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
+                               const torch::Tensor& gamma, const torch::Tensor& beta, double eps) {
+    torch::Tensor x = x_in.contiguous();
+    const int64_t n = x.size(-1), rows = x.numel() / n;
+    torch::Tensor y = torch::empty_like(x);
+    torch::Tensor xhat = torch::empty_like(x);
+    torch::Tensor inv = torch::empty({rows}, x.options());  // 1 / (std + eps)
+    torch::Tensor sigma = torch::empty({rows}, x.options());
+    const float* xp = x.data_ptr<float>();
+    const float* g = gamma.data_ptr<float>();
+    const float* b = beta.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    float* hp = xhat.data_ptr<float>();
+    float* ip = inv.data_ptr<float>();
+    float* sp = sigma.data_ptr<float>();
+    const float feps = static_cast<float>(eps);
+    at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const float* xr = xp + r * n;
+        double sum = 0;
+        for (int64_t i = 0; i < n; ++i) sum += xr[i];
+        const float mean = static_cast<float>(sum / n);
+        double ss = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const float c = xr[i] - mean;
+          ss += static_cast<double>(c) * c;
+        }
+        const float std = static_cast<float>(std::sqrt(ss / (n - 1)));
+        const float iv = 1.0f / (std + feps);
+        ip[r] = iv;
+        sp[r] = std;
+        float* yr = yp + r * n;
+        float* hr = hp + r * n;
+        for (int64_t i = 0; i < n; ++i) {
+          const float h = (xr[i] - mean) * iv;
+          hr[i] = h;
+          yr[i] = g[i] * h + b[i];
+        }
+      }
+    });
+    ctx->save_for_backward({xhat, inv, sigma, gamma});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    torch::Tensor xhat = saved[0], inv = saved[1], sigma = saved[2], gamma = saved[3];
+    torch::Tensor dy = grads[0].contiguous();
+    const int64_t n = xhat.size(-1), rows = xhat.numel() / n;
+    torch::Tensor dx = torch::empty_like(dy);
+    const float* dyp = dy.data_ptr<float>();
+    const float* hp = xhat.data_ptr<float>();
+    const float* ip = inv.data_ptr<float>();
+    const float* sp = sigma.data_ptr<float>();
+    const float* g = gamma.data_ptr<float>();
+    float* dxp = dx.data_ptr<float>();
+    at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const float* d = dyp + r * n;
+        const float* h = hp + r * n;
+        float* o = dxp + r * n;
+        // With c = x - mean, s = std + eps, h = c / s and u = dL/dh = dy * gamma:
+        // dL/dc_j = u_j / s - (sum_i u_i c_i) c_j / (s^2 (n - 1) std); then subtract the mean.
+        const float iv = ip[r];
+        const float std = sp[r];
+        double uc = 0, mean_dc = 0;
+        for (int64_t i = 0; i < n; ++i) uc += static_cast<double>(d[i] * g[i]) * h[i];  // sum u_i h_i = sum u_i c_i / s
+        // c_j = h_j * s, so (sum u c) c_j / (s^2 (n-1) std) = uc * h_j / ((n-1) std)  (one s cancels)
+        const float k = std > 0 ? static_cast<float>(uc / ((n - 1) * static_cast<double>(std))) : 0.0f;
+        for (int64_t i = 0; i < n; ++i) {
+          const float dc = d[i] * g[i] * iv - k * h[i];
+          o[i] = dc;
+          mean_dc += dc;
+        }
+        const float m = static_cast<float>(mean_dc / n);
+        for (int64_t i = 0; i < n; ++i) o[i] -= m;
+      }
+    });
+    torch::Tensor flat_dy = dy.view({rows, n}), flat_h = xhat.view({rows, n});
+    torch::Tensor dgamma = (flat_dy * flat_h).sum(0);
+    torch::Tensor dbeta = flat_dy.sum(0);
+    return {dx, dgamma, dbeta, torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 LayerNormImpl::LayerNormImpl(LayerNormOptions options) : options_(options) {
   gamma = register_parameter("gamma", torch::ones({options.size()}));
@@ -22,18 +121,25 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
   if (options_.type() == core::v1::TORCH_VAR) {
     return torch::layer_norm(x, {options_.size()}, gamma, beta, options_.eps());
   }
-  torch::Tensor mean = x.mean(-1, /*keepdim=*/true);
-  torch::Tensor std = x.std(-1, /*unbiased=*/true, /*keepdim=*/true);
-  return gamma * (x - mean) / (std + options_.eps()) + beta;
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && gamma.scalar_type() == torch::kFloat32 &&
+      x.size(-1) > 1) {
+    return UerLayerNormFunction::apply(x, gamma, beta, options_.eps());
+  }
+  // Two-pass moments with plain reductions (several times faster on CPU than torch.std's Welford
+  // kernel over a short last dimension), then UER-py's formula.
+  const int64_t n = x.size(-1);
+  torch::Tensor centered = x - x.mean(-1, /*keepdim=*/true);
+  torch::Tensor std = (centered * centered).sum(-1, /*keepdim=*/true).div_(static_cast<double>(n - 1)).sqrt_();
+  return torch::addcmul(beta, gamma, centered / (std + options_.eps()));
 }
 
 MultiHeadedAttentionImpl::MultiHeadedAttentionImpl(int64_t hidden_size, int64_t heads_num, double dropout)
-    : hidden_size_(hidden_size), heads_num_(heads_num), per_head_size_(hidden_size / heads_num) {
+    : hidden_size_(hidden_size), heads_num_(heads_num), per_head_size_(hidden_size / heads_num), dropout_p_(dropout) {
   query_ = torch::nn::Linear(hidden_size, hidden_size);
   key_ = torch::nn::Linear(hidden_size, hidden_size);
   value_ = torch::nn::Linear(hidden_size, hidden_size);
   linear_layers_ = register_module("linear_layers", torch::nn::ModuleList(query_, key_, value_));
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", Dropout(dropout));
   final_linear_ = register_module("final_linear", torch::nn::Linear(hidden_size, hidden_size));
 }
 
@@ -44,6 +150,8 @@ torch::Tensor MultiHeadedAttentionImpl::forward(const torch::Tensor& key, const 
   torch::Tensor q = split(query_->forward(query));
   torch::Tensor k = split(key_->forward(key));
   torch::Tensor v = split(value_->forward(value));
+  // UER-py's attention. (torch's scaled_dot_product_attention falls back to this math on CPU with
+  // a float mask, and draws its dropout with the slow bernoulli_.)
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1));
   scores = scores / std::sqrt(static_cast<double>(per_head_size_));
   scores = scores + mask;
@@ -64,10 +172,10 @@ torch::Tensor PositionwiseFeedForwardImpl::forward(const torch::Tensor& x) {
 
 TransformerLayerImpl::TransformerLayerImpl(const core::v1::ModelConfig& c) {
   self_attn_ = register_module("self_attn", MultiHeadedAttention(c.hidden_size(), c.heads_num(), c.dropout()));
-  dropout_1_ = register_module("dropout_1", torch::nn::Dropout(c.dropout()));
+  dropout_1_ = register_module("dropout_1", Dropout(c.dropout()));
   layer_norm_1_ = register_module("layer_norm_1", LayerNorm(LayerNormFromConfig(c.hidden_size(), c)));
   feed_forward_ = register_module("feed_forward", PositionwiseFeedForward(c.hidden_size(), c.feedforward_size()));
-  dropout_2_ = register_module("dropout_2", torch::nn::Dropout(c.dropout()));
+  dropout_2_ = register_module("dropout_2", Dropout(c.dropout()));
   layer_norm_2_ = register_module("layer_norm_2", LayerNorm(LayerNormFromConfig(c.hidden_size(), c)));
 }
 
@@ -76,6 +184,16 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden, const t
   inter = layer_norm_1_->forward(inter + hidden);
   torch::Tensor out = dropout_2_->forward(feed_forward_->forward(inter));
   return layer_norm_2_->forward(out + inter);
+}
+
+DropoutImpl::DropoutImpl(double p) : p_(p) {}
+
+torch::Tensor DropoutImpl::forward(const torch::Tensor& x) {
+  if (!is_training() || p_ <= 0.0) return x;
+  // A uniform draw compared with p is several times faster on CPU than bernoulli_, which
+  // torch.nn.Dropout uses; the distribution is the same.
+  torch::Tensor keep = torch::rand_like(x) >= p_;
+  return x * keep.to(x.scalar_type()) * (1.0 / (1.0 - p_));
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& log_probs,

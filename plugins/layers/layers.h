@@ -21,6 +21,17 @@ namespace uer::layers {
 // Exact (erf) GELU, as UER-py's act_fun.gelu.
 torch::Tensor Gelu(const torch::Tensor& x);
 
+// Dropout that is an identity in eval mode or with p = 0 (no random draws then).
+class DropoutImpl : public torch::nn::Module {
+ public:
+  explicit DropoutImpl(double p);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  double p_;
+};
+TORCH_MODULE(Dropout);
+
 struct LayerNormOptions {
   explicit LayerNormOptions(int64_t size) : size_(size) {}
   TORCH_ARG(int64_t, size);
@@ -51,9 +62,10 @@ class MultiHeadedAttentionImpl : public torch::nn::Module {
 
  private:
   int64_t hidden_size_, heads_num_, per_head_size_;
+  double dropout_p_;
   torch::nn::ModuleList linear_layers_{nullptr};
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, final_linear_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(MultiHeadedAttention);
 
@@ -77,7 +89,7 @@ class TransformerLayerImpl : public torch::nn::Module {
   MultiHeadedAttention self_attn_{nullptr};
   PositionwiseFeedForward feed_forward_{nullptr};
   LayerNorm layer_norm_1_{nullptr}, layer_norm_2_{nullptr};
-  torch::nn::Dropout dropout_1_{nullptr}, dropout_2_{nullptr};
+  Dropout dropout_1_{nullptr}, dropout_2_{nullptr};
 };
 TORCH_MODULE(TransformerLayer);
 

@@ -9,7 +9,7 @@ namespace {
 class BertEmbedding : public core::Embedding {
  public:
   BertEmbedding(const core::v1::ModelConfig& c, int64_t vocab_size) {
-    dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout()));
+    dropout_ = register_module("dropout", layers::Dropout(c.dropout()));
     word_ = register_module("word_embedding", torch::nn::Embedding(vocab_size, c.emb_size()));
     position_ = register_module("position_embedding", torch::nn::Embedding(c.max_seq_length(), c.emb_size()));
     segment_ = register_module("segment_embedding", torch::nn::Embedding(3, c.emb_size()));
@@ -26,7 +26,7 @@ class BertEmbedding : public core::Embedding {
   }
 
  private:
-  torch::nn::Dropout dropout_{nullptr};
+  layers::Dropout dropout_{nullptr};
   torch::nn::Embedding word_{nullptr}, position_{nullptr}, segment_{nullptr};
   layers::LayerNorm layer_norm_{nullptr};
 };

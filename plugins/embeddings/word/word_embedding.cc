@@ -9,7 +9,7 @@ namespace {
 class WordEmbedding : public core::Embedding {
  public:
   WordEmbedding(const core::v1::ModelConfig& c, int64_t vocab_size) {
-    dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout()));
+    dropout_ = register_module("dropout", layers::Dropout(c.dropout()));
     word_ = register_module("word_embedding", torch::nn::Embedding(vocab_size, c.emb_size()));
     layer_norm_ = register_module("layer_norm", layers::LayerNorm(layers::LayerNormFromConfig(c.emb_size(), c)));
   }
@@ -18,7 +18,7 @@ class WordEmbedding : public core::Embedding {
   }
 
  private:
-  torch::nn::Dropout dropout_{nullptr};
+  layers::Dropout dropout_{nullptr};
   torch::nn::Embedding word_{nullptr};
   layers::LayerNorm layer_norm_{nullptr};
 };

@@ -16,7 +16,7 @@ class BilstmEncoder : public core::Encoder {
                        .batch_first(true);
     forward_ = register_module("rnn_forward", torch::nn::LSTM(options));
     backward_ = register_module("rnn_backward", torch::nn::LSTM(options));
-    drop_ = register_module("drop", torch::nn::Dropout(c.dropout()));
+    drop_ = register_module("drop", layers::Dropout(c.dropout()));
   }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor&) override {
     torch::Tensor fwd = drop_->forward(std::get<0>(forward_->forward(emb)));
@@ -26,7 +26,7 @@ class BilstmEncoder : public core::Encoder {
 
  private:
   torch::nn::LSTM forward_{nullptr}, backward_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  layers::Dropout drop_{nullptr};
 };
 
 class BilstmEncoderFactory : public core::EncoderFactory {

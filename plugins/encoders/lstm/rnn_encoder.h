@@ -19,7 +19,7 @@ class RnnEncoder : public core::Encoder {
                                           .dropout(c.dropout())
                                           .batch_first(true)
                                           .bidirectional(bi)));
-    drop_ = register_module("drop", torch::nn::Dropout(c.dropout()));
+    drop_ = register_module("drop", layers::Dropout(c.dropout()));
   }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor&) override {
     return drop_->forward(std::get<0>(rnn_->forward(emb)));
@@ -27,7 +27,7 @@ class RnnEncoder : public core::Encoder {
 
  private:
   Rnn rnn_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  layers::Dropout drop_{nullptr};
 };
 
 inline absl::Status ValidateRnn(const core::v1::ModelConfig& c) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Pre-training speed and memory, uer-cc against UER-py (newest version) on this machine: the same
+# config file (UER-py's own JSON), batch, sequence length and threads, on the book review corpus.
+# Reports tokens/s (mean of the reports after the first, best of two interleaved runs each) and
+# peak memory (max RSS).
+#
+#   bench/pretrain.sh --uer_path /path/to/UER-py [--shared ../shared] [--cases "tiny small lstm base"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"; CASES="tiny small lstm"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --uer_path) UER_PATH="$2"; shift 2 ;;
+    --shared) SHARED="$2"; shift 2 ;;
+    --cases) CASES="$2"; shift 2 ;;
+    *) echo "unknown flag $1"; exit 2 ;;
+  esac
+done
+[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py) is required"; exit 2; }
+bazel build -c opt //tools:preprocess //tools:pretrain >/dev/null 2>&1
+PY="$PWD/.venv/bin/python"
+VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+rate() { grep -o '[0-9.]* tokens/s' "$1" | awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print 0 }'; }
+printf "%-6s %-26s %12s %10s\n" case run "tokens/s" "peak MB"
+for c in $CASES; do
+  case $c in
+    tiny)  cfg=models/bert/tiny_config.json;  proc=bert; corpus=book_review_bert.txt; batch=32; steps=60 ;;
+    small) cfg=models/bert/small_config.json; proc=bert; corpus=book_review_bert.txt; batch=32; steps=12 ;;
+    base)  cfg=models/bert/base_config.json;  proc=bert; corpus=book_review_bert.txt; batch=8;  steps=8 ;;
+    lstm)  cfg=models/rnn/lstm_config.json;   proc=lm;   corpus=book_review.txt;      batch=32; steps=12 ;;
+  esac
+  report=$(( steps / 4 ))
+  (cd "$UER_PATH" && "$PY" preprocess.py --corpus_path "$SHARED/data/corpora/$corpus" --vocab_path "$VOCAB" \
+     --dataset_path "$work/uer_$c.pt" --data_processor $proc --seq_length 128 --dup_factor 1 >/dev/null 2>&1)
+  bazel-bin/tools/preprocess --corpus_path "$SHARED/data/corpora/$corpus" --vocab_path "$VOCAB" \
+     --dataset_path "$work/ours_$c.uer" --target $proc --seq_length 128 --dup_factor 1 2>/dev/null
+  best_u=0; best_o=0; mem_u=0; mem_o=0
+  for round in 1 2; do
+    (cd "$UER_PATH" && /usr/bin/time -f "%M" -o "$work/tu" "$PY" pretrain.py --dataset_path "$work/uer_$c.pt" \
+       --vocab_path "$VOCAB" --config_path "$cfg" --output_model_path "$work/uer.bin" --total_steps $steps \
+       --save_checkpoint_steps 100000 --report_steps $report --batch_size $batch > "$work/lu" 2>&1)
+    /usr/bin/time -f "%M" -o "$work/to" bazel-bin/tools/pretrain --dataset_path "$work/ours_$c.uer" \
+       --vocab_path "$VOCAB" --config_path "$UER_PATH/$cfg" --output_model_path "$work/ours.bin" --total_steps $steps \
+       --save_checkpoint_steps 100000 --report_steps $report --batch_size $batch > "$work/lo" 2>&1
+    u=$(rate "$work/lu"); o=$(rate "$work/lo")
+    (( u > best_u )) && best_u=$u; (( o > best_o )) && best_o=$o
+    mem_u=$(tail -1 "$work/tu"); mem_o=$(tail -1 "$work/to")
+  done
+  awk -v c=$c -v u=$best_u -v o=$best_o -v mu=$mem_u -v mo=$mem_o -v b=$batch 'BEGIN {
+    printf "%-6s %-26s %12d %10.0f\n", c, "UER-py (batch " b ", seq 128)", u, mu / 1024
+    printf "%-6s %-26s %12d %10.0f\n", c, "uer-cc", o, mo / 1024
+    printf "%-6s speed %.2fx UER-py (goal >= 1.3), memory %.2fx (goal <= 0.8)\n", c, o / u, mo / mu }'
+done
