@@ -152,8 +152,9 @@ torch::Tensor MultiHeadedAttentionImpl::forward(const torch::Tensor& key, const 
   torch::Tensor v = split(value_->forward(value));
   // UER-py's attention. (torch's scaled_dot_product_attention falls back to this math on CPU with
   // a float mask, and draws its dropout with the slow bernoulli_.)
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1));
-  scores = scores / std::sqrt(static_cast<double>(per_head_size_));
+  // q is scaled by 1/sqrt(d) before the product (a [batch, heads, seq, d] pass instead of one over
+  // the [batch, heads, seq, seq] scores).
+  torch::Tensor scores = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(per_head_size_))), k.transpose(-2, -1));
   scores = scores + mask;
   torch::Tensor probs = torch::softmax(scores, -1);
   probs = dropout_->forward(probs);
@@ -186,22 +187,114 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden, const t
   return layer_norm_2_->forward(out + inter);
 }
 
+namespace {
+
+inline uint64_t SplitMix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Dropout as one parallel pass: a counter-based generator (SplitMix64 of the element index and a
+// seed drawn from torch's generator, so runs are reproducible and resumable) decides each element
+// with 24-bit resolution, and the kept elements are scaled by 1 / (1 - p). Backward multiplies by the
+// saved mask. torch.nn.Dropout's bernoulli_ draws element by element from one locked generator.
+class FastDropoutFunction : public torch::autograd::Function<FastDropoutFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in, double p) {
+    torch::Tensor x = x_in.contiguous();
+    const uint64_t seed = static_cast<uint64_t>(torch::randint(INT64_MAX, {1}, torch::kLong).item<int64_t>());
+    const uint32_t threshold = static_cast<uint32_t>(p * 16777216.0);  // keep when r >= threshold
+    const float scale = static_cast<float>(1.0 / (1.0 - p));
+    torch::Tensor y = torch::empty_like(x);
+    torch::Tensor mask = torch::empty(x.sizes(), x.options().dtype(torch::kUInt8));
+    const float* xp = x.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    uint8_t* mp = mask.data_ptr<uint8_t>();
+    at::parallel_for(0, x.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const uint32_t r = static_cast<uint32_t>(SplitMix64(seed ^ static_cast<uint64_t>(i)) >> 40);
+        const uint8_t keep = r >= threshold;
+        mp[i] = keep;
+        yp[i] = xp[i] * (static_cast<float>(keep) * scale);
+      }
+    });
+    ctx->save_for_backward({mask});
+    ctx->saved_data["scale"] = static_cast<double>(scale);
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    torch::Tensor mask = ctx->get_saved_variables()[0];
+    const float scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    torch::Tensor g = grads[0].contiguous();
+    torch::Tensor dx = torch::empty_like(g);
+    const float* gp = g.data_ptr<float>();
+    const uint8_t* mp = mask.data_ptr<uint8_t>();
+    float* dp = dx.data_ptr<float>();
+    at::parallel_for(0, g.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) dp[i] = gp[i] * (static_cast<float>(mp[i]) * scale);
+    });
+    return {dx, torch::Tensor()};
+  }
+};
+
+// -log softmax(logits)[target] per row (logsumexp minus the target's logit) and the argmax of each
+// row; backward writes softmax - onehot (times the incoming gradient) in three vectorised passes.
+// Replaces log_softmax, gather and their backward passes (which fill [N, V] zeros for the gather
+// and run log_softmax's backward over them).
+class SoftmaxNllFunction : public torch::autograd::Function<SoftmaxNllFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& logits,
+                                                const torch::Tensor& target) {
+    torch::Tensor lse = torch::logsumexp(logits, {1});
+    torch::Tensor nll = lse - logits.gather(1, target.view({-1, 1})).view({-1});
+    torch::Tensor argmax = logits.argmax(1);
+    ctx->save_for_backward({logits, target, lse});
+    ctx->mark_non_differentiable({argmax});
+    return {nll, argmax};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const torch::Tensor& logits = saved[0];
+    const torch::Tensor& target = saved[1];
+    const torch::Tensor& lse = saved[2];
+    torch::Tensor g = grads[0].view({-1, 1});
+    // d nll / d logits = softmax - onehot(target), times the incoming gradient of each row.
+    torch::Tensor dx = (logits - lse.unsqueeze(1)).exp_().mul_(g);
+    dx.scatter_add_(1, target.view({-1, 1}), -g);
+    return {dx, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& logits, const torch::Tensor& target) {
+  if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat32 && logits.dim() == 2) {
+    torch::autograd::variable_list out = SoftmaxNllFunction::apply(logits, target);
+    return {out[0], out[1]};
+  }
+  torch::Tensor log_probs = torch::log_softmax(logits, -1);
+  return {-log_probs.gather(1, target.view({-1, 1})).view({-1}), log_probs.argmax(-1)};
+}
+
 DropoutImpl::DropoutImpl(double p) : p_(p) {}
 
 torch::Tensor DropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p_ <= 0.0) return x;
-  // A uniform draw compared with p is several times faster on CPU than bernoulli_, which
-  // torch.nn.Dropout uses; the distribution is the same.
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) return FastDropoutFunction::apply(x, p_);
   torch::Tensor keep = torch::rand_like(x) >= p_;
   return x * keep.to(x.scalar_type()) * (1.0 / (1.0 - p_));
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& log_probs,
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& logits,
                                                                   const torch::Tensor& tgt) {
-  torch::Tensor label_mask = (tgt > 0).to(log_probs.scalar_type());
-  torch::Tensor nll = -log_probs.gather(1, tgt.view({-1, 1})).view({-1});
+  torch::Tensor label_mask = (tgt > 0).to(logits.scalar_type());
+  auto [nll, argmax] = SoftmaxNll(logits, tgt);
   torch::Tensor numerator = (label_mask * nll).sum();
-  torch::Tensor correct = (label_mask * log_probs.argmax(-1).eq(tgt).to(log_probs.scalar_type())).sum();
+  torch::Tensor correct = (label_mask * argmax.eq(tgt).to(logits.scalar_type())).sum();
   return {numerator, correct, label_mask.sum()};
 }
 
@@ -220,12 +313,12 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MlmHead::Forward(const t
   torch::Tensor selected = tgt > 0;
   out = out.index({selected});
   tgt = tgt.index({selected});
-  torch::Tensor log_probs = torch::log_softmax(linear_2->forward(out), -1);
-  torch::Tensor numerator = -log_probs.gather(1, tgt.view({-1, 1})).sum();
+  auto [nll, argmax] = SoftmaxNll(linear_2->forward(out), tgt);
+  torch::Tensor numerator = nll.sum();
   torch::Tensor denominator = torch::tensor(static_cast<float>(static_cast<double>(out.size(0)) + 1e-6));
   torch::Tensor loss = numerator / denominator.to(numerator.device());
-  torch::Tensor correct = out.size(0) == 0 ? torch::zeros({}, log_probs.options())
-                                           : log_probs.argmax(-1).eq(tgt).to(log_probs.scalar_type()).sum();
+  torch::Tensor correct = out.size(0) == 0 ? torch::zeros({}, out.options())
+                                           : argmax.eq(tgt).to(out.scalar_type()).sum();
   return {loss, correct, denominator};
 }
 

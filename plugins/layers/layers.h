@@ -105,9 +105,12 @@ struct MlmHead {
                                                                   const torch::Tensor& tgt_mlm);
 };
 
-// -log p(tgt) summed over positions with tgt > 0 and the count of correct argmaxes, for a
-// [N, vocab] log-probability matrix (UER-py's one-hot formulation, computed with gather).
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& log_probs,
+// Per row of [N, V] logits: -log softmax[target] and the argmax (a fused kernel on CPU).
+std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& logits, const torch::Tensor& target);
+
+// -log p(tgt) summed over positions with tgt > 0, the count of correct argmaxes there and the count
+// of such positions, for [N, vocab] logits (UER-py's one-hot formulation).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::Tensor& logits,
                                                                   const torch::Tensor& tgt);
 
 // A target tensor by name, or an InvalidArgument-style exception message for TORCH_CHECK.

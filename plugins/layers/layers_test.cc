@@ -33,5 +33,44 @@ TEST(LayerNormTest, FusedMatchesCompositeForwardAndBackward) {
   EXPECT_TRUE(torch::allclose(db, b2.grad(), 1e-5, 1e-5));
 }
 
+TEST(DropoutTest, KeepsAboutOneMinusPScalesAndIsAnIdentityInEval) {
+  torch::manual_seed(5);
+  Dropout d(0.1);
+  torch::Tensor x = torch::ones({1000, 1000}).requires_grad_(true);
+  torch::Tensor y = d->forward(x);
+  const double kept = (y != 0).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(kept, 0.9, 0.002);
+  EXPECT_TRUE(torch::allclose(y.masked_select(y != 0), torch::full({1}, 1.0f / 0.9f)));
+  y.sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), (y != 0).to(torch::kFloat32) / 0.9f));
+  // The same seed gives the same mask; eval mode changes nothing.
+  torch::manual_seed(5);
+  EXPECT_TRUE(torch::equal(d->forward(x.detach()), y.detach()));
+  d->eval();
+  EXPECT_TRUE(torch::equal(d->forward(x.detach()), x.detach()));
+}
+
+}  // namespace
+}  // namespace uer::layers
+
+namespace uer::layers {
+namespace {
+
+TEST(SoftmaxNllTest, FusedMatchesLogSoftmaxGatherAndItsGradient) {
+  torch::manual_seed(11);
+  torch::Tensor logits = (torch::randn({9, 301}) * 4).requires_grad_(true);
+  torch::Tensor target = torch::randint(0, 301, {9}, torch::kLong);
+  torch::Tensor w = torch::rand({9});
+  auto [nll, argmax] = SoftmaxNll(logits, target);
+  (nll * w).sum().backward();
+  torch::Tensor l2 = logits.detach().clone().requires_grad_(true);
+  torch::Tensor lp = torch::log_softmax(l2, -1);
+  torch::Tensor nll2 = -lp.gather(1, target.view({-1, 1})).view({-1});
+  (nll2 * w).sum().backward();
+  EXPECT_TRUE(torch::allclose(nll, nll2, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::equal(argmax, lp.argmax(-1)));
+  EXPECT_TRUE(torch::allclose(logits.grad(), l2.grad(), 1e-5, 1e-6));
+}
+
 }  // namespace
 }  // namespace uer::layers

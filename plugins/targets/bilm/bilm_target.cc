@@ -15,8 +15,8 @@ class BilmTarget : public core::Target {
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     using torch::indexing::Slice;
     auto side = [&](const torch::Tensor& hidden, const torch::Tensor& t) {
-      torch::Tensor log_probs = torch::log_softmax(output_layer_->forward(hidden).contiguous().view({-1, vocab_size_}), -1);
-      auto [numerator, correct, count] = layers::MaskedNll(log_probs, t.contiguous().view({-1}));
+      torch::Tensor logits = output_layer_->forward(hidden).contiguous().view({-1, vocab_size_});
+      auto [numerator, correct, count] = layers::MaskedNll(logits, t.contiguous().view({-1}));
       torch::Tensor denominator = count + 1e-6;
       return std::make_tuple(numerator / denominator, correct, denominator);
     };

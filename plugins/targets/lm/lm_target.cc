@@ -12,8 +12,8 @@ class LmTarget : public core::Target {
   }
   std::vector<std::string> InputNames() const override { return {"tgt"}; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
-    torch::Tensor log_probs = torch::log_softmax(output_layer_->forward(memory_bank).contiguous().view({-1, vocab_size_}), -1);
-    auto [numerator, correct, count] = layers::MaskedNll(log_probs, layers::Need(tgt, "tgt").contiguous().view({-1}));
+    torch::Tensor logits = output_layer_->forward(memory_bank).contiguous().view({-1, vocab_size_});
+    auto [numerator, correct, count] = layers::MaskedNll(logits, layers::Need(tgt, "tgt").contiguous().view({-1}));
     torch::Tensor denominator = count + 1e-6;
     torch::Tensor loss = numerator / denominator;
     return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}};
