@@ -15,8 +15,11 @@ class BilmTarget : public core::Target {
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     using torch::indexing::Slice;
     auto side = [&](const torch::Tensor& hidden, const torch::Tensor& t) {
-      torch::Tensor logits = output_layer_->forward(hidden).contiguous().view({-1, vocab_size_});
-      auto [numerator, correct, count] = layers::MaskedNll(logits, t.contiguous().view({-1}));
+      // Only positions with a target > 0 count (see lm): compute just their logits.
+      torch::Tensor flat_t = t.contiguous().view({-1});
+      torch::Tensor selected = flat_t > 0;
+      torch::Tensor rows = hidden.contiguous().view({-1, half_}).index({selected});
+      auto [numerator, correct, count] = layers::MaskedNll(output_layer_->forward(rows), flat_t.index({selected}));
       torch::Tensor denominator = count + 1e-6;
       return std::make_tuple(numerator / denominator, correct, denominator);
     };

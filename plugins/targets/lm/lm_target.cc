@@ -12,8 +12,12 @@ class LmTarget : public core::Target {
   }
   std::vector<std::string> InputNames() const override { return {"tgt"}; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
-    torch::Tensor logits = output_layer_->forward(memory_bank).contiguous().view({-1, vocab_size_});
-    auto [numerator, correct, count] = layers::MaskedNll(logits, layers::Need(tgt, "tgt").contiguous().view({-1}));
+    // Only the positions with tgt > 0 count in UER-py's loss, accuracy and denominator, so only their
+    // logits are computed (the same numbers, without the padding's share of the vocabulary GEMM).
+    torch::Tensor t = layers::Need(tgt, "tgt").contiguous().view({-1});
+    torch::Tensor selected = t > 0;
+    torch::Tensor hidden = memory_bank.contiguous().view({-1, memory_bank.size(-1)}).index({selected});
+    auto [numerator, correct, count] = layers::MaskedNll(output_layer_->forward(hidden), t.index({selected}));
     torch::Tensor denominator = count + 1e-6;
     torch::Tensor loss = numerator / denominator;
     return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}};
