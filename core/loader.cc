@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -127,8 +128,7 @@ absl::Status LoadPlugin(const std::string& path) {
                                                    "\" is registered twice: by ", canonical,
                                                    " and by ", canonical));
     }
-    absl::StatusOr<const FactoryBase*> existing = registry::Find(f->kind(), f->name());
-    if (existing.ok()) {
+    if (registry::IsRegistered(f->kind(), f->name())) {
       std::string origin = "builtin";
       for (const RegistryEntry& e : registry::List()) {
         if (e.kind == f->kind() && e.name == f->name()) origin = e.origin;
@@ -188,6 +188,32 @@ absl::Status LoadBuiltinPlugins() {
   }
   // The first folder that exists wins: the others hold the same files under other paths.
   return LoadFolder(dirs.front());
+}
+
+void EnableLazyBuiltinPlugins() {
+  std::vector<std::string> dirs = BuiltinPluginDirs();
+  if (dirs.empty()) return;
+  auto index = std::make_shared<std::map<std::string, std::string>>();  // file name -> path
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dirs.front(), fs::directory_options::follow_directory_symlink, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (IsPluginFile(it->path())) index->emplace(it->path().filename().string(), it->path().string());
+  }
+  const std::string dir = dirs.front();
+  registry::SetResolver(
+      [index](PluginKind kind, const std::string& name) {
+        std::string file = absl::StrCat("libuer_", KindName(kind), "_", name, ".so");
+        std::replace(file.begin() + 7, file.end() - 3, '.', '_');
+        auto it = index->find(file);
+        if (it == index->end()) return false;
+        absl::Status st = LoadPlugin(it->second);
+        if (!st.ok()) UER_LOG(ERROR) << st.message();
+        return st.ok();
+      },
+      [dir] {
+        absl::Status st = LoadFolder(dir);
+        if (!st.ok()) UER_LOG(ERROR) << st.message();
+      });
 }
 
 std::vector<std::string> LoadedPluginPaths() {

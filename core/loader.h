@@ -28,6 +28,9 @@ absl::Status LoadPlugin(const std::string& path);
 absl::Status LoadPluginList(std::string_view list, char sep);
 // Loads every libuer_*.so below the built-in plugin folders (see BuiltinPluginDirs).
 absl::Status LoadBuiltinPlugins();
+// Makes the built-in plugins load on demand: a lookup of (kind, name) that misses loads
+// libuer_<kind>_<name>.so from the built-in folders (a tool that only tokenizes never maps LibTorch).
+void EnableLazyBuiltinPlugins();
 // Where built-in plugins are looked for: $UER_BUILTIN_PLUGIN_DIR, the binary's runfiles
 // (<exe>.runfiles/uer_cc/plugins or $RUNFILES_DIR/uer_cc/plugins) and <exe dir>/plugins.
 std::vector<std::string> BuiltinPluginDirs();

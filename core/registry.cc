@@ -44,6 +44,8 @@ struct State {
   std::map<std::pair<PluginKind, std::string>, Slot> entries;
   std::mutex pending_mu;
   std::vector<std::unique_ptr<FactoryBase>> pending;
+  std::function<bool(PluginKind, const std::string&)> resolve;
+  std::function<void()> resolve_all;
 };
 
 State& GetState() {
@@ -135,14 +137,39 @@ std::vector<std::string> Names(PluginKind kind) {
   return names;  // std::map keeps them sorted
 }
 
+bool IsRegistered(PluginKind kind, const std::string& name) {
+  State& s = GetState();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.entries.count(std::make_pair(kind, name)) > 0;
+}
+
+void SetResolver(std::function<bool(PluginKind, const std::string&)> resolve, std::function<void()> resolve_all) {
+  State& s = GetState();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.resolve = std::move(resolve);
+  s.resolve_all = std::move(resolve_all);
+}
+
 absl::StatusOr<const FactoryBase*> Find(PluginKind kind, std::string_view name) {
   internal::CommitPendingAsBuiltin().IgnoreError();
   State& s = GetState();
-  {
+  auto lookup = [&]() -> const FactoryBase* {
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.entries.find(std::make_pair(kind, std::string(name)));
-    if (it != s.entries.end()) return it->second.factory.get();
+    return it == s.entries.end() ? nullptr : it->second.factory.get();
+  };
+  if (const FactoryBase* f = lookup()) return f;
+  std::function<bool(PluginKind, const std::string&)> resolve;
+  std::function<void()> resolve_all;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    resolve = s.resolve;
+    resolve_all = s.resolve_all;
   }
+  if (resolve && resolve(kind, std::string(name))) {
+    if (const FactoryBase* f = lookup()) return f;
+  }
+  if (resolve_all) resolve_all();
   std::vector<std::string> known = Names(kind);
   std::string message = absl::StrCat("unknown ", KindName(kind), " \"", std::string(name), "\"; known ",
                                      KindName(kind), "s: ",

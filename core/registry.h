@@ -13,6 +13,7 @@
 #ifndef UER_CORE_REGISTRY_H_
 #define UER_CORE_REGISTRY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,9 +57,15 @@ namespace registry {
 absl::Status Register(std::unique_ptr<FactoryBase> factory, const std::string& origin);
 // Removes a registration (for tests; see testing/registry_override.h).
 void Unregister(PluginKind kind, std::string_view name);
-// NotFound lists the sorted names of that kind, and a close name if there is one.
+// NotFound lists the sorted names of that kind, and a close name if there is one. Before it says
+// NotFound it asks the resolver (the loader's lazy built-in plugins) to load that name.
 absl::StatusOr<const FactoryBase*> Find(PluginKind kind, std::string_view name);
+// `resolve(kind, name)` loads what provides that name, if it can (returns whether it loaded
+// anything); `resolve_all()` loads everything it knows, so that an error can list every name.
+void SetResolver(std::function<bool(PluginKind, const std::string&)> resolve, std::function<void()> resolve_all);
 std::vector<std::string> Names(PluginKind kind);
+// Whether (kind, name) is registered now; loads nothing.
+bool IsRegistered(PluginKind kind, const std::string& name);
 // Every registration, sorted by kind, then name.
 std::vector<RegistryEntry> List();
 

@@ -7,6 +7,7 @@
 #include <gflags/gflags.h>
 
 #include "absl/strings/str_format.h"
+#include "core/loader.h"
 #include "core/registry.h"
 #include "tools/tool_common.h"
 
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Lists the registered plugins.\nUsage: list_plugins [--plugins=a.so,b.so] [--kind=encoder]",
                        &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
+  if (absl::Status st = uer::core::LoadBuiltinPlugins(); !st.ok()) return uer::tools::ExitCode(st);
   std::cout << absl::StrFormat("%-10s  %-12s  %-9s  %-62s  %s\n", "KIND", "NAME", "STABILITY", "HELP", "ORIGIN");
   int shown = 0;
   for (const uer::core::RegistryEntry& e : uer::core::registry::List()) {

@@ -27,8 +27,9 @@ void InitTool(const char* usage, int* argc, char*** argv) {
 }
 
 void LoadPluginsFromFlags() {
-  absl::Status st = core::LoadBuiltinPlugins();
-  if (st.ok()) st = core::LoadPluginList(FLAGS_plugins, ',');
+  // Built-in plugins load when a name is first looked up; --plugins and $UER_PLUGIN_PATH now.
+  core::EnableLazyBuiltinPlugins();
+  absl::Status st = core::LoadPluginList(FLAGS_plugins, ',');
   if (st.ok()) {
     const char* env = std::getenv("UER_PLUGIN_PATH");
     if (env) st = core::LoadPluginList(env, ':');

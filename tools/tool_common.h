@@ -19,8 +19,8 @@ namespace uer::tools {
 // Parses gflags (removing them from argv), starts glog (to stderr) and installs the failure handler.
 void InitTool(const char* usage, int* argc, char*** argv);
 
-// Loads the built-in plugins, then --plugins, then $UER_PLUGIN_PATH. Exits with status 2 and the
-// loader's message on error.
+// Makes the built-in plugins load on first use, then loads --plugins and $UER_PLUGIN_PATH. Exits
+// with status 2 and the loader's message on error.
 void LoadPluginsFromFlags();
 
 // defaults < the file at `config_path` (if not empty) < model flags given on the command line
