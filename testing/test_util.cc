@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace uer::testing {
 
@@ -25,6 +26,16 @@ std::string SharedDir() {
     if (fs::is_directory(shared / "data")) return shared.string();
   }
   return "";
+}
+
+std::string WriteUerVocab(const std::string& dir, const std::string& tokens) {
+  std::string v = "[PAD]\n";
+  for (int i = 1; i < 100; ++i) v += "[unused" + std::to_string(i) + "]\n";
+  v += "[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (char c : tokens) v += std::string(1, c) + "\n";
+  const std::string path = dir + "/vocab.txt";
+  std::ofstream(path) << v;
+  return path;
 }
 
 std::string TempDir(const std::string& name) {

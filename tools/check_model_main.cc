@@ -12,21 +12,12 @@
 
 DEFINE_string(load_model_path, "", "The checkpoint to check (torch.save state dict).");
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
-DEFINE_string(config_path, "", "Model config: text proto (.pbtxt) or UER-py JSON.");
 DEFINE_string(inputs_path, "", "A torch.save dict with src, seg and the target's tensors (optional).");
 DEFINE_string(output_path, "", "Where the outputs for --inputs_path go.");
 DEFINE_string(save_model_path, "", "Save the loaded weights again under the seed's key names (optional).");
 DEFINE_bool(allow_missing_target, false, "Accept a checkpoint without the target's weights.");
-DEFINE_int32(emb_size, 768, "Embedding dimension.");
-DEFINE_int32(hidden_size, 768, "Hidden state dimension.");
-DEFINE_int32(feedforward_size, 3072, "Feed forward layer dimension.");
-DEFINE_int32(heads_num, 12, "The number of heads in multi-head attention.");
-DEFINE_int32(layers_num, 12, "The number of encoder layers.");
-DEFINE_string(embedding, "bert", "Emebdding type.");
-DEFINE_string(encoder, "bert", "Encoder type.");
-DEFINE_string(target, "bert", "Target type.");
-DEFINE_bool(bidirectional, false, "Specific to recurrent model.");
-DEFINE_int32(labels_num, 2, "Specific to classification tasks.");
+// Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
+DECLARE_string(config_path);
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Checks a checkpoint against a model config.\nUsage: check_model --load_model_path M "

@@ -26,14 +26,7 @@ class PreprocessTest : public ::testing::Test {
       ASSERT_OK(core::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
     }
   }
-  void SetUp() override {
-    // A small vocabulary in UER-py's layout: the special tokens at Google's ids.
-    std::string v;
-    for (int i = 0; i < 100; ++i) v += i == 0 ? "[PAD]\n" : "[unused" + std::to_string(i) + "]\n";
-    v += "[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    for (char c = 'a'; c <= 'z'; ++c) v += std::string(1, c) + "\n";
-    vocab_ = Write("vocab.txt", v);
-  }
+  void SetUp() override { vocab_ = ::uer::testing::WriteUerVocab(dir_, "abcdefghijklmnopqrstuvwxyz"); }
   std::string Write(const std::string& name, const std::string& text) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << text;

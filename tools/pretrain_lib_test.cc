@@ -18,11 +18,7 @@ class PretrainTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
   void SetUp() override {
-    std::string v;
-    for (int i = 0; i < 100; ++i) v += i == 0 ? "[PAD]\n" : "[unused" + std::to_string(i) + "]\n";
-    v += "[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    for (char c = 'a'; c <= 'z'; ++c) v += std::string(1, c) + "\n";
-    vocab_ = Write("vocab.txt", v);
+    vocab_ = ::uer::testing::WriteUerVocab(dir_, "abcdefghijklmnopqrstuvwxyz");
     std::string corpus;
     for (int d = 0; d < 40; ++d) {
       for (int s = 0; s < 3; ++s) {

@@ -18,7 +18,6 @@ DEFINE_string(dataset_path, "dataset.uer", "Path of the preprocessed dataset.");
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
 DEFINE_string(pretrained_model_path, "", "Path of the pretrained model.");
 DEFINE_string(output_model_path, "", "Path of the output model.");
-DEFINE_string(config_path, "", "Model config: text proto (.pbtxt) or UER-py JSON.");
 // Training.
 DEFINE_int64(total_steps, 100000, "Total training steps.");
 DEFINE_int64(save_checkpoint_steps, 10000, "Specific steps to save model checkpoint.");
@@ -27,21 +26,9 @@ DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
 DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
-// Model (the config file's values win over these defaults; flags given here win over the file).
-DEFINE_int32(emb_size, 768, "Embedding dimension.");
-DEFINE_int32(hidden_size, 768, "Hidden state dimension.");
-DEFINE_int32(feedforward_size, 3072, "Feed forward layer dimension.");
-DEFINE_int32(kernel_size, 3, "Kernel size for CNN.");
-DEFINE_int32(block_size, 2, "Block size for CNN.");
-DEFINE_int32(heads_num, 12, "The number of heads in multi-head attention.");
-DEFINE_int32(layers_num, 12, "The number of encoder layers.");
-DEFINE_double(dropout, 0.1, "Dropout value.");
+// Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
+DECLARE_string(config_path);
 DEFINE_int32(seed, 7, "Random seed.");
-DEFINE_string(embedding, "bert", "Emebdding type: bert, word.");
-DEFINE_string(encoder, "bert", "Encoder type: bert, lstm, gru, bilstm, gpt (or a plugin's).");
-DEFINE_bool(bidirectional, false, "Specific to recurrent model.");
-DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm.");
-DEFINE_int32(labels_num, 2, "Specific to classification tasks.");
 // Optimizer.
 DEFINE_double(learning_rate, 2e-5, "Initial learning rate.");
 DEFINE_double(warmup, 0.1, "Warm up value.");
