@@ -440,8 +440,9 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
   const int workers = static_cast<int>(std::min<uint64_t>(o.processes_num, lines));
   std::vector<uint64_t> starts;
   for (int w = 0; w < workers; ++w) starts.push_back(w * lines / workers);
-  std::vector<uint64_t> offsets;
-  UER_RETURN_IF_ERROR(IndexLines(o.corpus_path, starts, &lines, &offsets));
+  // One worker starts at byte 0: only more workers need a second pass to find their first lines.
+  std::vector<uint64_t> offsets = {0};
+  if (workers > 1) UER_RETURN_IF_ERROR(IndexLines(o.corpus_path, starts, &lines, &offsets));
 
   std::vector<std::unique_ptr<core::DatasetPartWriter>> parts;
   for (int w = 0; w < workers; ++w) {

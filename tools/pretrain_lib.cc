@@ -36,7 +36,6 @@ class DataLoader {
     while (true) {
       while (start_ >= buffer_.size()) Fill();
       size_t end = std::min(buffer_.size(), start_ + batch_size_);
-      if (start_ + batch_size_ >= buffer_.size()) end = buffer_.size();
       std::vector<uint64_t> idx(buffer_.begin() + start_, buffer_.begin() + end);
       start_ += batch_size_;
       ++batches_;
