@@ -250,6 +250,10 @@ absl::Status ValidateModelConfig(const v1::ModelConfig& c) {
   if (!(c.dropout() >= 0.0f && c.dropout() < 1.0f)) {
     return absl::InvalidArgumentError(absl::StrCat("field \"dropout\" must be in [0, 1), got ", c.dropout()));
   }
+  if (c.pooling() != "mean" && c.pooling() != "max" && c.pooling() != "first" && c.pooling() != "last") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field \"pooling\" must be mean, max, first or last, got \"", c.pooling(), "\""));
+  }
   return absl::OkStatus();
 }
 

@@ -24,6 +24,34 @@ absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config,
   return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target));
 }
 
+FinetuneModel::FinetuneModel(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Task> t)
+    : embedding(register_module("embedding", std::move(e))),
+      encoder(register_module("encoder", std::move(enc))),
+      task(std::move(t)) {
+  // The task's own layers, not the task, are this module's children: their keys are top-level.
+  for (const auto& child : task->named_children()) register_module(child.key(), child.value());
+  for (const auto& p : task->named_parameters(/*recurse=*/false)) register_parameter(p.key(), p.value());
+}
+
+TargetOutput FinetuneModel::Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& inputs) {
+  TensorMap in = inputs;
+  in["seg"] = seg;
+  return task->Forward(encoder->Forward(embedding->Forward(src, seg), seg), in);
+}
+
+void FinetuneModel::train(bool on) {
+  torch::nn::Module::train(on);
+  task->train(on);
+}
+
+absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::ModelConfig& config,
+                                                                  const std::string& task, const BuildContext& ctx) {
+  UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
+  UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
+  UER_ASSIGN_OR_RETURN(auto head, CreateTask(task, config, ctx));
+  return std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head));
+}
+
 void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(seed);
@@ -113,7 +141,11 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const Sta
   auto visit = [&](const std::string& key, torch::Tensor& target) {
     auto it = file.find(key);
     if (it == file.end()) {
-      if (!(options.allow_missing_target && absl::StartsWith(key, "target."))) missing.push_back(key);
+      if (options.allow_missing_target && absl::StartsWith(key, "target.")) return;
+      for (const std::string& prefix : options.missing_ok_prefixes) {
+        if (absl::StartsWith(key, prefix)) return;
+      }
+      missing.push_back(key);
       return;
     }
     used.insert(key);

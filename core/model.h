@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/checkpoint.h"
 #include "core/plugin_api.h"
@@ -26,6 +27,27 @@ class Model : public torch::nn::Module {
 
 absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx);
 
+// A fine-tuning model: embedding + encoder + a downstream task (plugin kind "task"). The task's
+// layers sit at the top level of the state dict, as in UER-py's fine-tuned checkpoints
+// ("output_layer_1.weight" for run_classifier, "output_layer.weight" for run_ner).
+//
+//   UER_ASSIGN_OR_RETURN(auto model, BuildFinetuneModel(config, "classifier", {vocab.size()}));
+//   TargetOutput out = model->Forward(src, seg, {{"label", label}});   // out.Find("logits")
+class FinetuneModel : public torch::nn::Module {
+ public:
+  FinetuneModel(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Task> task);
+  // `inputs` may hold "label"; "seg" is added from `seg`.
+  TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& inputs);
+  // The task is not a child module (its layers are): its own mode follows this one's.
+  void train(bool on = true) override;
+  std::shared_ptr<Embedding> embedding;
+  std::shared_ptr<Encoder> encoder;
+  std::shared_ptr<Task> task;
+};
+
+absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::ModelConfig& config,
+                                                                  const std::string& task, const BuildContext& ctx);
+
 // UER-py's initialisation: every parameter from N(0, std) except LayerNorm's gamma and beta.
 void InitWeights(torch::nn::Module* model, double std = 0.02, uint64_t seed = 7);
 
@@ -41,6 +63,9 @@ struct LoadOptions {
   bool allow_missing_target = false;
   // Keys of the file that the model lacks are an error unless they are the target's and this is set.
   bool allow_unexpected_target = false;
+  // Model keys with one of these prefixes may be missing from the file (a task head that
+  // fine-tuning initialises, e.g. "output_layer"); they keep their initial values.
+  std::vector<std::string> missing_ok_prefixes;
 };
 
 // Loads a checkpoint into `model` strictly: missing, unexpected and shape-mismatched keys are all

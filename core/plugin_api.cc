@@ -50,5 +50,9 @@ absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& c,
 absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& c, const BuildContext& ctx) {
   return CreateModule<TargetFactory>(c.target(), c, ctx);
 }
+absl::StatusOr<std::shared_ptr<Task>> CreateTask(const std::string& name, const v1::ModelConfig& c,
+                                                 const BuildContext& ctx) {
+  return CreateModule<TaskFactory>(name, c, ctx);
+}
 
 }  // namespace uer::core

@@ -86,7 +86,11 @@ class Subencoder : public torch::nn::Module {
   virtual torch::Tensor Forward(const torch::Tensor& ids) = 0;
 };
 
-// A downstream head (classifier, tagger, ...) on top of the encoder's output.
+// A downstream head (classifier, tagger, ...) on top of the encoder's output. `inputs` holds "seg"
+// (the segment ids, 0 = padding) and, when training or evaluating, "label"; without "label" the
+// output's loss is undefined. Values: "logits" always, and what the task reports. Its submodules
+// are named as UER-py's fine-tuning scripts name them ("output_layer_1", ...): they sit at the top
+// level of a fine-tuned checkpoint, beside "embedding" and "encoder".
 class Task : public torch::nn::Module {
  public:
   ~Task() override;
@@ -135,6 +139,9 @@ class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
 absl::StatusOr<std::shared_ptr<Embedding>> CreateEmbedding(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& config, const BuildContext& ctx);
+// Tasks are chosen by the tool (run_classifier: "classifier", run_ner: "ner"), not by the config.
+absl::StatusOr<std::shared_ptr<Task>> CreateTask(const std::string& name, const v1::ModelConfig& config,
+                                                 const BuildContext& ctx);
 
 }  // namespace uer::core
 

@@ -13,6 +13,8 @@ BUILTIN_PLUGINS = {
     "target/cls": "//plugins/targets/cls",
     "target/lm": "//plugins/targets/lm",
     "target/mlm": "//plugins/targets/mlm",
+    "task/classifier": "//plugins/tasks/classifier",
+    "task/ner": "//plugins/tasks/ner",
     "tokenizer/bert": "//plugins/tokenizers/bert",
     "tokenizer/char": "//plugins/tokenizers/char",
     "tokenizer/space": "//plugins/tokenizers/space",

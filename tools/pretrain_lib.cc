@@ -16,6 +16,7 @@
 #include "core/optimizer.h"
 #include "core/python_random.h"
 #include "tools/inspect_dataset_lib.h"
+#include "tools/tool_common.h"
 
 namespace uer::tools {
 namespace {
@@ -166,11 +167,6 @@ int64_t LatestCheckpoint(const std::string& output) {
   return best;
 }
 
-std::string Eta(double seconds) {
-  int64_t s = static_cast<int64_t>(seconds);
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-}
-
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
@@ -303,7 +299,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
         line += absl::StrFormat("| acc: %3.3f", acc("correct", "denominator"));
       }
       const double per_step = elapsed / static_cast<double>(step - first_step + 1);
-      line += absl::StrFormat("| elapsed %s| ETA %s", Eta(elapsed), Eta(per_step * (o.total_steps - step)));
+      line += absl::StrFormat("| elapsed %s| ETA %s", FormatDuration(elapsed), FormatDuration(per_step * (o.total_steps - step)));
       UER_LOG(INFO) << line;
       total_loss = 0;
       sums.clear();

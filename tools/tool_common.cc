@@ -8,6 +8,9 @@
 #include <google/protobuf/descriptor.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 #include "core/loader.h"
 
@@ -62,6 +65,23 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
   }
   LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
   return config;
+}
+
+absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text) {
+  std::vector<int> ranks;
+  for (absl::string_view r : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int rank;
+    if (!absl::SimpleAtoi(r, &rank) || rank < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--gpu_ranks must be comma-separated integers >= 0, got \"", text, "\""));
+    }
+    ranks.push_back(rank);
+  }
+  return ranks;
+}
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = seconds > 0 ? static_cast<int64_t>(seconds) : 0;
+  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
 }
 
 int ExitCode(const absl::Status& status) {

@@ -9,6 +9,7 @@
 #define UER_TOOLS_TOOL_COMMON_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,6 +27,12 @@ void LoadPluginsFromFlags();
 // defaults < the file at `config_path` (if not empty) < model flags given on the command line
 // (a flag counts when the user set it, even to its default value). Logs the resolved config.
 absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path);
+
+// --gpu_ranks: comma-separated integers ("" = none).
+absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text);
+
+// H:MM:SS, for elapsed times and ETAs in progress lines.
+std::string FormatDuration(double seconds);
 
 // 0 for OK, 2 for usage errors (InvalidArgument, NotFound of an input), 1 otherwise; logs the error.
 int ExitCode(const absl::Status& status);
