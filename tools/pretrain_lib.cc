@@ -1,6 +1,7 @@
 #include "tools/pretrain_lib.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 
@@ -15,6 +16,7 @@
 #include "core/model.h"
 #include "core/optimizer.h"
 #include "core/python_random.h"
+#include "tools/distributed.h"
 #include "tools/inspect_dataset_lib.h"
 #include "tools/tool_common.h"
 
@@ -29,10 +31,15 @@ namespace fs = std::filesystem;
 // resumed run replays the positions without building the batches.
 class DataLoader {
  public:
-  DataLoader(const core::Dataset& ds, int64_t batch_size, int64_t buffer_size, int seed)
-      : ds_(ds), batch_size_(batch_size), buffer_size_(buffer_size), rng_(seed) {}
+  // With world_size > 1 every rank runs the same loader over global batches of batch_size *
+  // world_size instances and reads only its own slice of each: the ranks together see exactly
+  // the batches one process with the global batch size sees.
+  DataLoader(const core::Dataset& ds, int64_t batch_size, int64_t buffer_size, int seed, int rank = 0,
+             int world_size = 1)
+      : ds_(ds), batch_size_(batch_size * world_size), buffer_size_(buffer_size), rng_(seed),
+        rank_(rank), world_size_(world_size) {}
 
-  // Indices of the next batch.
+  // Indices of this rank's part of the next batch.
   std::vector<uint64_t> NextIndices() {
     while (true) {
       while (start_ >= buffer_.size()) Fill();
@@ -41,7 +48,10 @@ class DataLoader {
       start_ += batch_size_;
       ++batches_;
       if (NeedsMask() && !AnyMasked(idx)) continue;
-      return idx;
+      if (static_cast<int64_t>(idx.size()) < world_size_) continue;  // the same decision on every rank
+      if (world_size_ == 1) return idx;
+      const size_t n = idx.size(), from = n * rank_ / world_size_, to = n * (rank_ + 1) / world_size_;
+      return std::vector<uint64_t>(idx.begin() + from, idx.begin() + to);
     }
   }
   int64_t batches() const { return batches_; }
@@ -80,6 +90,7 @@ class DataLoader {
   const core::Dataset& ds_;
   int64_t batch_size_, buffer_size_;
   core::PythonRandom rng_;
+  int rank_, world_size_;
   std::vector<uint64_t> buffer_;
   size_t start_ = 0;
   uint64_t pos_ = 0;
@@ -170,12 +181,24 @@ int64_t LatestCheckpoint(const std::string& output) {
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
-  if (o.world_size > 1) {
-    return absl::UnimplementedError("distributed pre-training (--world_size > 1) is not built yet in uer-cc; "
-                                    "run with one process");
-  }
   torch::Device device(torch::kCPU);
-  if (!o.gpu_ranks.empty()) {
+  std::unique_ptr<Distributed> dist;
+  if (o.world_size > 1) {
+    DistributedOptions dopt;
+    dopt.world_size = o.world_size;
+    dopt.rank = o.rank;
+    dopt.backend = o.backend;
+    dopt.timeout = std::chrono::seconds(o.dist_timeout_s);
+    UER_RETURN_IF_ERROR(ParseMasterIp(o.master_ip, &dopt.master_host, &dopt.master_port));
+    if (o.backend == "nccl") {
+      if (!torch::cuda::is_available()) {
+        return absl::FailedPreconditionError("--backend nccl needs GPUs and a CUDA build (--config=cuda); use "
+                                             "--backend gloo to train on CPUs");
+      }
+      device = torch::Device(torch::kCUDA, o.local_rank);
+    }
+    UER_ASSIGN_OR_RETURN(dist, Distributed::Connect(dopt));
+  } else if (!o.gpu_ranks.empty()) {
     if (o.gpu_ranks.size() > 1) return absl::InvalidArgumentError("--gpu_ranks with more than one GPU needs --world_size");
     if (!torch::cuda::is_available()) {
       return absl::FailedPreconditionError("--gpu_ranks given but no CUDA device is usable (build with --config=cuda on "
@@ -216,7 +239,11 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   oo.total_steps = o.total_steps;
   oo.schedule = o.schedule;
   core::BertAdam optimizer(model->named_parameters(), oo);
-  DataLoader loader(*dataset, o.batch_size, o.instances_buffer_size, o.seed);
+  DataLoader loader(*dataset, o.batch_size, o.instances_buffer_size, o.seed, dist ? dist->rank() : 0,
+                    dist ? dist->world_size() : 1);
+  std::vector<torch::Tensor> param_list;
+  for (const auto& p : model->parameters()) param_list.push_back(p);
+  const bool writer = !dist || dist->rank() == 0;  // checkpoints and reports
 
   int64_t step = 1;
   if (o.resume) {
@@ -240,6 +267,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     }
   }
 
+  if (dist) UER_RETURN_IF_ERROR(dist->Broadcast(param_list));  // rank 0's weights everywhere
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
   UER_LOG(INFO) << "pre-training " << o.config.embedding() << "/" << o.config.encoder() << "/" << o.config.target()
@@ -252,8 +280,10 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   double total_loss = 0;
   std::map<std::string, double> sums;
   std::string last_good;
+  const int world = dist ? dist->world_size() : 1;
+  int64_t bad_loss_step = 0;
   for (; step <= o.total_steps; ++step) {
-    if (o.stop_signal && o.stop_signal->load()) {
+    if (!dist && o.stop_signal && o.stop_signal->load()) {
       const std::string ck = Checkpoint(o.output_model_path, step - 1);
       UER_RETURN_IF_ERROR(SaveCheckpoint(*model, optimizer, loader, ck, step - 1));
       UER_LOG(WARNING) << "stopped by signal " << o.stop_signal->load() << " after step " << step - 1 << "; saved " << ck;
@@ -264,7 +294,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     UER_ASSIGN_OR_RETURN(Batch batch, MakeBatch(*dataset, loader.NextIndices(), device));
     core::TargetOutput out = model->Forward(batch.src, batch.seg, batch.tgt);
     const double loss = out.loss.item<double>();
-    if (!std::isfinite(loss)) {
+    if (dist && !std::isfinite(loss) && bad_loss_step == 0) bad_loss_step = step;  // decided with the others below
+    if (!dist && !std::isfinite(loss)) {
       return absl::InternalError(absl::StrCat("the loss is ", loss, " at step ", step, "; stopped without saving (",
                                               last_good.empty() ? "no checkpoint was written yet" : "the last good checkpoint is " + last_good,
                                               "). Lower --learning_rate or check the data"));
@@ -275,13 +306,40 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     done_tokens += batch.tokens;
     (out.loss / static_cast<double>(o.accumulation_steps)).backward();
     if (step % o.accumulation_steps == 0) {
-      optimizer.Step();
-      model->zero_grad();
+      if (dist) {
+        // Gradients and two flags in one collective, so that every rank decides the same: stop on
+        // a signal (any rank's) or on a non-finite loss (any rank's).
+        const bool stop = o.stop_signal && o.stop_signal->load();
+        std::vector<double> flags = {stop ? 1.0 : 0.0, bad_loss_step ? 1.0 : 0.0};
+        UER_RETURN_IF_ERROR(dist->AllReduceGradients(param_list, &flags));
+        if (flags[1] > 0) {
+          return absl::InternalError(absl::StrCat(
+              "rank ", dist->rank(), ": a non-finite loss on ", bad_loss_step ? "this rank at step " + std::to_string(bad_loss_step) : "another rank",
+              " (by step ", step, "); stopped without saving (",
+              last_good.empty() ? "no checkpoint was written yet" : "the last good checkpoint is " + last_good,
+              "). Lower --learning_rate or check the data"));
+        }
+        optimizer.Step();
+        model->zero_grad();
+        if (flags[0] > 0) {
+          const std::string ck = Checkpoint(o.output_model_path, step);
+          if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(*model, optimizer, loader, ck, step));
+          UER_RETURN_IF_ERROR(dist->Barrier());
+          result.stopped_by_signal = o.stop_signal && o.stop_signal->load() ? o.stop_signal->load() : SIGTERM;
+          UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
+                           << (writer ? "; saved " + ck : "");
+          result.last_checkpoint = ck;
+          return result;
+        }
+      } else {
+        optimizer.Step();
+        model->zero_grad();
+      }
     }
-    if (step % o.report_steps == 0) {
+    if (writer && step % o.report_steps == 0) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::string line = absl::StrFormat("| %8d/%8d steps| %8.2f tokens/s| loss %7.2f", step, o.total_steps,
-                                         done_tokens / elapsed, total_loss / o.report_steps);
+                                         done_tokens * world / elapsed, total_loss / o.report_steps);
       auto acc = [&](const char* correct, const char* denominator) {
         return sums.count(correct) && sums[denominator] > 0 ? sums[correct] / sums[denominator] : 0.0;
       };
@@ -309,12 +367,14 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     }
     if (step % o.save_checkpoint_steps == 0) {
       const std::string ck = Checkpoint(o.output_model_path, step);
-      UER_RETURN_IF_ERROR(SaveCheckpoint(*model, optimizer, loader, ck, step));
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(*model, optimizer, loader, ck, step));
       last_good = ck;
       result.last_checkpoint = ck;
     }
   }
   result.steps_done = o.total_steps;
+  if (dist) UER_RETURN_IF_ERROR(dist->Barrier());
+  if (!writer) return result;
   UER_RETURN_IF_ERROR(core::SaveStateDict(o.output_model_path, core::ModelStateDict(*model)));
   UER_LOG(INFO) << "saved " << o.output_model_path;
   return result;

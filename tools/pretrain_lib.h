@@ -37,6 +37,13 @@ struct PretrainOptions {
   std::string schedule = "warmup_linear";
   std::vector<int> gpu_ranks;
   int world_size = 1;
+  // Distributed (world_size > 1): this process's global rank, its index among this machine's ranks
+  // (its GPU with nccl), the rendezvous and the backend.
+  int rank = 0;
+  int local_rank = 0;
+  std::string master_ip = "tcp://localhost:12345";
+  std::string backend = "gloo";
+  int dist_timeout_s = 600;
   bool resume = false;
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;

@@ -4,12 +4,17 @@
 //       --config_path models/bert/tiny.pbtxt --output_model_path models/tiny.bin \
 //       --total_steps 1000 --save_checkpoint_steps 500 --report_steps 100
 #include <csignal>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
+#include "tools/distributed.h"
 #include "tools/pretrain_lib.h"
 #include "tools/tool_common.h"
 
@@ -24,7 +29,7 @@ DEFINE_int64(save_checkpoint_steps, 10000, "Specific steps to save model checkpo
 DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
 DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
-DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory.");
+DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
 // Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
 DECLARE_string(config_path);
@@ -40,7 +45,8 @@ DEFINE_string(subword_type, "none", "Subword feature type: none, char.");
 DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
 DEFINE_string(gpu_ranks, "", "List of ranks of each process, comma-separated.");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
-DEFINE_string(backend, "nccl", "Distributed backend: nccl, gloo.");
+DEFINE_string(backend, "nccl", "Distributed backend: nccl (GPUs, CUDA build), gloo (CPUs).");
+DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 
 namespace {
 std::atomic<int> g_stop{0};
@@ -48,6 +54,7 @@ void OnSignal(int sig) { g_stop.store(sig); }
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::vector<std::string> original_argv(argv, argv + argc);
   uer::tools::InitTool("Pre-trains a model.\nUsage: pretrain --dataset_path D --vocab_path V --output_model_path M "
                        "[--config_path C] [--total_steps N]", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
@@ -81,6 +88,47 @@ int main(int argc, char** argv) {
       return uer::tools::ExitCode(absl::InvalidArgumentError("--gpu_ranks must be comma-separated integers"));
     }
     o.gpu_ranks.push_back(rank);
+  }
+  o.backend = FLAGS_backend;
+  o.master_ip = FLAGS_master_ip;
+  o.dist_timeout_s = FLAGS_dist_timeout;
+  if (FLAGS_world_size > 1) {
+    // UER-py's distributed mode: one process per rank. Without RANK in the environment this process
+    // starts this machine's ranks (--gpu_ranks, or all of them) and waits for them; with it (set by
+    // us or by a cluster launcher) it is one rank.
+    const char* env_rank = std::getenv("RANK");
+    if (env_rank == nullptr) {
+      std::vector<int> ranks = o.gpu_ranks;
+      if (ranks.empty()) {
+        if (FLAGS_backend == "nccl") {
+          return uer::tools::ExitCode(absl::InvalidArgumentError(
+              "--world_size > 1 with --backend nccl needs --gpu_ranks (this machine's ranks, one GPU each)"));
+        }
+        for (int r = 0; r < FLAGS_world_size; ++r) ranks.push_back(r);
+      }
+      for (int r : ranks) {
+        if (r < 0 || r >= FLAGS_world_size) {
+          return uer::tools::ExitCode(absl::InvalidArgumentError(
+              absl::StrCat("--gpu_ranks holds rank ", r, ", outside 0..", FLAGS_world_size - 1)));
+        }
+      }
+      return uer::tools::LaunchLocalRanks(original_argv, ranks, FLAGS_world_size);
+    }
+    if (!absl::SimpleAtoi(env_rank, &o.rank) || o.rank < 0 || o.rank >= FLAGS_world_size) {
+      return uer::tools::ExitCode(absl::InvalidArgumentError(
+          absl::StrCat("RANK=", env_rank, " is not in 0..", FLAGS_world_size - 1, " (--world_size)")));
+    }
+    if (const char* ws = std::getenv("WORLD_SIZE"); ws != nullptr && std::string(ws) != std::to_string(FLAGS_world_size)) {
+      return uer::tools::ExitCode(absl::InvalidArgumentError(
+          absl::StrCat("WORLD_SIZE=", ws, " but --world_size ", FLAGS_world_size)));
+    }
+    if (const char* lr = std::getenv("LOCAL_RANK"); lr != nullptr) (void)absl::SimpleAtoi(lr, &o.local_rank);
+    gflags::CommandLineFlagInfo info;
+    const char* addr = std::getenv("MASTER_ADDR");
+    const char* port = std::getenv("MASTER_PORT");
+    if (addr != nullptr && port != nullptr && gflags::GetCommandLineFlagInfo("master_ip", &info) && info.is_default) {
+      o.master_ip = absl::StrCat("tcp://", addr, ":", port);
+    }
   }
   o.stop_signal = &g_stop;
   std::signal(SIGTERM, OnSignal);

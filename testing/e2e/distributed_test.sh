@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Distributed pre-training on Gloo (CPU) over loopback:
+#  - two ranks started by pretrain itself end with the same weights (within 1e-6) as one process
+#    that sees the same global batch; so do two ranks started one by one as a cluster launcher would
+#    (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
+#  - a rendezvous that times out says how many ranks joined and which are missing;
+#  - killing one rank makes the other exit non-zero, naming the lost rank, within the timeout.
+set -euo pipefail
+ws="$TEST_SRCDIR/$TEST_WORKSPACE"
+root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+port() { echo $((20000 + RANDOM % 30000)); }
+{ echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p; do echo $c; done; } > "$t/vocab.txt"
+for i in $(seq 1 40); do printf '1\tabcdefgh\n0\tponmlkji\n1\tabcdmnop\n0\thgfedcba\n'; done > "$t/corpus.tsv"
+"$ws/tools/preprocess" --corpus_path "$t/corpus.tsv" --vocab_path "$t/vocab.txt" --dataset_path "$t/d.uer" \
+  --tokenizer char --seq_length 16 --target cls 2>/dev/null
+flags=(--dataset_path "$t/d.uer" --vocab_path "$t/vocab.txt" --emb_size 32 --hidden_size 32 --feedforward_size 64
+       --heads_num 2 --layers_num 2 --dropout 0 --target cls --total_steps 8 --save_checkpoint_steps 4
+       --report_steps 2 --learning_rate 1e-3 --instances_buffer_size 64)
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
+  --output_model_path "$t/two.bin" 2> "$t/two.log" || { tail "$t/two.log"; fail "two ranks"; }
+grep -q "started 2 ranks (0, 1) of 2" "$t/two.log" || fail "no launcher line"
+[[ -s "$t/two.bin-4" && -s "$t/two.bin-4.state" ]] || fail "rank 0 wrote no checkpoint"
+# As a cluster launcher starts them.
+p=$(port)
+for r in 0 1; do
+  RANK=$r WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 \
+    --world_size 2 --backend gloo --output_model_path "$t/env.bin" 2> "$t/env$r.log" &
+  pids[$r]=$!
+done
+wait ${pids[0]} || { tail "$t/env0.log"; fail "rank 0 (env)"; }
+wait ${pids[1]} || { tail "$t/env1.log"; fail "rank 1 (env)"; }
+python="$root/.venv/bin/python"
+if [[ -x "$python" ]]; then
+  "$python" - "$t/one.bin" "$t/two.bin" "$t/env.bin" <<'PY' || fail "weights differ"
+import sys, torch
+one = torch.load(sys.argv[1], weights_only=True)
+init = None
+for other in sys.argv[2:]:
+    two = torch.load(other, weights_only=True)
+    assert one.keys() == two.keys(), (one.keys() ^ two.keys())
+    diff = max((one[k] - two[k]).abs().max().item() for k in one)
+    print(f"{other}: max |one - two| = {diff:.3g}")
+    assert diff <= 1e-6, diff
+PY
+else
+  echo "SKIP (weights comparison): no $python"
+fi
+
+# A rendezvous where rank 1 never comes.
+set +e
+RANK=0 WORLD_SIZE=2 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo \
+  --master_ip "tcp://127.0.0.1:$(port)" --dist_timeout 3 --output_model_path "$t/alone.bin" 2> "$t/alone.log"
+rc=$?
+set -e
+[[ $rc != 0 ]] || fail "a lonely rank 0 succeeded"
+grep -q "timed out after 3 s: 1 of 2 ranks joined (0); missing: 1" "$t/alone.log" || { tail -3 "$t/alone.log"; fail "rendezvous message"; }
+
+# Kill rank 1 mid-training: rank 0 must stop, naming it.
+long=("${flags[@]}" --total_steps 1000000 --save_checkpoint_steps 1000000)
+p=$(port)
+for r in 0 1; do
+  RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$ws/tools/pretrain" "${long[@]}" --batch_size 4 \
+    --world_size 2 --backend gloo --dist_timeout 60 --output_model_path "$t/kill.bin" 2> "$t/kill$r.log" &
+  pids[$r]=$!
+done
+for _ in $(seq 1 300); do grep -q "steps|" "$t/kill0.log" 2>/dev/null && break; sleep 0.1; done
+kill -KILL ${pids[1]}
+start=$SECONDS
+set +e
+wait ${pids[0]}
+rc=$?
+set -e
+[[ $rc != 0 ]] || fail "rank 0 went on after rank 1 died"
+(( SECONDS - start < 60 )) || fail "rank 0 took $((SECONDS - start)) s to notice"
+grep -q "lost rank 1 during" "$t/kill0.log" || { tail -3 "$t/kill0.log"; fail "no message naming rank 1"; }
+echo "rank 0 stopped $((SECONDS - start)) s after rank 1 was killed: $(grep -o 'lost rank 1 during [a-z -]*' "$t/kill0.log" | head -1)"
+
+# The launcher names a child that dies.
+"$ws/tools/pretrain" "${long[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
+  --dist_timeout 60 --output_model_path "$t/launch.bin" 2> "$t/launch.log" &
+lp=$!
+for _ in $(seq 1 300); do grep -q "steps|" "$t/launch.log" 2>/dev/null && break; sleep 0.1; done
+child=$(grep -a "rank 1 of 2 joined" "$t/launch.log" | awk '{print $3}' | head -1)
+[[ -n "$child" ]] || fail "no rank 1 line"
+kill -KILL "$child"
+set +e
+wait $lp
+rc=$?
+set -e
+[[ $rc != 0 ]] || fail "the launcher exited 0 after a rank was killed"
+grep -q "rank 1 (pid $child) was killed by signal 9" "$t/launch.log" || { tail -3 "$t/launch.log"; fail "launcher message"; }
+echo PASS

@@ -1,0 +1,316 @@
+#include "tools/distributed.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef UER_CUDA
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/log.h"
+
+namespace uer::tools {
+
+struct Distributed::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Backend> pg;
+};
+
+namespace {
+
+std::string JoinedKey(int rank) { return absl::StrCat("uer/joined/", rank); }
+std::string FailedKey(int rank) { return absl::StrCat("uer/failed/", rank); }
+
+// The local address on the route to the master (what the other ranks can reach this one at).
+std::string LocalAddressToward(const std::string& host, int port) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || res == nullptr) return "";
+  std::string out;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    char buf[INET_ADDRSTRLEN];
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+        inet_ntop(AF_INET, &local.sin_addr, buf, sizeof(buf)) != nullptr) {
+      out = buf;
+    }
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(res);
+  return out;
+}
+
+}  // namespace
+
+absl::Status ParseMasterIp(const std::string& master_ip, std::string* host, int* port) {
+  std::string s = master_ip;
+  if (s.rfind("tcp://", 0) == 0) s = s.substr(6);
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(s.substr(colon + 1), port) || *port <= 0 ||
+      *port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--master_ip must be tcp://HOST:PORT, got \"", master_ip, "\""));
+  }
+  *host = s.substr(0, colon);
+  return absl::OkStatus();
+}
+
+Distributed::Distributed(const DistributedOptions& options) : options_(options), impl_(std::make_unique<Impl>()) {}
+Distributed::~Distributed() = default;
+
+absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const DistributedOptions& o) {
+  if (o.world_size < 2 || o.rank < 0 || o.rank >= o.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " is not in 0..", o.world_size - 1));
+  }
+  std::unique_ptr<Distributed> d(new Distributed(o));
+  const std::string where = absl::StrCat(o.master_host, ":", o.master_port);
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(o.master_port);
+  so.isServer = o.rank == 0;
+  so.waitWorkers = false;
+  so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout);
+  try {
+    d->impl_->store = c10::make_intrusive<c10d::TCPStore>(o.master_host, so);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(
+        "rank ", o.rank, ": ",
+        o.rank == 0 ? "cannot serve the rendezvous store at " + where : "cannot reach the rendezvous store at " + where +
+                                                                            " (rank 0 serves it) within " +
+                                                                            std::to_string(o.timeout.count()) + " s",
+        ": ", e.what()));
+  }
+  // Our own join barrier, so that a timeout can say who is missing.
+  auto& store = d->impl_->store;
+  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+  std::vector<int> joined, missing;
+  try {
+    store->set(JoinedKey(o.rank), std::vector<uint8_t>{1});
+    while (true) {
+      joined.clear();
+      missing.clear();
+      for (int r = 0; r < o.world_size; ++r) (store->check({JoinedKey(r)}) ? joined : missing).push_back(r);
+      if (missing.empty()) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "rank ", o.rank, ": the rendezvous at ", where, " timed out after ", o.timeout.count(), " s: ",
+            joined.size(), " of ", o.world_size, " ranks joined (", absl::StrJoin(joined, ", "), "); missing: ",
+            absl::StrJoin(missing, ", ")));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": the rendezvous store at ", where, " failed: ", e.what()));
+  }
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("uer/pg", store);
+  try {
+    if (o.backend == "gloo") {
+      auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout));
+      std::string addr = LocalAddressToward(o.master_host, o.master_port);
+      opts->devices.push_back(addr.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                           : c10d::ProcessGroupGloo::createDeviceForHostname(addr));
+      d->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, o.rank, o.world_size, opts);
+    } else if (o.backend == "nccl") {
+#ifdef UER_CUDA
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout);
+      d->impl_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, o.rank, o.world_size, opts);
+#else
+      return absl::FailedPreconditionError(
+          "--backend nccl needs a CUDA build (bazel build --config=cuda) and GPUs; use --backend gloo on CPUs");
+#endif
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--backend must be nccl or gloo, got \"", o.backend, "\""));
+    }
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": cannot build the ", o.backend, " process group: ", e.what()));
+  }
+  UER_LOG(INFO) << "rank " << o.rank << " of " << o.world_size << " joined at " << where << " (" << o.backend << ")";
+  return d;
+}
+
+absl::Status Distributed::Lost(const std::string& what, const std::string& error) {
+  // Every surviving rank leaves a mark; the ranks without one after a grace period are gone.
+  std::vector<int> lost;
+  try {
+    impl_->store->set(FailedKey(options_.rank), std::vector<uint8_t>{1});
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    for (int r = 0; r < options_.world_size; ++r) {
+      if (r != options_.rank && !impl_->store->check({FailedKey(r)})) lost.push_back(r);
+    }
+  } catch (const std::exception&) {
+    return absl::AbortedError(absl::StrCat("rank ", options_.rank, ": lost rank 0 (it serves the rendezvous store) during ",
+                                           what, ": ", error));
+  }
+  return absl::AbortedError(absl::StrCat("rank ", options_.rank, ": lost rank",
+                                         lost.size() == 1 ? " " : "s ", lost.empty() ? "?" : absl::StrJoin(lost, ", "),
+                                         " during ", what, "; stopping. (", error, ")"));
+}
+
+absl::Status Distributed::Broadcast(const std::vector<torch::Tensor>& tensors) {
+  try {
+    for (const torch::Tensor& t : tensors) {
+      std::vector<at::Tensor> v{t};
+      c10d::BroadcastOptions bo;
+      bo.rootRank = 0;
+      impl_->pg->broadcast(v, bo)->wait();
+    }
+  } catch (const std::exception& e) {
+    return Lost("the broadcast of the initial weights", e.what());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Distributed::AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags) {
+  constexpr int64_t kBucketBytes = 25 << 20;
+  torch::NoGradGuard no_grad;
+  std::vector<std::vector<torch::Tensor>> buckets(1);
+  int64_t bytes = 0;
+  for (const torch::Tensor& p : params) {
+    torch::Tensor g = p.grad();
+    if (!g.defined()) {  // an unused parameter: zeros, so that every rank's buckets line up
+      p.mutable_grad() = torch::zeros_like(p);
+      g = p.grad();
+    }
+    if (bytes > 0 && bytes + g.numel() * 4 > kBucketBytes) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(g);
+    bytes += g.numel() * 4;
+  }
+  std::vector<torch::Tensor> flat;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  try {
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      std::vector<torch::Tensor> parts;
+      for (const auto& g : buckets[b]) parts.push_back(g.reshape({-1}));
+      if (b == 0 && flags != nullptr && !flags->empty()) {
+        parts.push_back(torch::tensor(std::vector<float>(flags->begin(), flags->end()), torch::kFloat)
+                            .to(buckets[0].empty() ? torch::kCPU : buckets[0][0].device()));
+      }
+      flat.push_back(torch::cat(parts));
+      std::vector<at::Tensor> v{flat.back()};
+      works.push_back(impl_->pg->allreduce(v));
+    }
+    for (auto& w : works) w->wait();
+  } catch (const std::exception& e) {
+    return Lost("the gradient all-reduce", e.what());
+  }
+  const double inv = 1.0 / options_.world_size;
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    int64_t off = 0;
+    for (auto& g : buckets[b]) {
+      g.copy_(flat[b].narrow(0, off, g.numel()).view_as(g)).mul_(inv);
+      off += g.numel();
+    }
+    if (b == 0 && flags != nullptr && !flags->empty()) {
+      torch::Tensor f = flat[0].narrow(0, off, static_cast<int64_t>(flags->size())).to(torch::kCPU);
+      for (size_t i = 0; i < flags->size(); ++i) (*flags)[i] = f[static_cast<int64_t>(i)].item<double>();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Distributed::Barrier() {
+  try {
+    impl_->pg->barrier()->wait();
+  } catch (const std::exception& e) {
+    return Lost("a barrier", e.what());
+  }
+  return absl::OkStatus();
+}
+
+// ---- Launcher ----
+
+namespace {
+std::atomic<int> g_forward_signal{0};
+void RecordSignal(int sig) { g_forward_signal.store(sig); }
+}  // namespace
+
+int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size) {
+  std::map<pid_t, int> children;  // pid -> rank
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      UER_LOG(ERROR) << "fork failed: " << std::strerror(errno);
+      for (auto& [p, r] : children) kill(p, SIGTERM);
+      return 1;
+    }
+    if (pid == 0) {
+      setenv("RANK", std::to_string(ranks[i]).c_str(), 1);
+      setenv("LOCAL_RANK", std::to_string(i).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(world_size).c_str(), 1);
+      setenv("UER_LAUNCHED", "1", 1);
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv("/proc/self/exe", args.data());
+      std::fprintf(stderr, "cannot start rank %d: %s\n", ranks[i], std::strerror(errno));
+      _exit(127);
+    }
+    children[pid] = ranks[i];
+  }
+  UER_LOG(INFO) << "started " << ranks.size() << " ranks (" << absl::StrJoin(ranks, ", ") << ") of " << world_size;
+  signal(SIGTERM, RecordSignal);
+  signal(SIGINT, RecordSignal);
+  int exit_code = 0, forwarded = 0;
+  bool stopping = false;
+  while (!children.empty()) {
+    if (int sig = g_forward_signal.exchange(0); sig != 0) {
+      forwarded = sig;
+      for (auto& [p, r] : children) kill(p, sig);  // each rank saves (rank 0) and stops at the same step
+    }
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = children.find(pid);
+    if (it == children.end()) continue;
+    const int rank = it->second;
+    children.erase(it);
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (ok) continue;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (exit_code == 0) exit_code = code;
+    if (forwarded != 0 && code == 128 + forwarded) continue;  // stopped as asked
+    if (!stopping) {
+      UER_LOG(ERROR) << "rank " << rank << " (pid " << pid << ") "
+                     << (WIFEXITED(status) ? absl::StrCat("exited with code ", WEXITSTATUS(status))
+                                           : absl::StrCat("was killed by signal ", WTERMSIG(status)))
+                     << (children.empty() ? "" : "; stopping the other ranks");
+      stopping = true;
+      for (auto& [p, r] : children) kill(p, SIGTERM);
+      // Ranks blocked in a collective leave when their peer's socket closes; make sure they do.
+      std::thread([pids = children]() {
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        for (auto& [p, r] : pids) kill(p, SIGKILL);
+      }).detach();
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace uer::tools

@@ -1,0 +1,69 @@
+// Distributed pre-training on LibTorch's c10d: a TCP store for the rendezvous and a Gloo (CPU) or
+// NCCL (GPU, CUDA builds) process group for the collectives. One process per rank, started by the
+// tool itself (LaunchLocalRanks) or by a cluster launcher (RANK, WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT, LOCAL_RANK in the environment).
+//
+//   UER_ASSIGN_OR_RETURN(auto dist, Distributed::Connect(options));
+//   UER_RETURN_IF_ERROR(dist->Broadcast(params));            // the same initial weights everywhere
+//   loss.backward();
+//   UER_RETURN_IF_ERROR(dist->AllReduceGradients(params, &flags));   // mean gradients, summed flags
+#ifndef UER_TOOLS_DISTRIBUTED_H_
+#define UER_TOOLS_DISTRIBUTED_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "absl/status/statusor.h"
+
+namespace uer::tools {
+
+struct DistributedOptions {
+  int world_size = 1;
+  int rank = 0;
+  std::string master_host = "localhost";
+  int master_port = 12345;
+  std::string backend = "gloo";  // gloo | nccl
+  std::chrono::seconds timeout{600};
+};
+
+// tcp://host:port -> host, port.
+absl::Status ParseMasterIp(const std::string& master_ip, std::string* host, int* port);
+
+class Distributed {
+ public:
+  // Joins the rendezvous (rank 0 serves the store). A timeout says how many ranks joined and which
+  // are missing; then builds the process group.
+  static absl::StatusOr<std::unique_ptr<Distributed>> Connect(const DistributedOptions& options);
+  ~Distributed();
+
+  int rank() const { return options_.rank; }
+  int world_size() const { return options_.world_size; }
+
+  // Copies rank 0's tensors to every rank.
+  absl::Status Broadcast(const std::vector<torch::Tensor>& tensors);
+  // Averages the gradients of `params` over the ranks, in buckets of about 25 MB whose all-reduces
+  // run concurrently, and sums `flags` (one float each) in the same collective.
+  absl::Status AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags);
+  absl::Status Barrier();
+
+ private:
+  struct Impl;
+  explicit Distributed(const DistributedOptions& options);
+  // A failed collective: finds out (through the store) which ranks are gone and says so.
+  absl::Status Lost(const std::string& what, const std::string& error);
+  DistributedOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Starts one child process per rank in `ranks` (this same program with `argv`, and RANK,
+// LOCAL_RANK, WORLD_SIZE in its environment), forwards SIGTERM/SIGINT to them and waits. When one
+// fails, the others are stopped and the rank that failed is named. Returns the exit code to use.
+int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size);
+
+}  // namespace uer::tools
+
+#endif  // UER_TOOLS_DISTRIBUTED_H_
