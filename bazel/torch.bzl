@@ -29,6 +29,14 @@ cc_library(
     }) + ["-Wl,--as-needed"],
 )
 
+# CUDA and NCCL headers from the nvidia-* wheels that torch pulls in (the versions it was built
+# with), for the code that --config=cuda compiles (the NCCL process group).
+cc_library(
+    name = "cuda_headers",
+    hdrs = glob(["nvidia/cu13/include/**/*.h", "nvidia/nccl/include/**/*.h"], allow_empty = True),
+    includes = ["nvidia/cu13/include", "nvidia/nccl/include"],
+)
+
 exports_files(["python", "torch_version.txt"])
 '''
 
@@ -57,6 +65,9 @@ def _torch_repository_impl(ctx):
         if entry and entry != "google":
             ctx.symlink(torch_dir + "/include/" + entry, "include/" + entry)
     ctx.symlink(torch_dir + "/lib", "lib")
+    nvidia = torch_dir.rsplit("/", 1)[0] + "/nvidia"
+    if ctx.path(nvidia).exists:
+        ctx.symlink(nvidia, "nvidia")
     ctx.symlink(python, "python")
     ctx.file("torch_version.txt", version + "\n")
     ctx.file("BUILD", _BUILD % (1, torch_dir, torch_dir))

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -258,6 +259,9 @@ int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int
       setenv("LOCAL_RANK", std::to_string(i).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(world_size).c_str(), 1);
       setenv("UER_LAUNCHED", "1", 1);
+      // The machine's cores shared among its ranks, unless the user chose.
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      setenv("OMP_NUM_THREADS", std::to_string(std::max<size_t>(1, cores / ranks.size())).c_str(), 0);
       std::vector<char*> args;
       for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
