@@ -23,6 +23,18 @@ flags=(--dataset_path "$t/d.uer" --vocab_path "$t/vocab.txt" --emb_size 32 --hid
   --output_model_path "$t/two.bin" 2> "$t/two.log" || { tail "$t/two.log"; fail "two ranks"; }
 grep -q "started 2 ranks (0, 1) of 2" "$t/two.log" || fail "no launcher line"
 [[ -s "$t/two.bin-4" && -s "$t/two.bin-4.state" ]] || fail "rank 0 wrote no checkpoint"
+# Resume with the same world size: from the step-4 checkpoint of that run to the same end.
+cp "$t/two.bin-4" "$t/res.bin-4"; cp "$t/two.bin-4.state" "$t/res.bin-4.state"
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
+  --output_model_path "$t/res.bin" --resume 2> "$t/res.log" || { tail "$t/res.log"; fail "resume"; }
+grep -q "resumed from $t/res.bin-4 at step 5" "$t/res.log" || fail "no resume line"
+if [[ -x "$root/.venv/bin/python" ]]; then
+  "$root/.venv/bin/python" -c "
+import sys, torch
+a, b = (torch.load(p, weights_only=True) for p in sys.argv[1:])
+assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+" "$t/two.bin" "$t/res.bin" || fail "the resumed run ends with other weights than the straight one"
+fi
 # As a cluster launcher starts them.
 p=$(port)
 for r in 0 1; do

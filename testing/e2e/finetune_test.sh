@@ -67,6 +67,27 @@ if "$ws/tools/run_classifier" "${model[@]}" --pretrained_model_path "$t/ner.bin"
 fi
 grep -q "missing keys: .*encoder.transformer.0" "$t/pre2.log" || { tail -3 "$t/pre2.log"; fail "missing keys message"; }
 
+# The other encoders, one epoch each.
+for enc in gpt gru bilstm; do
+  emb=bert; [[ $enc != gpt ]] && emb=word
+  "$ws/tools/run_classifier" "${model[@]}" --embedding $emb --encoder $enc --pooling mean --train_path "$br/train.tsv" \
+    --dev_path "$br/dev.tsv" --output_model_path "$t/$enc.bin" --epochs_num 1 > "$t/$enc.out" 2> "$t/$enc.log" || { tail "$t/$enc.log"; fail "$enc"; }
+  grep -q "best dev accuracy" "$t/$enc.out" || fail "$enc: no dev accuracy"
+done
+
+# UER-py checkpoints (the golden bert_bert model, seed keys and current keys): the target heads are
+# ignored, embedding and encoder load strictly.
+g="$shared/golden/bert_bert"
+if [[ -s "$g/model.bin" ]]; then
+  for m in model.bin model_head_keys.bin; do
+    "$ws/tools/run_classifier" --vocab_path "$shared/golden/vocab_1000.txt" --emb_size 64 --hidden_size 64 \
+      --feedforward_size 128 --heads_num 4 --layers_num 2 --seq_length 64 --batch_size 16 --pretrained_model_path "$g/$m" \
+      --train_path "$br/train.tsv" --dev_path "$br/dev.tsv" --output_model_path "$t/golden.bin" --epochs_num 1 \
+      > /dev/null 2> "$t/golden.log" || { tail "$t/golden.log"; fail "from UER-py's $m"; }
+    grep -q "loaded $g/$m (uer-" "$t/golden.log" || fail "no load line for $m"
+  done
+fi
+
 # Bad input.
 bad() {  # bad TRAIN DEV EXPECTED-MESSAGE: the classifier stops with exit code 2 and the message.
   set +e
