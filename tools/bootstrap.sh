@@ -4,7 +4,7 @@
 #
 #  * Debian packages: Bazel 4.2.3 (bazel-bootstrap) with Debian's rules_cc, rules_java and platforms,
 #    and the -dev packages of every C++ library uer-cc links (Abseil, gflags, glog, protobuf + protoc,
-#    GoogleTest, utf8proc for Unicode, nlohmann-json).
+#    GoogleTest, utf8proc for Unicode, nlohmann-json, and Gloo's headers for the c10d process group).
 #  * LibTorch: the `torch` wheel from PyPI, pinned to one exact version, in the project-local virtual
 #    environment .venv/ (git ignores it). Bazel reaches it through the repository rule in
 #    bazel/torch.bzl; nothing is downloaded by Bazel itself.
@@ -17,7 +17,7 @@ VENV="${UER_VENV:-$ROOT/.venv}"
 DEB_PACKAGES=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms
   build-essential libabsl-dev libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev libgloo-dev
   python3 python3-venv python3-pip
 )
 
