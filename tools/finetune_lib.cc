@@ -109,8 +109,27 @@ absl::StatusOr<torch::Device> ResolveDevice(const std::vector<int>& gpu_ranks) {
 // A data set as tensors on the CPU: src, seg [n, seq]; label [n] or [n, seq].
 struct Tensors {
   torch::Tensor src, seg, label;
+  // Cut each batch after its longest sequence ("dynamic padding"). Only where the outputs that count
+  // cannot change: the first position's output of the transformer encoders, whose attention gives
+  // padding exp(-10000) = 0 weight (the same numbers, less work on short texts).
+  bool trim_padding = false;
   int64_t size() const { return src.size(0); }
 };
+
+// src and seg of rows [begin, begin + len), cut after the longest sequence when asked.
+std::pair<torch::Tensor, torch::Tensor> BatchInputs(const Tensors& t, int64_t begin, int64_t len) {
+  torch::Tensor src = t.src.narrow(0, begin, len), seg = t.seg.narrow(0, begin, len);
+  if (t.trim_padding) {
+    const int64_t longest = std::max<int64_t>(1, seg.gt(0).sum(1).max().item<int64_t>());
+    src = src.narrow(1, 0, longest);
+    seg = seg.narrow(1, 0, longest);
+  }
+  return {src, seg};
+}
+
+bool CanTrimPadding(const core::v1::ModelConfig& c) {
+  return c.pooling() == "first" && (c.encoder() == "bert" || c.encoder() == "gpt");
+}
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -176,8 +195,8 @@ absl::Status TrainEpochs(const FinetuneOptions& o, core::FinetuneModel* model, t
     for (int64_t i = 0; i < batches; ++i) {
       const int64_t begin = i * bs, len = std::min(bs, n - begin);
       model->zero_grad();
-      torch::Tensor src = train.src.narrow(0, begin, len).to(device);
-      torch::Tensor seg = train.seg.narrow(0, begin, len).to(device);
+      auto [src_cpu, seg_cpu] = BatchInputs(train, begin, len);
+      torch::Tensor src = src_cpu.to(device), seg = seg_cpu.to(device);
       torch::Tensor label = train.label.narrow(0, begin, len).to(device);
       core::TargetOutput out = model->Forward(src, seg, {{"label", label}});
       const double loss = out.loss.item<double>();
@@ -230,8 +249,8 @@ void Predict(core::FinetuneModel* model, torch::Device device, const Tensors& da
     const int64_t len = std::min(bs, n - begin);
     core::TensorMap inputs;
     if (with_label) inputs["label"] = data.label.narrow(0, begin, len).to(device);
-    use(begin, model->Forward(data.src.narrow(0, begin, len).to(device), data.seg.narrow(0, begin, len).to(device),
-                              inputs));
+    auto [src, seg] = BatchInputs(data, begin, len);
+    use(begin, model->Forward(src.to(device), seg.to(device), inputs));
   }
 }
 
@@ -684,7 +703,9 @@ absl::StatusOr<FinetuneResult> RunClassifier(const FinetuneOptions& o) {
   rng.Shuffle(order);
   torch::Tensor index = torch::tensor(order, torch::kLong);
   Tensors shuffled{train.tensors.src.index_select(0, index), train.tensors.seg.index_select(0, index),
-                   train.tensors.label.index_select(0, index)};
+                   train.tensors.label.index_select(0, index), CanTrimPadding(config)};
+  dev.tensors.trim_padding = CanTrimPadding(config);
+  if (test) test->tensors.trim_padding = CanTrimPadding(config);
   result.train_instances = shuffled.size();
 
   auto evaluate_dev = [&]() -> absl::StatusOr<double> {
@@ -819,6 +840,7 @@ absl::Status RunClassifierInfer(const InferOptions& o) {
   topts.seq_length = o.seq_length;
   topts.need_label = false;
   UER_ASSIGN_OR_RETURN(ClassifierSet set, LoadClassifierSet(o.test_path, *tokenizer, topts));
+  set.tensors.trim_padding = CanTrimPadding(config);
   std::string text = "label";
   if (o.output_logits) text += "\tlogits";
   if (o.output_prob) text += "\tprob";

@@ -192,6 +192,22 @@ TEST_F(FinetuneLibTest, TaskHeadsSitAtTheTopLevelWithUerPyNames) {
   }
 }
 
+// run_classifier cuts batches after their longest sequence for first pooling on transformer
+// encoders: the first position's output does not change when padding is removed.
+TEST_F(FinetuneLibTest, PaddingDoesNotChangeTheFirstPositionOfTransformers) {
+  for (const char* encoder : {"bert", "gpt"}) {
+    core::v1::ModelConfig c = TinyConfig("bert");
+    c.set_encoder(encoder);
+    ASSERT_OK_AND_ASSIGN(auto m, core::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+    m->eval();
+    torch::Tensor src = torch::tensor({{101, 104, 105, 106, 0, 0, 0, 0}, {101, 107, 0, 0, 0, 0, 0, 0}}, torch::kLong);
+    torch::Tensor seg = src.gt(0).to(torch::kLong);
+    torch::Tensor full = *m->Forward(src, seg, {}).Find("logits");
+    torch::Tensor cut = *m->Forward(src.narrow(1, 0, 4), seg.narrow(1, 0, 4), {}).Find("logits");
+    EXPECT_LE((full - cut).abs().max().item<double>(), 1e-6) << encoder;
+  }
+}
+
 // Learnable toy data: the label is whether the text has an "x".
 std::string ToyClassifierTsv(int n, int offset) {
   std::string s = "label\ttext_a\n";
