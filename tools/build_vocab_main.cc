@@ -1,6 +1,6 @@
 // Builds a vocabulary from a corpus: UER-py's reserved tokens first, then the tokens by count.
 //
-//   bazel run //tools:build_vocab -- --corpus_path corpus.txt --vocab_path vocab.txt \
+//   bazel run //tools:build_vocab -- --corpus_path corpus.txt --vocab_path vocab.txt
 //       --tokenizer char --workers_num 2 --min_count 1
 #include <gflags/gflags.h>
 

@@ -1,7 +1,7 @@
 // Loads a checkpoint, reports its key generation, size and key problems, and optionally writes the
 // model's outputs for given inputs (UER-py's check_model.py, made useful).
 //
-//   bazel run //tools:check_model -- --load_model_path model.bin --config_path models/bert/tiny.pbtxt \
+//   bazel run //tools:check_model -- --load_model_path model.bin --config_path models/bert/tiny.pbtxt
 //       --vocab_path vocab.txt [--inputs_path io.pt --output_path out.pt] [--save_model_path seed.bin]
 #include <iostream>
 

@@ -1,7 +1,7 @@
 // Builds a pre-training dataset from a corpus (UER-py's preprocess.py flags).
 //
-//   bazel run //tools:preprocess -- --corpus_path corpora/book_review_bert.txt \
-//       --vocab_path models/google_zh_vocab.txt --dataset_path dataset.uer --target bert \
+//   bazel run //tools:preprocess -- --corpus_path corpora/book_review_bert.txt
+//       --vocab_path models/google_zh_vocab.txt --dataset_path dataset.uer --target bert
 //       --processes_num 2
 #include <gflags/gflags.h>
 #include <glog/logging.h>

@@ -1,7 +1,7 @@
 // Pre-trains a model on a preprocessed dataset (UER-py's pretrain.py flags).
 //
-//   bazel run //tools:pretrain -- --dataset_path dataset.uer --vocab_path vocab.txt \
-//       --config_path models/bert/tiny.pbtxt --output_model_path models/tiny.bin \
+//   bazel run //tools:pretrain -- --dataset_path dataset.uer --vocab_path vocab.txt
+//       --config_path models/bert/tiny.pbtxt --output_model_path models/tiny.bin
 //       --total_steps 1000 --save_checkpoint_steps 500 --report_steps 100
 #include <csignal>
 #include <cstdlib>

@@ -2,8 +2,8 @@
 // file with a header (label [logits] [prob]) and a line per input. The number of labels is read
 // from the checkpoint unless --labels_num is given.
 //
-//   bazel run //tools:run_classifier_infer -- --load_model_path models/classifier_model.bin \
-//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test_nolabel.tsv \
+//   bazel run //tools:run_classifier_infer -- --load_model_path models/classifier_model.bin
+//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test_nolabel.tsv
 //       --prediction_path prediction.tsv --output_prob
 #include <gflags/gflags.h>
 

@@ -1,8 +1,8 @@
 // Fine-tunes a classifier (UER-py's run_classifier.py): one sentence (label, text_a), a pair
 // (label, text_a, text_b) or DBQA (label, text_a, text_b, qid; --mean_reciprocal_rank).
 //
-//   bazel run //tools:run_classifier -- --pretrained_model_path models/book_review.bin \
-//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt \
+//   bazel run //tools:run_classifier -- --pretrained_model_path models/book_review.bin
+//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt
 //       --train_path train.tsv --dev_path dev.tsv --test_path test.tsv --epochs_num 3
 #include <iostream>
 

@@ -2,8 +2,8 @@
 // (pred_label) and the space-separated labels of each input, one per token (up to --seq_length).
 // The label map is LOAD_MODEL_PATH.labels.json (written by run_ner) unless --label2id_path is given.
 //
-//   bazel run //tools:run_ner_infer -- --load_model_path models/ner_model.bin \
-//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test.tsv \
+//   bazel run //tools:run_ner_infer -- --load_model_path models/ner_model.bin
+//       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test.tsv
 //       --prediction_path prediction.tsv
 #include <gflags/gflags.h>
 

@@ -2,7 +2,7 @@
 // their space-separated labels (B-/I-/S-, O). Entity-level precision, recall and F1 on dev and test.
 // The label map is written beside the model (OUTPUT.labels.json) for run_ner_infer.
 //
-//   bazel run //tools:run_ner -- --pretrained_model_path models/bert.bin --vocab_path vocab.txt \
+//   bazel run //tools:run_ner -- --pretrained_model_path models/bert.bin --vocab_path vocab.txt
 //       --train_path msra_ner/train.tsv --dev_path msra_ner/dev.tsv --test_path msra_ner/test.tsv
 #include <iostream>
 

@@ -1,6 +1,6 @@
 // Tokenizes a text file: one line of space-separated token ids (or tokens) for each input line.
 //
-//   bazel run //tools:tokenize -- --vocab_path models/google_zh_vocab.txt --tokenizer bert \
+//   bazel run //tools:tokenize -- --vocab_path models/google_zh_vocab.txt --tokenizer bert
 //       --input_path in.txt --output_path out.txt [--output_tokens]
 #include <gflags/gflags.h>
 
