@@ -1,5 +1,7 @@
 #include "tools/finetune_flags.h"
 
+#include <iostream>
+
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
@@ -38,6 +40,7 @@ DEFINE_bool(output_prob, false, "Write the probabilities (classifier inference).
 DEFINE_string(gpu_ranks, "", "One GPU to run on (a CUDA build); empty = CPU.");
 
 DECLARE_int32(labels_num);
+DECLARE_string(config_path);
 
 namespace uer::tools {
 
@@ -100,6 +103,29 @@ absl::StatusOr<InferOptions> InferOptionsFromFlags(const core::v1::ModelConfig& 
   o.output_prob = FLAGS_output_prob;
   UER_ASSIGN_OR_RETURN(o.gpu_ranks, ParseGpuRanks(FLAGS_gpu_ranks));
   return o;
+}
+
+int RunFinetuneTool(absl::StatusOr<FinetuneResult> (*run)(const FinetuneOptions&), const char* metric) {
+  LoadPluginsFromFlags();
+  auto config = ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return ExitCode(config.status());
+  auto options = FinetuneOptionsFromFlags(*config);
+  if (!options.ok()) return ExitCode(options.status());
+  auto result = run(*options);
+  if (!result.ok()) return ExitCode(result.status());
+  std::cout << "best dev " << metric << ": " << result->best_dev << "\n";
+  if (!result->test_report.empty()) std::cout << result->test_report << "\n";
+  std::cout << "model: " << options->output_model_path << "\n";
+  return 0;
+}
+
+int RunInferTool(absl::Status (*run)(const InferOptions&)) {
+  LoadPluginsFromFlags();
+  auto config = ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return ExitCode(config.status());
+  auto options = InferOptionsFromFlags(*config);
+  if (!options.ok()) return ExitCode(options.status());
+  return ExitCode(run(*options));
 }
 
 }  // namespace uer::tools

@@ -22,6 +22,13 @@ void SetFlagDefault(const char* name, const std::string& value);
 absl::StatusOr<FinetuneOptions> FinetuneOptionsFromFlags(const core::v1::ModelConfig& config);
 absl::StatusOr<InferOptions> InferOptionsFromFlags(const core::v1::ModelConfig& config);
 
+// The rest of a fine-tuning tool's main() after InitTool: plugins, the resolved config, the options
+// from the flags, the run, and the report on stdout (`metric` names the dev metric). Returns the
+// exit code.
+int RunFinetuneTool(absl::StatusOr<FinetuneResult> (*run)(const FinetuneOptions&), const char* metric);
+// The same for an inference tool.
+int RunInferTool(absl::Status (*run)(const InferOptions&));
+
 }  // namespace uer::tools
 
 #endif  // UER_TOOLS_FINETUNE_FLAGS_H_

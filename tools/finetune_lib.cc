@@ -300,12 +300,10 @@ double EvaluateClassifier(core::FinetuneModel* model, torch::Device device, cons
   std::vector<double> score;
   Predict(model, device, set.tensors, bs, false, [&](int64_t, const core::TargetOutput& out) {
     torch::Tensor logits = Logits(out);
-    torch::Tensor p = logits.argmax(1);
-    torch::Tensor prob = torch::softmax(logits, 1);
-    for (int64_t j = 0; j < p.size(0); ++j) {
-      pred.push_back(p[j].item<int64_t>());
-      score.push_back(prob[j][std::min<int64_t>(1, labels_num - 1)].item<double>());
-    }
+    torch::Tensor p = logits.argmax(1).contiguous();
+    torch::Tensor s1 = torch::softmax(logits, 1).select(1, std::min<int64_t>(1, labels_num - 1)).to(torch::kDouble).contiguous();
+    pred.insert(pred.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+    score.insert(score.end(), s1.data_ptr<double>(), s1.data_ptr<double>() + s1.numel());
   });
   for (const auto& e : set.data.examples) gold.push_back(e.label);
   if (mrr) {

@@ -82,13 +82,9 @@ int main(int argc, char** argv) {
   o.schedule = FLAGS_schedule;
   o.world_size = FLAGS_world_size;
   o.resume = FLAGS_resume;
-  for (absl::string_view r : absl::StrSplit(FLAGS_gpu_ranks, ',', absl::SkipWhitespace())) {
-    int rank;
-    if (!absl::SimpleAtoi(r, &rank)) {
-      return uer::tools::ExitCode(absl::InvalidArgumentError("--gpu_ranks must be comma-separated integers"));
-    }
-    o.gpu_ranks.push_back(rank);
-  }
+  auto ranks = uer::tools::ParseGpuRanks(FLAGS_gpu_ranks);
+  if (!ranks.ok()) return uer::tools::ExitCode(ranks.status());
+  o.gpu_ranks = *ranks;
   o.backend = FLAGS_backend;
   o.master_ip = FLAGS_master_ip;
   o.dist_timeout_s = FLAGS_dist_timeout;

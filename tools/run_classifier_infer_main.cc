@@ -5,21 +5,12 @@
 //   bazel run //tools:run_classifier_infer -- --load_model_path models/classifier_model.bin
 //       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test_nolabel.tsv
 //       --prediction_path prediction.tsv --output_prob
-#include <gflags/gflags.h>
-
 #include "tools/finetune_flags.h"
 #include "tools/tool_common.h"
-
-DECLARE_string(config_path);
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Classifies a TSV with a fine-tuned model.\nUsage: run_classifier_infer --load_model_path M "
                        "--vocab_path V --test_path T --prediction_path P [--config_path C] [--output_logits] "
                        "[--output_prob]", &argc, &argv);
-  uer::tools::LoadPluginsFromFlags();
-  auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
-  if (!config.ok()) return uer::tools::ExitCode(config.status());
-  auto options = uer::tools::InferOptionsFromFlags(*config);
-  if (!options.ok()) return uer::tools::ExitCode(options.status());
-  return uer::tools::ExitCode(uer::tools::RunClassifierInfer(*options));
+  return uer::tools::RunInferTool(uer::tools::RunClassifierInfer);
 }

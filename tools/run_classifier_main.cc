@@ -4,28 +4,16 @@
 //   bazel run //tools:run_classifier -- --pretrained_model_path models/book_review.bin
 //       --vocab_path vocab.txt --config_path models/bert/small.pbtxt
 //       --train_path train.tsv --dev_path dev.tsv --test_path test.tsv --epochs_num 3
-#include <iostream>
-
 #include <gflags/gflags.h>
 
 #include "tools/finetune_flags.h"
 #include "tools/tool_common.h"
 
-DECLARE_string(config_path);
+DECLARE_bool(mean_reciprocal_rank);
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Fine-tunes a classifier.\nUsage: run_classifier --vocab_path V --train_path T --dev_path D "
                        "[--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
                        &argc, &argv);
-  uer::tools::LoadPluginsFromFlags();
-  auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
-  if (!config.ok()) return uer::tools::ExitCode(config.status());
-  auto options = uer::tools::FinetuneOptionsFromFlags(*config);
-  if (!options.ok()) return uer::tools::ExitCode(options.status());
-  auto result = uer::tools::RunClassifier(*options);
-  if (!result.ok()) return uer::tools::ExitCode(result.status());
-  std::cout << "best dev " << (options->mean_reciprocal_rank ? "MRR" : "accuracy") << ": " << result->best_dev << "\n";
-  if (!result->test_report.empty()) std::cout << result->test_report << "\n";
-  std::cout << "model: " << options->output_model_path << "\n";
-  return 0;
+  return uer::tools::RunFinetuneTool(uer::tools::RunClassifier, FLAGS_mean_reciprocal_rank ? "MRR" : "accuracy");
 }

@@ -5,20 +5,11 @@
 //   bazel run //tools:run_ner_infer -- --load_model_path models/ner_model.bin
 //       --vocab_path vocab.txt --config_path models/bert/small.pbtxt --test_path test.tsv
 //       --prediction_path prediction.tsv
-#include <gflags/gflags.h>
-
 #include "tools/finetune_flags.h"
 #include "tools/tool_common.h"
-
-DECLARE_string(config_path);
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Tags a TSV (text_a: space-separated tokens) with a fine-tuned model.\nUsage: run_ner_infer --load_model_path M "
                        "--vocab_path V --test_path T --prediction_path P [--config_path C] [--label2id_path L]", &argc, &argv);
-  uer::tools::LoadPluginsFromFlags();
-  auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
-  if (!config.ok()) return uer::tools::ExitCode(config.status());
-  auto options = uer::tools::InferOptionsFromFlags(*config);
-  if (!options.ok()) return uer::tools::ExitCode(options.status());
-  return uer::tools::ExitCode(uer::tools::RunNerInfer(*options));
+  return uer::tools::RunInferTool(uer::tools::RunNerInfer);
 }
