@@ -11,13 +11,8 @@ root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
 t="$TEST_TMPDIR"
 fail() { echo "FAIL: $*"; exit 1; }
 port() { echo $((20000 + RANDOM % 30000)); }
-{ echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p; do echo $c; done; } > "$t/vocab.txt"
-for i in $(seq 1 40); do printf '1\tabcdefgh\n0\tponmlkji\n1\tabcdmnop\n0\thgfedcba\n'; done > "$t/corpus.tsv"
-"$ws/tools/preprocess" --corpus_path "$t/corpus.tsv" --vocab_path "$t/vocab.txt" --dataset_path "$t/d.uer" \
-  --tokenizer char --seq_length 16 --target cls 2>/dev/null
-flags=(--dataset_path "$t/d.uer" --vocab_path "$t/vocab.txt" --emb_size 32 --hidden_size 32 --feedforward_size 64
-       --heads_num 2 --layers_num 2 --dropout 0 --target cls --total_steps 8 --save_checkpoint_steps 4
-       --report_steps 2 --learning_rate 1e-3 --instances_buffer_size 64)
+source "$ws/testing/e2e/cls_toy.sh"
+flags+=(--save_checkpoint_steps 4)
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
   --output_model_path "$t/two.bin" 2> "$t/two.log" || { tail "$t/two.log"; fail "two ranks"; }

@@ -25,13 +25,8 @@ for n in "$a" "$b"; do ip -n "$n" link set lo up; done
 ip -n "$a" link set "va$$" up
 ip -n "$b" link set "vb$$" up
 
-{ echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p; do echo $c; done; } > "$t/vocab.txt"
-for i in $(seq 1 40); do printf '1\tabcdefgh\n0\tponmlkji\n1\tabcdmnop\n0\thgfedcba\n'; done > "$t/corpus.tsv"
-"$ws/tools/preprocess" --corpus_path "$t/corpus.tsv" --vocab_path "$t/vocab.txt" --dataset_path "$t/d.uer" \
-  --tokenizer char --seq_length 16 --target cls 2>/dev/null
-flags=(--dataset_path "$t/d.uer" --vocab_path "$t/vocab.txt" --emb_size 32 --hidden_size 32 --feedforward_size 64
-       --heads_num 2 --layers_num 2 --dropout 0 --target cls --total_steps 8 --save_checkpoint_steps 100
-       --report_steps 2 --learning_rate 1e-3 --instances_buffer_size 64)
+source "$ws/testing/e2e/cls_toy.sh"
+flags+=(--save_checkpoint_steps 100)
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || fail "one process"
 # The same command on each "machine", each with its own --gpu_ranks slice.
 for r in 0 1; do
