@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/python_random.h"
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "core/tokenizer.h"
 
 namespace uer::tools {
@@ -24,29 +25,6 @@ namespace {
 
 using core::DatasetTarget;
 using core::PythonRandom;
-
-// Python's str.strip() would leave nothing: ASCII whitespace and the Unicode spaces.
-bool IsBlank(std::string_view line) {
-  size_t i = 0;
-  while (i < line.size()) {
-    unsigned char c = line[i];
-    if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) { ++i; continue; }
-    std::string_view rest = line.substr(i);
-    static const char* kSpaces[] = {"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
-                                    "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
-    bool matched = false;
-    for (const char* s : kSpaces) {
-      if (rest.substr(0, std::strlen(s)) == s) { i += std::strlen(s); matched = true; break; }
-    }
-    if (!matched && rest.size() >= 3 && rest[0] == '\xe2' && rest[1] == '\x80' &&
-        static_cast<unsigned char>(rest[2]) >= 0x80 && static_cast<unsigned char>(rest[2]) <= 0x8a) {
-      i += 3;
-      matched = true;
-    }
-    if (!matched) return false;
-  }
-  return true;
-}
 
 // Reads lines [first, first + count) of a file (lines end at '\n'; a '\r' before it is dropped).
 class SliceReader {
@@ -151,7 +129,7 @@ class Worker {
         UER_RETURN_IF_ERROR(ClsLine(line, line_number));
         continue;
       }
-      if (target_ == DatasetTarget::kBert && IsBlank(line)) {
+      if (target_ == DatasetTarget::kBert && core::IsBlank(line)) {
         ++r->blank_lines;
         if (!document.empty()) {
           r->multi_sentence_docs += document.size() >= 2;

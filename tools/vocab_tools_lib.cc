@@ -15,50 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "core/tokenizer.h"
 #include "core/vocab.h"
 
 namespace uer::tools {
 namespace {
-
-// Byte offset of the first invalid UTF-8 sequence, or -1 (a copy of the tokenizers' check: tools
-// may not link plugin code).
-long FirstInvalidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) { ++i; continue; }
-    int len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > n) return static_cast<long>(i);
-    uint32_t cp = c & (0xFF >> (len + 1));
-    for (int k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return static_cast<long>(i);
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return static_cast<long>(i);
-    }
-    i += len;
-  }
-  return -1;
-}
-
-// A vocabulary file holds one token a line and readers keep the first whitespace-separated field,
-// so a token that holds whitespace (the char tokenizer's " ") cannot be stored.
-bool HoldsWhitespace(const std::string& t) {
-  static const char* kSpaces[] = {" ", "\t", "\v", "\f", "\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80",
-                                  "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
-                                  "\xe3\x80\x80"};
-  for (const char* s : kSpaces) {
-    if (t.find(s) != std::string::npos) return true;
-  }
-  for (unsigned char c = 0x80; c <= 0x8a; ++c) {
-    if (t.find(std::string("\xe2\x80") + static_cast<char>(c)) != std::string::npos) return true;
-  }
-  return false;
-}
 
 absl::StatusOr<std::shared_ptr<const core::Vocab>> LoadVocab(const std::string& path) {
   UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(path));
@@ -136,7 +98,7 @@ absl::Status RunTokenize(const TokenizeOptions& o) {
   std::string out;
   int64_t lines = 0, tokens = 0;
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view line, int64_t number) -> absl::Status {
-    long bad = FirstInvalidUtf8(line);
+    long bad = core::FindInvalidUtf8(line);
     if (bad >= 0 && !o.replace_invalid_utf8) {
       return absl::InvalidArgumentError(absl::StrCat(o.input_path, ":", number, ": invalid UTF-8 at byte ", bad,
                                                      " of the line (use --replace_invalid_utf8 to read it as U+FFFD)"));
@@ -194,7 +156,7 @@ absl::StatusOr<std::vector<std::string>> BuildVocab(const BuildVocabOptions& o) 
   // slice order is the first-occurrence order of the whole corpus, whatever the worker count.
   std::vector<std::string> lines;
   UER_RETURN_IF_ERROR(ForEachLine(o.corpus_path, [&](std::string_view line, int64_t number) -> absl::Status {
-    long bad = FirstInvalidUtf8(line);
+    long bad = core::FindInvalidUtf8(line);
     if (bad >= 0) {
       return absl::InvalidArgumentError(absl::StrCat(o.corpus_path, ":", number, ": invalid UTF-8 at byte ", bad));
     }
@@ -215,8 +177,10 @@ absl::StatusOr<std::vector<std::string>> BuildVocab(const BuildVocabOptions& o) 
       size_t begin = lines.size() * w / workers, end = lines.size() * (w + 1) / workers;
       for (size_t i = begin; i < end; ++i) {
         for (std::string& t : tokenizer->Tokenize(lines[i])) {
+          // A vocabulary file holds one token a line and readers keep the first whitespace-separated
+          // field, so a token that holds whitespace (the char tokenizer's " ") cannot be stored.
           // UER-py writes these too, and its own Vocab.load then reads "???<line>" for them.
-          if (!t.empty() && !HoldsWhitespace(t)) parts[w].Add(std::move(t));
+          if (!t.empty() && !core::HoldsPythonSpace(t)) parts[w].Add(std::move(t));
         }
       }
     });

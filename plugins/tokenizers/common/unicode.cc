@@ -23,19 +23,6 @@ bool IsCaseIgnorable(char32_t cp) {
 
 }  // namespace
 
-long FindInvalidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t i = 0, n = static_cast<utf8proc_ssize_t>(s.size());
-  while (i < n) {
-    if (p[i] < 0x80) { ++i; continue; }
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &cp);
-    if (len < 0) return static_cast<long>(i);
-    i += len;
-  }
-  return -1;
-}
-
 std::u32string DecodeUtf8(std::string_view s, long* bad_offset) {
   if (bad_offset) *bad_offset = -1;
   std::u32string out;
@@ -75,17 +62,6 @@ std::string EncodeUtf8(std::u32string_view cps) {
     else AppendUtf8(cp, &out);
   }
   return out;
-}
-
-bool IsPythonSpace(char32_t cp) {
-  switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x1C: case 0x1D: case 0x1E:
-    case 0x1F: case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
-  }
 }
 
 bool IsBertWhitespace(char32_t cp) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.h"
+
 namespace uer::tokenizers {
 
 // UTF-8 to code points. Each invalid byte sequence becomes U+FFFD (as Python's errors="replace").
@@ -17,11 +19,11 @@ namespace uer::tokenizers {
 std::u32string DecodeUtf8(std::string_view s, long* bad_offset = nullptr);
 void AppendUtf8(char32_t cp, std::string* out);
 std::string EncodeUtf8(std::u32string_view cps);
-// Byte offset of the first invalid UTF-8 sequence, or -1.
-long FindInvalidUtf8(std::string_view s);
+// From core/text.h: the first invalid UTF-8 sequence; Python's str.isspace() (what str.strip()
+// and str.split() use).
+using core::FindInvalidUtf8;
+using core::IsPythonSpace;
 
-// Python's str.isspace() (what str.strip() and str.split() use).
-bool IsPythonSpace(char32_t cp);
 // BERT's rules: whitespace = " \t\n\r" or category Zs; control = category C* except \t\n\r;
 // punctuation = ASCII non-alphanumerics or category P*.
 bool IsBertWhitespace(char32_t cp);
