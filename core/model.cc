@@ -14,7 +14,20 @@ Model::Model(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::sh
       target(register_module("target", std::move(t))) {}
 
 TargetOutput Model::Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt) {
+  if (encoder->skip_padding()) {
+    torch::Tensor padding = seg == 0;
+    for (const auto& [name, t] : tgt) {
+      if (t.sizes() != seg.sizes()) continue;
+      TORCH_CHECK(!(t > 0).logical_and_(padding).any().item<bool>(), "target input \"", name,
+                  "\" is set at a padding position (seg == 0): the batch does not fit the target; run without skipping padding (pretrain --noskip_padding)");
+    }
+  }
   return target->Forward(encoder->Forward(embedding->Forward(src, seg), seg), tgt);
+}
+
+bool Model::SkipPadding(bool on) {
+  encoder->set_skip_padding(on && !target->ReadsPadding());
+  return encoder->skip_padding();
 }
 
 absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx) {

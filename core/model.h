@@ -19,7 +19,12 @@ namespace uer::core {
 class Model : public torch::nn::Module {
  public:
   Model(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Target> target);
+  // With skip padding on, Forward also checks that no [batch, seq] target input is > 0 at a padding
+  // position (a dataset that breaks the target's contract is an error, not a silent change).
   TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt);
+  // Lets the encoder skip padding positions when the target reads none of them (Target::ReadsPadding);
+  // returns whether that is now on. The loss, the target's values and the gradients stay the same.
+  bool SkipPadding(bool on);
   std::shared_ptr<Embedding> embedding;
   std::shared_ptr<Encoder> encoder;
   std::shared_ptr<Target> target;

@@ -55,6 +55,15 @@ class Encoder : public torch::nn::Module {
  public:
   ~Encoder() override;
   virtual torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) = 0;
+  // Set (by Model::SkipPadding) when nothing reads the output at a padding position (seg == 0): the
+  // encoder may then leave the padding out of its work, as long as every other position's output
+  // stays what it would be (its outputs at the padding are then unspecified; the built-in encoders
+  // write zeros). An encoder that cannot do that exactly ignores it.
+  void set_skip_padding(bool on) { skip_padding_ = on; }
+  bool skip_padding() const { return skip_padding_; }
+
+ private:
+  bool skip_padding_ = false;
 };
 
 // What a target computes: the loss that training minimises and UER-py's returned values, in its
@@ -77,6 +86,10 @@ class Target : public torch::nn::Module {
   virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& tgt) = 0;
   // Names of the tensors Forward reads from `tgt` ("tgt_mlm", "tgt_nsp", ...).
   virtual std::vector<std::string> InputNames() const = 0;
+  // Whether Forward may read `memory_bank` at a padding position (seg == 0). A target that reads
+  // only where its [batch, seq] inputs are > 0 (mlm, lm, bilm) or at [CLS] (nsp) says false, and
+  // the encoder may then skip the padding during training.
+  virtual bool ReadsPadding() const { return true; }
 };
 
 // Characters of each word [batch * seq, word_length] to one vector per word.

@@ -1,7 +1,10 @@
 // Parity with UER-py: every ../shared/golden model case that uer-cc's built-in plugins cover is built
 // through the real loader, loads UER-py's model.bin strictly and reproduces embedding_output,
 // encoder_output and target_outputs within 1e-5 (eval mode). The training cases then run five
-// BertAdam steps on the same batch (dropout 0) and match each loss and trained_5_steps.bin.
+// BertAdam steps on the same batch (dropout 0) and match each loss and trained_5_steps.bin. Each case
+// runs twice: computing every position, and with Model::SkipPadding on (the encoder leaves the
+// golden batches' padding out where the target reads none of it), which must change nothing that
+// is read: the encoder output at the tokens, the target outputs, the losses, the trained weights.
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -16,8 +19,10 @@ namespace {
 
 using core::PyValue;
 
-class GoldenParityTest : public ::testing::TestWithParam<std::string> {
+class GoldenParityTest : public ::testing::TestWithParam<std::tuple<std::string, bool>> {
  protected:
+  const std::string& Case() const { return std::get<0>(GetParam()); }
+  bool SkipPadding() const { return std::get<1>(GetParam()); }
   static void SetUpTestSuite() {
     ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':'));
   }
@@ -66,7 +71,7 @@ void ExpectClose(const torch::Tensor& ours, const torch::Tensor& golden, const s
 
 TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
   UER_REQUIRE_SHARED_DATA();
-  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + GetParam();
+  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + Case();
   nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
   core::v1::ModelConfig config = ConfigFromMeta(meta);
   ASSERT_OK_AND_ASSIGN(auto model, core::BuildModel(config, {1000, 0}));
@@ -74,12 +79,24 @@ TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
   EXPECT_EQ(generation, "uer-seed");
   ASSERT_OK_AND_ASSIGN(PyValue io, core::LoadTorchFile(dir + "/io.pt"));
   model->eval();
+  const bool skipping = model->SkipPadding(SkipPadding());
   torch::NoGradGuard no_grad;
   torch::Tensor src = Get(io, "src"), seg = Get(io, "seg");
   torch::Tensor emb = model->embedding->Forward(src, seg);
   ExpectClose(emb, Get(io, "embedding_output"), "embedding_output");
   torch::Tensor hidden = model->encoder->Forward(emb, seg);
-  ExpectClose(hidden, Get(io, "encoder_output"), "encoder_output");
+  const std::string target = meta["config"]["target"];
+  EXPECT_EQ(skipping, SkipPadding() && target != "cls") << "only the cls target reads the padding";
+  if (skipping) {  // the outputs at the padding are unspecified then
+    torch::Tensor tokens = (seg > 0).unsqueeze(-1).to(hidden.scalar_type());
+    ExpectClose(hidden * tokens, Get(io, "encoder_output") * tokens, "encoder_output at the tokens");
+    // The left-to-right encoders did skip it: the built-in ones write zeros there.
+    if (!meta["config"]["bidirectional"].get<bool>() && meta["config"]["encoder"] != "bilstm") {
+      EXPECT_EQ((hidden * (1 - tokens)).abs().max().item<double>(), 0.0) << "the padding was computed";
+    }
+  } else {
+    ExpectClose(hidden, Get(io, "encoder_output"), "encoder_output");
+  }
   core::TargetOutput out = model->target->Forward(hidden, TargetInputs(io));
   std::vector<torch::Tensor> values;
   for (const auto& [name, t] : out.values) values.push_back(t.to(torch::kFloat64).reshape({1}));
@@ -89,9 +106,9 @@ TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
 
 TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
   UER_REQUIRE_SHARED_DATA();
-  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + GetParam();
+  const std::string dir = ::uer::testing::SharedDir() + "/golden/" + Case();
   nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
-  if (!meta.contains("training")) GTEST_SKIP() << GetParam() << " has no training reference";
+  if (!meta.contains("training")) GTEST_SKIP() << Case() << " has no training reference";
   const auto& tr = meta["training"];
   core::v1::ModelConfig config = ConfigFromMeta(meta);
   config.set_dropout(tr["dropout"]);
@@ -103,6 +120,7 @@ TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
   o.warmup = tr["warmup"];
   o.total_steps = tr["total_steps"];
   core::BertAdam optimizer(model->named_parameters(), o);
+  model->SkipPadding(SkipPadding());
   model->train();
   torch::Tensor src = Get(io, "src"), seg = Get(io, "seg");
   core::TensorMap tgt = TargetInputs(io);
@@ -127,9 +145,35 @@ TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
   }
 }
 
+// A batch whose target reads a padding position does not fit a target that promised not to: with
+// skip padding on that is an error naming the tensor, not a silently different loss.
+TEST(GoldenParity, SkippingPaddingRefusesTargetsAtThePadding) {
+  UER_REQUIRE_SHARED_DATA();
+  ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':'));
+  const std::string dir = ::uer::testing::SharedDir() + "/golden/bert_mlm";
+  nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
+  ASSERT_OK_AND_ASSIGN(auto model, core::BuildModel(ConfigFromMeta(meta), {1000, 0}));
+  ASSERT_TRUE(model->SkipPadding(true));
+  ASSERT_OK_AND_ASSIGN(PyValue io, core::LoadTorchFile(dir + "/io.pt"));
+  torch::Tensor seg = Get(io, "seg");
+  torch::Tensor tgt = Get(io, "tgt_mlm").clone();
+  tgt.masked_fill_(seg == 0, 5);
+  try {
+    model->Forward(Get(io, "src"), seg, {{"tgt_mlm", tgt}});
+    ADD_FAILURE() << "no error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"tgt_mlm\" is set at a padding position"), std::string::npos) << e.what();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenParityTest,
-                         ::testing::Values("bert_bert", "bert_mlm", "bert_cls", "gpt_lm", "lstm_lm", "word_lstm_lm",
-                                           "lstm_bidirectional_cls", "gru_lm", "gru_bidirectional_cls", "bilstm_bilm"));
+                         ::testing::Combine(::testing::Values("bert_bert", "bert_mlm", "bert_cls", "gpt_lm", "lstm_lm",
+                                                              "word_lstm_lm", "lstm_bidirectional_cls", "gru_lm",
+                                                              "gru_bidirectional_cls", "bilstm_bilm"),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_skip_padding" : "");
+                         });
 
 }  // namespace
 }  // namespace uer

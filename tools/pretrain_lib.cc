@@ -270,8 +270,10 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   if (dist) UER_RETURN_IF_ERROR(dist->Broadcast(param_list));  // rank 0's weights everywhere
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
+  const bool skipping = model->SkipPadding(o.skip_padding);
   UER_LOG(INFO) << "pre-training " << o.config.embedding() << "/" << o.config.encoder() << "/" << o.config.target()
-                << " (" << params << " parameters) on " << dataset->size() << " instances, " << device;
+                << " (" << params << " parameters) on " << dataset->size() << " instances, " << device
+                << (skipping ? ", skipping padding" : "");
 
   PretrainResult result;
   model->train();

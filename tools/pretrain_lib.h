@@ -45,6 +45,9 @@ struct PretrainOptions {
   std::string backend = "gloo";
   int dist_timeout_s = 600;
   bool resume = false;
+  // Let the encoder leave padding positions out when the target reads none of them (the same loss
+  // and gradients; Model::SkipPadding). false computes every position, as UER-py does.
+  bool skip_padding = true;
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;
 };

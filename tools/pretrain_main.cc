@@ -30,6 +30,7 @@ DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
 DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
+DEFINE_bool(skip_padding, true, "Leave padding positions out of the encoder's work where the target reads none of them (the same loss and gradients); --noskip_padding computes every position, as UER-py does.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
 // Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
 DECLARE_string(config_path);
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   o.schedule = FLAGS_schedule;
   o.world_size = FLAGS_world_size;
   o.resume = FLAGS_resume;
+  o.skip_padding = FLAGS_skip_padding;
   auto ranks = uer::tools::ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return uer::tools::ExitCode(ranks.status());
   o.gpu_ranks = *ranks;

@@ -145,11 +145,33 @@ MultiHeadedAttentionImpl::MultiHeadedAttentionImpl(int64_t hidden_size, int64_t 
 
 torch::Tensor MultiHeadedAttentionImpl::forward(const torch::Tensor& key, const torch::Tensor& value,
                                                 const torch::Tensor& query, const torch::Tensor& mask) {
-  const int64_t batch = key.size(0), seq = key.size(1);
+  const int64_t batch = key.size(0);
   auto split = [&](const torch::Tensor& x) { return x.view({batch, -1, heads_num_, per_head_size_}).transpose(1, 2); };
   torch::Tensor q = split(query_->forward(query));
   torch::Tensor k = split(key_->forward(key));
   torch::Tensor v = split(value_->forward(value));
+  return final_linear_->forward(Attend(q, k, v, mask));
+}
+
+torch::Tensor MultiHeadedAttentionImpl::forward_packed(const torch::Tensor& x, const PackedPositions& pos,
+                                                       const torch::Tensor& mask) {
+  // One GEMM for the three projections of the packed tokens, then the [batch, seq] grid that
+  // attention works on (zeros at the padding, which the mask or causality keeps out of every
+  // token's softmax), and back to the tokens for the output projection.
+  torch::Tensor weight = torch::cat({query_->weight, key_->weight, value_->weight});
+  torch::Tensor bias = torch::cat({query_->bias, key_->bias, value_->bias});
+  torch::Tensor qkv = torch::linear(x, weight, bias);
+  torch::Tensor grid = torch::zeros({pos.batch * pos.seq, 3 * hidden_size_}, qkv.options())
+                           .index_copy(0, pos.index, qkv)
+                           .view({pos.batch, pos.seq, 3, heads_num_, per_head_size_})
+                           .permute({2, 0, 3, 1, 4});  // [3, batch, heads, seq, per_head]
+  torch::Tensor out = Attend(grid[0], grid[1], grid[2], mask);
+  return final_linear_->forward(out.view({pos.batch * pos.seq, hidden_size_}).index_select(0, pos.index));
+}
+
+torch::Tensor MultiHeadedAttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                               const torch::Tensor& mask) {
+  const int64_t batch = q.size(0), seq = q.size(2);
   // UER-py's attention. (torch's scaled_dot_product_attention falls back to this math on CPU with
   // a float mask, and draws its dropout with the slow bernoulli_.)
   // q is scaled by 1/sqrt(d) before the product (a [batch, heads, seq, d] pass instead of one over
@@ -158,8 +180,7 @@ torch::Tensor MultiHeadedAttentionImpl::forward(const torch::Tensor& key, const 
   scores = scores + mask;
   torch::Tensor probs = torch::softmax(scores, -1);
   probs = dropout_->forward(probs);
-  torch::Tensor out = torch::matmul(probs, v).transpose(1, 2).contiguous().view({batch, seq, hidden_size_});
-  return final_linear_->forward(out);
+  return torch::matmul(probs, v).transpose(1, 2).contiguous().view({batch, seq, hidden_size_});
 }
 
 PositionwiseFeedForwardImpl::PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size) {
@@ -182,9 +203,41 @@ TransformerLayerImpl::TransformerLayerImpl(const core::v1::ModelConfig& c) {
 
 torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask) {
   torch::Tensor inter = dropout_1_->forward(self_attn_->forward(hidden, hidden, hidden, mask));
-  inter = layer_norm_1_->forward(inter + hidden);
+  return FeedForward(inter, hidden);
+}
+
+torch::Tensor TransformerLayerImpl::forward_packed(const torch::Tensor& hidden, const PackedPositions& pos,
+                                                   const torch::Tensor& mask) {
+  return FeedForward(dropout_1_->forward(self_attn_->forward_packed(hidden, pos, mask)), hidden);
+}
+
+torch::Tensor TransformerLayerImpl::FeedForward(const torch::Tensor& attended, const torch::Tensor& hidden) {
+  torch::Tensor inter = layer_norm_1_->forward(attended + hidden);
   torch::Tensor out = dropout_2_->forward(feed_forward_->forward(inter));
   return layer_norm_2_->forward(out + inter);
+}
+
+std::optional<PackedPositions> PackPositions(const torch::Tensor& seg, bool require_trailing) {
+  torch::Tensor real = seg > 0;
+  torch::Tensor lengths = real.sum(1);
+  const int64_t batch = seg.size(0), seq = seg.size(1);
+  const int64_t tokens = lengths.sum().item<int64_t>();
+  if (tokens == batch * seq || tokens == 0) return std::nullopt;  // nothing to skip, or nothing to keep
+  // The columns after the last token of every row are dropped from the grid altogether.
+  torch::Tensor any_real = real.any(0);
+  const int64_t width = seq - any_real.flip({0}).to(torch::kInt).argmax().item<int64_t>();
+  real = real.narrow(1, 0, width);
+  if (require_trailing) {
+    torch::Tensor prefix = torch::arange(width, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1);
+    if (!prefix.equal(real)) return std::nullopt;
+  }
+  PackedPositions pos;
+  pos.batch = batch;
+  pos.seq = width;
+  pos.index = real.reshape({-1}).nonzero().view({-1});
+  pos.source_index = pos.index.div(width, "floor").mul_(seq).add_(pos.index.remainder(width));
+  pos.real = real;
+  return pos;
 }
 
 namespace {
@@ -307,12 +360,12 @@ void MlmHead::Register(torch::nn::Module* owner, const core::v1::ModelConfig& c,
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MlmHead::Forward(const torch::Tensor& memory_bank,
                                                                          const torch::Tensor& tgt_mlm) {
-  torch::Tensor out = layer_norm->forward(Gelu(linear_1->forward(memory_bank)));
-  out = out.contiguous().view({-1, hidden_size});
+  // The head works on each position alone, so the positions that count are picked first.
   torch::Tensor tgt = tgt_mlm.contiguous().view({-1});
   torch::Tensor selected = tgt > 0;
-  out = out.index({selected});
+  torch::Tensor out = memory_bank.contiguous().view({-1, hidden_size}).index({selected});
   tgt = tgt.index({selected});
+  out = layer_norm->forward(Gelu(linear_1->forward(out)));
   auto [nll, argmax] = SoftmaxNll(linear_2->forward(out), tgt);
   torch::Tensor numerator = nll.sum();
   torch::Tensor denominator = torch::tensor(static_cast<float>(static_cast<double>(out.size(0)) + 1e-6));

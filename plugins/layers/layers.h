@@ -8,6 +8,8 @@
 #ifndef UER_PLUGINS_LAYERS_LAYERS_H_
 #define UER_PLUGINS_LAYERS_LAYERS_H_
 
+#include <optional>
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
@@ -53,14 +55,31 @@ TORCH_MODULE(LayerNorm);
 
 LayerNormOptions LayerNormFromConfig(int64_t size, const core::v1::ModelConfig& config);
 
+// The tokens of a padded [batch, seq] batch (seg > 0), for layers that work on the tokens alone.
+struct PackedPositions {
+  int64_t batch = 0, seq = 0;  // the grid: `seq` is cut after the last token of any row
+  torch::Tensor index;         // [tokens] positions of the tokens in the flattened [batch, seq] grid
+  torch::Tensor source_index;  // [tokens] the same positions in the original [batch, seq_length]
+  torch::Tensor real;          // [batch, seq] bool, true at the tokens
+};
+
+// The tokens of `seg`, or nullopt when packing saves nothing (no padding) or, with
+// `require_trailing`, when some row has padding before a token (causal models need it trailing).
+std::optional<PackedPositions> PackPositions(const torch::Tensor& seg, bool require_trailing);
+
 class MultiHeadedAttentionImpl : public torch::nn::Module {
  public:
   MultiHeadedAttentionImpl(int64_t hidden_size, int64_t heads_num, double dropout);
   // key, value, query: [batch, seq, hidden]; mask: additive, broadcastable to [batch, heads, seq, seq].
   torch::Tensor forward(const torch::Tensor& key, const torch::Tensor& value, const torch::Tensor& query,
                         const torch::Tensor& mask);
+  // Self-attention over packed tokens x [tokens, hidden] (PackPositions); mask as above over
+  // [pos.batch, pos.seq]. Returns [tokens, hidden]: what forward gives at those positions.
+  torch::Tensor forward_packed(const torch::Tensor& x, const PackedPositions& pos, const torch::Tensor& mask);
 
  private:
+  // q, k, v [batch, heads, seq, per_head] -> [batch, seq, hidden] before the output projection.
+  torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& mask);
   int64_t hidden_size_, heads_num_, per_head_size_;
   double dropout_p_;
   torch::nn::ModuleList linear_layers_{nullptr};
@@ -84,8 +103,11 @@ class TransformerLayerImpl : public torch::nn::Module {
  public:
   explicit TransformerLayerImpl(const core::v1::ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& mask);
+  // The same layer on packed tokens [tokens, hidden] (see MultiHeadedAttention::forward_packed).
+  torch::Tensor forward_packed(const torch::Tensor& hidden, const PackedPositions& pos, const torch::Tensor& mask);
 
  private:
+  torch::Tensor FeedForward(const torch::Tensor& attended, const torch::Tensor& hidden);
   MultiHeadedAttention self_attn_{nullptr};
   PositionwiseFeedForward feed_forward_{nullptr};
   LayerNorm layer_norm_1_{nullptr}, layer_norm_2_{nullptr};

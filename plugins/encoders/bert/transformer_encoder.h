@@ -14,21 +14,43 @@ class TransformerEncoder : public core::Encoder {
     for (int i = 0; i < c.layers_num(); ++i) transformer_->push_back(layers::TransformerLayer(c));
   }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
-    const int64_t batch = emb.size(0), seq = emb.size(1);
-    torch::Tensor mask;
-    if (causal_) {
-      mask = torch::tril(torch::ones({seq, seq}, emb.options()));
-      mask = ((1.0 - mask) * -10000.0).expand({batch, 1, seq, seq});
-    } else {
-      mask = (seg > 0).unsqueeze(1).unsqueeze(1).to(emb.scalar_type());  // [batch, 1, 1, seq]
-      mask = (1.0 - mask) * -10000.0;
+    if (skip_padding()) {
+      // GPT's causal mask lets a token see earlier padding, so it packs only trailing padding.
+      if (std::optional<layers::PackedPositions> pos = layers::PackPositions(seg, /*require_trailing=*/causal_)) {
+        return ForwardPacked(emb, *pos);
+      }
     }
+    return Layers(emb, Mask(seg > 0, emb.size(0), emb.size(1), emb.scalar_type()));
+  }
+
+ private:
+  torch::Tensor Mask(const torch::Tensor& real, int64_t batch, int64_t seq, torch::ScalarType type) const {
+    if (causal_) {
+      torch::Tensor mask = torch::tril(torch::ones({seq, seq}, real.options().dtype(type)));
+      return ((1.0 - mask) * -10000.0).expand({batch, 1, seq, seq});
+    }
+    torch::Tensor mask = real.unsqueeze(1).unsqueeze(1).to(type);  // [batch, 1, 1, seq]
+    return (1.0 - mask) * -10000.0;
+  }
+  torch::Tensor Layers(const torch::Tensor& emb, const torch::Tensor& mask) {
     torch::Tensor hidden = emb;
     for (const auto& layer : *transformer_) hidden = layer->as<layers::TransformerLayer>()->forward(hidden, mask);
     return hidden;
   }
+  // Every layer but attention's score product works on the tokens alone; the outputs at the
+  // padding are zeros.
+  torch::Tensor ForwardPacked(const torch::Tensor& emb, const layers::PackedPositions& pos) {
+    const int64_t batch = emb.size(0), seq = emb.size(1), width = emb.size(2);
+    torch::Tensor mask = Mask(pos.real, pos.batch, pos.seq, emb.scalar_type());
+    torch::Tensor hidden = emb.reshape({batch * seq, width}).index_select(0, pos.source_index);
+    for (const auto& layer : *transformer_) {
+      hidden = layer->as<layers::TransformerLayer>()->forward_packed(hidden, pos, mask);
+    }
+    return torch::zeros({batch * seq, hidden.size(1)}, hidden.options())
+        .index_copy(0, pos.source_index, hidden)
+        .view({batch, seq, hidden.size(1)});
+  }
 
- private:
   bool causal_;
   torch::nn::ModuleList transformer_{nullptr};
 };

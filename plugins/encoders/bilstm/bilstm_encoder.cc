@@ -3,6 +3,7 @@
 #include <torch/nn/modules/rnn.h>
 
 #include "plugins/layers/layers.h"
+#include "plugins/layers/rnn_by_length.h"
 
 namespace uer::encoders {
 namespace {
@@ -18,8 +19,13 @@ class BilstmEncoder : public core::Encoder {
     backward_ = register_module("rnn_backward", torch::nn::LSTM(options));
     drop_ = register_module("drop", layers::Dropout(c.dropout()));
   }
-  torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor&) override {
-    torch::Tensor fwd = drop_->forward(std::get<0>(forward_->forward(emb)));
+  torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
+    // Skipping padding, the left-to-right half runs each row cut to its length; the right-to-left half
+    // starts in the padding (UER-py's math), so it always runs over all of it.
+    std::optional<torch::Tensor> lengths;
+    if (skip_padding()) lengths = layers::TrailingLengths(seg);
+    torch::Tensor fwd = drop_->forward(lengths ? layers::RunByLength(forward_, emb, *lengths)
+                                               : std::get<0>(forward_->forward(emb)));
     torch::Tensor bwd = drop_->forward(std::get<0>(backward_->forward(emb.flip({1})))).flip({1});
     return torch::cat({fwd, bwd}, 2);
   }

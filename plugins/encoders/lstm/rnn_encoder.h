@@ -1,11 +1,13 @@
 // The recurrent encoders (lstm, gru; bidirectional with --bidirectional), UER-py's RnnEncoder and
-// GruEncoder: one torch RNN registered as "rnn", zero initial state, dropout on the output.
+// GruEncoder: one torch RNN registered as "rnn", zero initial state, dropout on the output. Told
+// to skip padding, a left-to-right RNN runs each row cut to its length.
 #ifndef UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
 #define UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
 
 #include <torch/nn/modules/rnn.h>
 
 #include "plugins/layers/layers.h"
+#include "plugins/layers/rnn_by_length.h"
 
 namespace uer::encoders {
 
@@ -21,7 +23,13 @@ class RnnEncoder : public core::Encoder {
                                           .bidirectional(bi)));
     drop_ = register_module("drop", layers::Dropout(c.dropout()));
   }
-  torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor&) override {
+  torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
+    // Left to right only: the backward direction of a bidirectional RNN starts in the padding.
+    if (skip_padding() && !rnn_->options.bidirectional()) {
+      if (std::optional<torch::Tensor> lengths = layers::TrailingLengths(seg)) {
+        return drop_->forward(layers::RunByLength(rnn_, emb, *lengths));
+      }
+    }
     return drop_->forward(std::get<0>(rnn_->forward(emb)));
   }
 

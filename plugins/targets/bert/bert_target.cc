@@ -13,6 +13,8 @@ class BertTarget : public core::Target {
     nsp_linear_2_ = register_module("nsp_linear_2", torch::nn::Linear(c.hidden_size(), 2));
   }
   std::vector<std::string> InputNames() const override { return {"tgt_mlm", "tgt_nsp"}; }
+  // Reads the positions with tgt_mlm > 0 and [CLS] only.
+  bool ReadsPadding() const override { return false; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto [loss_mlm, correct_mlm, denominator] = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
     const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");

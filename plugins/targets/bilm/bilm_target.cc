@@ -12,6 +12,8 @@ class BilmTarget : public core::Target {
     output_layer_ = register_module("output_layer", torch::nn::Linear(half_, vocab_size));
   }
   std::vector<std::string> InputNames() const override { return {"tgt_forward", "tgt_backward"}; }
+  // Reads the positions with tgt_forward or tgt_backward > 0 only.
+  bool ReadsPadding() const override { return false; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     using torch::indexing::Slice;
     auto side = [&](const torch::Tensor& hidden, const torch::Tensor& t) {

@@ -11,6 +11,8 @@ class LmTarget : public core::Target {
     output_layer_ = register_module("output_layer", torch::nn::Linear(c.hidden_size(), vocab_size));
   }
   std::vector<std::string> InputNames() const override { return {"tgt"}; }
+  // Reads the positions with tgt > 0 only.
+  bool ReadsPadding() const override { return false; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     // Only the positions with tgt > 0 count in UER-py's loss, accuracy and denominator, so only their
     // logits are computed (the same numbers, without the padding's share of the vocabulary GEMM).

@@ -8,6 +8,8 @@ class MlmTarget : public core::Target {
  public:
   MlmTarget(const core::v1::ModelConfig& c, int64_t vocab_size) { mlm_.Register(this, c, vocab_size); }
   std::vector<std::string> InputNames() const override { return {"tgt_mlm"}; }
+  // Reads the positions with tgt_mlm > 0 only.
+  bool ReadsPadding() const override { return false; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto it = tgt.find("tgt_mlm");
     auto [loss, correct, denominator] = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));
