@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "absl/strings/numbers.h"
@@ -154,6 +155,7 @@ struct Built {
 absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1::ModelConfig& config,
                                        const std::string& task, int64_t vocab_size) {
   Built b;
+  at::globalContext().setFlushDenormal(true);  // as pretrain: subnormal optimizer moments are slow on CPUs
   UER_ASSIGN_OR_RETURN(b.device, ResolveDevice(o.gpu_ranks));
   torch::manual_seed(o.seed);
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));

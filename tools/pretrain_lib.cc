@@ -7,6 +7,7 @@
 
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "absl/strings/str_cat.h"
@@ -181,6 +182,10 @@ int64_t LatestCheckpoint(const std::string& output) {
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
+  // Subnormal floats flushed to zero (this thread and the worker threads it starts): the optimizer
+  // moments of rarely seen embedding rows decay into the subnormal range after some thousand steps,
+  // where every CPU multiply is ~100 times slower; a CPU run then slows down by half as it goes.
+  at::globalContext().setFlushDenormal(true);
   torch::Device device(torch::kCPU);
   std::unique_ptr<Distributed> dist;
   if (o.world_size > 1) {
