@@ -10,7 +10,6 @@
 #include <set>
 
 #include <ATen/Context.h>
-#include <torch/cuda.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +21,7 @@
 #include "core/optimizer.h"
 #include "core/python_random.h"
 #include "nlohmann/json.hpp"
+#include "tools/device.h"
 #include "tools/tool_common.h"
 
 namespace uer::tools {
@@ -95,18 +95,6 @@ torch::Tensor Rows(const std::vector<std::vector<int64_t>>& rows, int64_t width)
   return t;
 }
 
-absl::StatusOr<torch::Device> ResolveDevice(const std::vector<int>& gpu_ranks) {
-  if (gpu_ranks.empty()) return torch::Device(torch::kCPU);
-  if (gpu_ranks.size() > 1) {
-    return absl::InvalidArgumentError("fine-tuning runs on one GPU: give one rank in --gpu_ranks");
-  }
-  if (!torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(
-        "--gpu_ranks given but no CUDA device is usable (build with --config=cuda on a machine with a GPU)");
-  }
-  return torch::Device(torch::kCUDA, gpu_ranks[0]);
-}
-
 // A data set as tensors on the CPU: src, seg [n, seq]; label [n] or [n, seq].
 struct Tensors {
   torch::Tensor src, seg, label;
@@ -156,7 +144,7 @@ absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1:
                                        const std::string& task, int64_t vocab_size) {
   Built b;
   at::globalContext().setFlushDenormal(true);  // as pretrain: subnormal optimizer moments are slow on CPUs
-  UER_ASSIGN_OR_RETURN(b.device, ResolveDevice(o.gpu_ranks));
+  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, "fine-tuning runs on one GPU: give one rank in --gpu_ranks"));
   torch::manual_seed(o.seed);
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
   if (!o.pretrained_model_path.empty()) {
@@ -775,7 +763,7 @@ namespace {
 absl::StatusOr<Built> BuildForInference(const InferOptions& o, core::v1::ModelConfig config, const std::string& task,
                                         int64_t vocab_size, const core::StateDict& state) {
   Built b;
-  UER_ASSIGN_OR_RETURN(b.device, ResolveDevice(o.gpu_ranks));
+  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, "fine-tuning runs on one GPU: give one rank in --gpu_ranks"));
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
   core::LoadOptions lo;
   lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target

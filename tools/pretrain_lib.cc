@@ -17,6 +17,7 @@
 #include "core/model.h"
 #include "core/optimizer.h"
 #include "core/python_random.h"
+#include "tools/device.h"
 #include "tools/distributed.h"
 #include "tools/inspect_dataset_lib.h"
 #include "tools/tool_common.h"
@@ -203,13 +204,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
       device = torch::Device(torch::kCUDA, o.local_rank);
     }
     UER_ASSIGN_OR_RETURN(dist, Distributed::Connect(dopt));
-  } else if (!o.gpu_ranks.empty()) {
-    if (o.gpu_ranks.size() > 1) return absl::InvalidArgumentError("--gpu_ranks with more than one GPU needs --world_size");
-    if (!torch::cuda::is_available()) {
-      return absl::FailedPreconditionError("--gpu_ranks given but no CUDA device is usable (build with --config=cuda on "
-                                           "a machine with a GPU)");
-    }
-    device = torch::Device(torch::kCUDA, o.gpu_ranks[0]);
+  } else {
+    UER_ASSIGN_OR_RETURN(device, SingleProcessDevice(o.gpu_ranks, "--gpu_ranks with more than one GPU needs --world_size"));
   }
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   if (o.total_steps < 1 || o.batch_size < 1 || o.accumulation_steps < 1 || o.report_steps < 1 ||

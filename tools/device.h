@@ -1,0 +1,21 @@
+// The device of a single-process tool run: the CPU, or the one GPU that --gpu_ranks names.
+#ifndef UER_TOOLS_DEVICE_H_
+#define UER_TOOLS_DEVICE_H_
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "absl/status/statusor.h"
+
+namespace uer::tools {
+
+// CPU for no ranks; CUDA device gpu_ranks[0] for one rank (an error naming the fix when no CUDA
+// device is usable); for more ranks an InvalidArgument error with `several_ranks_hint`.
+absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ranks,
+                                                  const std::string& several_ranks_hint);
+
+}  // namespace uer::tools
+
+#endif  // UER_TOOLS_DEVICE_H_
