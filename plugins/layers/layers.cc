@@ -8,6 +8,8 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/options/rnn.h>
 
+#include "plugins/layers/rnn_by_length.h"
+
 namespace uer::layers {
 
 // torch's fused exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))) in one kernel.
@@ -226,11 +228,8 @@ std::optional<PackedPositions> PackPositions(const torch::Tensor& seg, bool requ
   // The columns after the last token of every row are dropped from the grid altogether.
   torch::Tensor any_real = real.any(0);
   const int64_t width = seq - any_real.flip({0}).to(torch::kInt).argmax().item<int64_t>();
+  if (require_trailing && !TrailingLengths(seg)) return std::nullopt;
   real = real.narrow(1, 0, width);
-  if (require_trailing) {
-    torch::Tensor prefix = torch::arange(width, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1);
-    if (!prefix.equal(real)) return std::nullopt;
-  }
   PackedPositions pos;
   pos.batch = batch;
   pos.seq = width;

@@ -64,7 +64,7 @@ struct PackedPositions {
 };
 
 // The tokens of `seg`, or nullopt when packing saves nothing (no padding) or, with
-// `require_trailing`, when some row has padding before a token (causal models need it trailing).
+// `require_trailing`, when TrailingLengths refuses `seg` (causal models need trailing padding).
 std::optional<PackedPositions> PackPositions(const torch::Tensor& seg, bool require_trailing);
 
 class MultiHeadedAttentionImpl : public torch::nn::Module {

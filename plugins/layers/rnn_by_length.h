@@ -34,11 +34,12 @@ template <typename Rnn>
 torch::Tensor RunByLength(Rnn& rnn, const torch::Tensor& emb, const torch::Tensor& lengths) {
   const int64_t batch = emb.size(0), seq = emb.size(1);
   const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(4, batch / 8));
-  torch::Tensor order = std::get<1>(lengths.to(torch::kCPU).sort());
-  std::vector<torch::Tensor> outputs, rows;
-  for (const torch::Tensor& group : order.chunk(groups)) {
-    const int64_t longest = lengths.index_select(0, group.to(lengths.device())).max().item<int64_t>();
-    torch::Tensor index = group.to(emb.device());
+  auto [sorted, order] = lengths.to(torch::kCPU).sort();
+  std::vector<torch::Tensor> sorted_groups = sorted.chunk(groups), outputs, rows;
+  std::vector<torch::Tensor> order_groups = order.chunk(groups);
+  for (size_t g = 0; g < order_groups.size(); ++g) {
+    const int64_t longest = sorted_groups[g][-1].item<int64_t>();  // the group's last row is its longest
+    torch::Tensor index = order_groups[g].to(emb.device());
     torch::Tensor out = std::get<0>(rnn->forward(emb.index_select(0, index).narrow(1, 0, longest)));
     outputs.push_back(torch::constant_pad_nd(out, {0, 0, 0, seq - longest}));
     rows.push_back(index);
