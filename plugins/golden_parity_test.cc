@@ -1,6 +1,7 @@
 // Parity with UER-py: every ../shared/golden model case that uer-cc's built-in plugins cover is built
 // through the real loader, loads UER-py's model.bin strictly and reproduces embedding_output,
-// encoder_output and target_outputs within 1e-5 (eval mode). The training cases then run five
+// encoder_output and target_outputs within 1e-5 (eval mode; the target on UER-py's encoder output,
+// and the whole chain's target outputs within 3e-5). The training cases then run five
 // BertAdam steps on the same batch (dropout 0) and match each loss and trained_5_steps.bin. Each case
 // runs twice: computing every position, and with Model::SkipPadding on (the encoder leaves the
 // golden batches' padding out where the target reads none of it), which must change nothing that
@@ -66,7 +67,6 @@ void ExpectClose(const torch::Tensor& ours, const torch::Tensor& golden, const s
   ASSERT_EQ(ours.sizes(), golden.sizes()) << what;
   double diff = (ours.to(torch::kFloat64) - golden.to(torch::kFloat64)).abs().max().item<double>();
   EXPECT_LE(diff, tolerance) << what << ": max abs difference " << diff;
-
 }
 
 TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
@@ -97,11 +97,24 @@ TEST_P(GoldenParityTest, ForwardMatchesUerPy) {
   } else {
     ExpectClose(hidden, Get(io, "encoder_output"), "encoder_output");
   }
-  core::TargetOutput out = model->target->Forward(hidden, TargetInputs(io));
-  std::vector<torch::Tensor> values;
-  for (const auto& [name, t] : out.values) values.push_back(t.to(torch::kFloat64).reshape({1}));
-  ExpectClose(torch::cat(values), Get(io, "target_outputs"), "target_outputs (" + meta["target_outputs_meaning"].get<std::string>() + ")");
-  ExpectClose(out.loss, Get(io, "loss"), "loss");
+  // The target is held to 1e-5 on UER-py's own encoder output. Through the whole chain the loss is
+  // held to 3e-5: float rounding in the encoder differs from CPU to CPU (its output matches within
+  // 1e-5 above), and the loss amplifies it. Moving UER-py's bert_bert encoder output by uniform
+  // noise within +-1e-5 moves UER-py's own loss by up to 2.1e-5; one CI machine saw 1.4e-5.
+  const core::TensorMap tgt = TargetInputs(io);
+  auto outputs = [&](const torch::Tensor& h) {
+    core::TargetOutput out = model->target->Forward(h, tgt);
+    std::vector<torch::Tensor> values;
+    for (const auto& [name, t] : out.values) values.push_back(t.to(torch::kFloat64).reshape({1}));
+    return std::make_pair(torch::cat(values), out.loss);
+  };
+  const std::string meaning = " (" + meta["target_outputs_meaning"].get<std::string>() + ")";
+  auto [values, loss] = outputs(Get(io, "encoder_output"));
+  ExpectClose(values, Get(io, "target_outputs"), "target_outputs on UER-py's encoder output" + meaning);
+  ExpectClose(loss, Get(io, "loss"), "loss on UER-py's encoder output");
+  std::tie(values, loss) = outputs(hidden);
+  ExpectClose(values, Get(io, "target_outputs"), "target_outputs through the chain" + meaning, 3e-5);
+  ExpectClose(loss, Get(io, "loss"), "loss through the chain", 3e-5);
 }
 
 TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
