@@ -38,7 +38,7 @@ echo "== run_classifier ($EPOCHS epochs from the pre-trained model)"
 "$BIN/run_classifier" --pretrained_model_path "$WORK/tiny_mlm.bin" --vocab_path "$WORK/vocab.txt" \
   --config_path models/bert/tiny.pbtxt --tokenizer char --train_path "$DATA/train.tsv" --dev_path "$DATA/dev.tsv" \
   --test_path "$DATA/test.tsv" --output_model_path "$WORK/classifier.bin" --epochs_num "$EPOCHS" \
-  --batch_size 32 --seq_length 64 --pooling mean --learning_rate 3e-4 --report_steps 200 2> >(grep -E "Epoch id|dev:|ERROR" >&2) \
+  --batch_size 32 --seq_length 64 --pooling mean --learning_rate 1e-4 --report_steps 200 2> >(grep -E "Epoch id|dev:|ERROR" >&2) \
   | tee "$WORK/classifier_report.txt"
 echo "== run_classifier_infer"
 "$BIN/run_classifier_infer" --load_model_path "$WORK/classifier.bin" --vocab_path "$WORK/vocab.txt" \
