@@ -7,21 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${UER_SHARED_DIR:-../shared}"; RANKS=2; STEPS=40; CONFIG=models/bert/tiny.pbtxt
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --shared) SHARED="$2"; shift 2 ;;
-    --ranks) RANKS="$2"; shift 2 ;;
-    --steps) STEPS="$2"; shift 2 ;;
-    --config) CONFIG="$2"; shift 2 ;;
-    *) echo "unknown flag $1"; exit 2 ;;
-  esac
-done
+source bench/lib.sh
+bench_flags "shared ranks steps config" "$@"
 bazel build -c opt //tools:preprocess //tools:pretrain >/dev/null 2>&1
-VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 bazel-bin/tools/preprocess --corpus_path "$SHARED/data/corpora/book_review_bert.txt" --vocab_path "$VOCAB" \
   --dataset_path "$work/d.uer" --target bert --seq_length 128 --dup_factor 1 2>/dev/null
-rate() { grep -o '[0-9.]* tokens/s' "$1" | awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print 0 }'; }
 common=(--dataset_path "$work/d.uer" --vocab_path "$VOCAB" --config_path "$CONFIG" --total_steps "$STEPS"
         --save_checkpoint_steps 100000 --report_steps $((STEPS / 4)) --batch_size 32)
 bazel-bin/tools/pretrain "${common[@]}" --output_model_path "$work/one.bin" > "$work/one" 2>&1

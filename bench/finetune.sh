@@ -11,21 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"; CASES="tiny small"; ROWS=2000
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --uer_path) UER_PATH="$2"; shift 2 ;;
-    --shared) SHARED="$2"; shift 2 ;;
-    --cases) CASES="$2"; shift 2 ;;
-    --rows) ROWS="$2"; shift 2 ;;
-    *) echo "unknown flag $1"; exit 2 ;;
-  esac
-done
-[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py) is required"; exit 2; }
+source bench/lib.sh
+bench_flags "uer_path shared cases rows" "$@"
+need_uer_path "dbiir/UER-py"
 bazel build -c opt //tools:run_classifier >/dev/null 2>&1
 PY="$PWD/.venv/bin/python"
-VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
 DATA="$SHARED/data/datasets/book_review"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 head -n 65 "$DATA/train.tsv" > "$work/train_64.tsv"
 head -n $((ROWS + 1)) "$DATA/train.tsv" > "$work/train_n.tsv"
 head -n 65 "$DATA/dev.tsv" > "$work/dev_64.tsv"

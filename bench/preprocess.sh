@@ -8,17 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --uer_path) UER_PATH="$2"; shift 2 ;;
-    --shared) SHARED="$2"; shift 2 ;;
-    *) echo "unknown flag $1"; exit 2 ;;
-  esac
-done
-[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py at caef999) is required"; exit 2; }
+source bench/lib.sh
+bench_flags "uer_path shared" "$@"
+need_uer_path "dbiir/UER-py at caef999"
 bazel build -c opt //tools:preprocess //tools:tokenize >/dev/null 2>&1
-VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 for i in 1 2 3 4 5 6 7 8; do cat "$SHARED/data/corpora/book_review_bert.txt"; done > "$work/bert.txt"
 for i in 1 2 3 4 5 6 7 8; do cat "$SHARED/data/corpora/book_review.txt"; done > "$work/mlm.txt"
 tokens() {  # input tokens of a corpus (what both tokenizers read)

@@ -10,20 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"; CASES="tiny small lstm"
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --uer_path) UER_PATH="$2"; shift 2 ;;
-    --shared) SHARED="$2"; shift 2 ;;
-    --cases) CASES="$2"; shift 2 ;;
-    *) echo "unknown flag $1"; exit 2 ;;
-  esac
-done
-[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py) is required"; exit 2; }
+source bench/lib.sh
+bench_flags "uer_path shared cases" "$@"
+need_uer_path "dbiir/UER-py"
 bazel build -c opt //tools:preprocess //tools:pretrain >/dev/null 2>&1
 PY="$PWD/.venv/bin/python"
-VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-rate() { grep -o '[0-9.]* tokens/s' "$1" | awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print 0 }'; }
 printf "%-6s %-26s %12s %10s\n" case run "tokens/s" "peak MB"
 for c in $CASES; do
   case $c in

@@ -6,15 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --uer_path) UER_PATH="$2"; shift 2 ;;
-    --shared) SHARED="$2"; shift 2 ;;
-    *) echo "unknown flag $1"; exit 2 ;;
-  esac
-done
-[[ -n "$UER_PATH" ]] || { echo "--uer_path (a checkout of dbiir/UER-py) is required"; exit 2; }
-VOCAB="$SHARED/data/vocab/google_zh_vocab.txt"
+source bench/lib.sh
+bench_flags "uer_path shared" "$@"
+need_uer_path "dbiir/UER-py"
 TEXT="$SHARED/data/corpora/book_review.txt"
 bazel build -c opt //bench:tokenizer_bench >/dev/null 2>&1
 ours=$(bazel-bin/bench/tokenizer_bench --vocab_path "$VOCAB" --input_path "$TEXT" 2>/dev/null)
