@@ -1,5 +1,6 @@
 #include "tools/device.h"
 
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "absl/status/status.h"
@@ -16,5 +17,7 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
   }
   return torch::Device(torch::kCUDA, gpu_ranks[0]);
 }
+
+void FlushSubnormals() { at::globalContext().setFlushDenormal(true); }
 
 }  // namespace uer::tools

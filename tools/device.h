@@ -16,6 +16,12 @@ namespace uer::tools {
 absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ranks,
                                                   const std::string& several_ranks_hint);
 
+// Before training on a CPU: subnormal floats flushed to zero (this thread and the worker threads it
+// starts). The optimizer moments of rarely seen embedding rows decay into the subnormal range after
+// some thousand steps, where every CPU multiply is ~100 times slower; a run then slows down by half
+// as it goes. Used by pretrain and the fine-tuning tools.
+void FlushSubnormals();
+
 }  // namespace uer::tools
 
 #endif  // UER_TOOLS_DEVICE_H_

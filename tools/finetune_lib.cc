@@ -9,7 +9,6 @@
 #include <optional>
 #include <set>
 
-#include <ATen/Context.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -143,7 +142,7 @@ struct Built {
 absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1::ModelConfig& config,
                                        const std::string& task, int64_t vocab_size) {
   Built b;
-  at::globalContext().setFlushDenormal(true);  // as pretrain: subnormal optimizer moments are slow on CPUs
+  FlushSubnormals();
   UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, "fine-tuning runs on one GPU: give one rank in --gpu_ranks"));
   torch::manual_seed(o.seed);
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));

@@ -183,10 +183,7 @@ int64_t LatestCheckpoint(const std::string& output) {
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
-  // Subnormal floats flushed to zero (this thread and the worker threads it starts): the optimizer
-  // moments of rarely seen embedding rows decay into the subnormal range after some thousand steps,
-  // where every CPU multiply is ~100 times slower; a CPU run then slows down by half as it goes.
-  at::globalContext().setFlushDenormal(true);
+  FlushSubnormals();
   torch::Device device(torch::kCPU);
   std::unique_ptr<Distributed> dist;
   if (o.world_size > 1) {
