@@ -5,10 +5,10 @@
 namespace uer::core {
 namespace {
 
-// Calls f(code point) for each character of `s` until f returns false. Returns false when an
-// invalid sequence stopped the walk.
+// Calls f(code point) for each character of `s` until f returns false. Returns the byte offset of
+// the invalid sequence that stopped the walk, or -1.
 template <typename F>
-bool ForEachCodePoint(std::string_view s, F f) {
+long ForEachCodePoint(std::string_view s, F f) {
   const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
   utf8proc_ssize_t i = 0, n = static_cast<utf8proc_ssize_t>(s.size());
   while (i < n) {
@@ -16,27 +16,18 @@ bool ForEachCodePoint(std::string_view s, F f) {
     utf8proc_ssize_t len = 1;
     if (p[i] >= 0x80) {
       len = utf8proc_iterate(p + i, n - i, &cp);
-      if (len < 0) return false;
+      if (len < 0) return static_cast<long>(i);
     }
-    if (!f(static_cast<char32_t>(cp))) return true;
+    if (!f(static_cast<char32_t>(cp))) return -1;
     i += len;
   }
-  return true;
+  return -1;
 }
 
 }  // namespace
 
 long FindInvalidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t i = 0, n = static_cast<utf8proc_ssize_t>(s.size());
-  while (i < n) {
-    if (p[i] < 0x80) { ++i; continue; }
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &cp);
-    if (len < 0) return static_cast<long>(i);
-    i += len;
-  }
-  return -1;
+  return ForEachCodePoint(s, [](char32_t) { return true; });
 }
 
 bool IsPythonSpace(char32_t cp) {
@@ -52,8 +43,8 @@ bool IsPythonSpace(char32_t cp) {
 
 bool IsBlank(std::string_view s) {
   bool blank = true;
-  bool valid = ForEachCodePoint(s, [&](char32_t cp) { return blank = IsPythonSpace(cp); });
-  return valid && blank;
+  const long bad = ForEachCodePoint(s, [&](char32_t cp) { return blank = IsPythonSpace(cp); });
+  return bad < 0 && blank;
 }
 
 bool HoldsPythonSpace(std::string_view s) {

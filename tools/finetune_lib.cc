@@ -9,7 +9,6 @@
 #include <optional>
 #include <set>
 
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -94,6 +93,8 @@ torch::Tensor Rows(const std::vector<std::vector<int64_t>>& rows, int64_t width)
   return t;
 }
 
+constexpr char kOneGpu[] = "fine-tuning runs on one GPU: give one rank in --gpu_ranks";
+
 // A data set as tensors on the CPU: src, seg [n, seq]; label [n] or [n, seq].
 struct Tensors {
   torch::Tensor src, seg, label;
@@ -143,7 +144,7 @@ absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1:
                                        const std::string& task, int64_t vocab_size) {
   Built b;
   FlushSubnormals();
-  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, "fine-tuning runs on one GPU: give one rank in --gpu_ranks"));
+  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, kOneGpu));
   torch::manual_seed(o.seed);
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
   if (!o.pretrained_model_path.empty()) {
@@ -762,7 +763,7 @@ namespace {
 absl::StatusOr<Built> BuildForInference(const InferOptions& o, core::v1::ModelConfig config, const std::string& task,
                                         int64_t vocab_size, const core::StateDict& state) {
   Built b;
-  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, "fine-tuning runs on one GPU: give one rank in --gpu_ranks"));
+  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, kOneGpu));
   UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
   core::LoadOptions lo;
   lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target

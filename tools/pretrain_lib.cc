@@ -7,7 +7,6 @@
 
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "absl/strings/str_cat.h"
