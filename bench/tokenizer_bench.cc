@@ -6,7 +6,7 @@
 
 #include <gflags/gflags.h>
 
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 #include "core/tokenizer.h"
 #include "tools/tool_common.h"
 #include "tools/vocab_tools_lib.h"

@@ -6,6 +6,7 @@
 
 namespace uer::core {
 
+PluginModule::~PluginModule() = default;
 Embedding::~Embedding() = default;
 Encoder::~Encoder() = default;
 Target::~Target() = default;
@@ -16,6 +17,19 @@ EncoderFactory::~EncoderFactory() = default;
 TargetFactory::~TargetFactory() = default;
 SubencoderFactory::~SubencoderFactory() = default;
 TaskFactory::~TaskFactory() = default;
+
+void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
+                       StateDict* state) {
+  for (auto& [key, value] : *state) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    for (const auto& [from, to] : renames) {
+      if (key.compare(prefix.size(), from.size(), from) == 0) {
+        key = prefix + to + key.substr(prefix.size() + from.size());
+        break;
+      }
+    }
+  }
+}
 
 namespace {
 
@@ -28,7 +42,17 @@ auto CreateModule(const std::string& name, const v1::ModelConfig& config, const 
   if (!st.ok()) {
     return absl::Status(st.code(), absl::StrCat(KindName(F::kKind), " \"", name, "\": ", st.message()));
   }
-  auto created = factory->Create(config, ctx);
+  // A module's constructor may throw (LibTorch checks its shapes): a config the module cannot be
+  // built from is a usage error naming the plugin, never an abort.
+  decltype(factory->Create(config, ctx)) created = absl::InternalError("not created");
+  try {
+    created = factory->Create(config, ctx);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);  // LibTorch's backtrace follows
+    return absl::InvalidArgumentError(absl::StrCat(KindName(F::kKind), " \"", name,
+                                                   "\" cannot be built from this config: ", what));
+  }
   if (!created.ok()) {
     return absl::Status(created.status().code(), absl::StrCat(KindName(F::kKind), " \"", name,
                                                               "\": ", created.status().message()));

@@ -41,20 +41,43 @@ struct BuildContext {
 // Named tensors: a target's inputs (tgt_mlm, tgt_nsp, ...) or outputs.
 using TensorMap = std::map<std::string, torch::Tensor>;
 
+// An ordered list of named tensors (a state dict keeps its order).
+using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
+
 // ---- Modules ------------------------------------------------------------------------------------
 
+// The base of every plugin module. A module owns the names of its parameters, including the names
+// older checkpoint generations gave them (PyTorch's `_load_from_state_dict` way): UpgradeKeys
+// renames the keys under `prefix` ("embedding.", "target.", "" for a task's top-level layers) that
+// an older or newer UER-py wrote to the names this module registers. Keys it does not know stay.
+class PluginModule : public torch::nn::Module {
+ public:
+  ~PluginModule() override;
+  virtual void UpgradeKeys(const std::string& prefix, StateDict* state) const {}
+};
+
+// Renames, in `state`, every key that starts with prefix + from[i] to prefix + to[i] (the first
+// match wins). For UpgradeKeys implementations.
+void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
+                       StateDict* state);
+
 // Token ids [batch, seq] and segment ids [batch, seq] (0 = padding) to [batch, seq, emb_size].
-class Embedding : public torch::nn::Module {
+class Embedding : public PluginModule {
  public:
   ~Embedding() override;
   virtual torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor& seg) = 0;
+  // The longest sequence it can embed (learned positions), or 0 for no limit.
+  virtual int64_t max_positions() const { return 0; }
 };
 
 // [batch, seq, emb_size] plus the segment ids (the attention mask) to [batch, seq, hidden_size].
-class Encoder : public torch::nn::Module {
+class Encoder : public PluginModule {
  public:
   ~Encoder() override;
   virtual torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) = 0;
+  // Whether its output at a token is the same with or without padding after the last token (masked
+  // attention, left-to-right recurrences): a caller may then cut a batch after its longest row.
+  virtual bool TrailingPaddingInvisible() const { return false; }
   // Set (by Model::SkipPadding) when nothing reads the output at a padding position (seg == 0): the
   // encoder may then leave the padding out of its work, as long as every other position's output
   // stays what it would be (its outputs at the padding are then unspecified; the built-in encoders
@@ -80,7 +103,7 @@ struct TargetOutput {
 };
 
 // The encoder output [batch, seq, hidden_size] and the target's tensors to a loss.
-class Target : public torch::nn::Module {
+class Target : public PluginModule {
  public:
   ~Target() override;
   virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& tgt) = 0;
@@ -93,7 +116,7 @@ class Target : public torch::nn::Module {
 };
 
 // Characters of each word [batch * seq, word_length] to one vector per word.
-class Subencoder : public torch::nn::Module {
+class Subencoder : public PluginModule {
  public:
   ~Subencoder() override;
   virtual torch::Tensor Forward(const torch::Tensor& ids) = 0;
@@ -104,10 +127,14 @@ class Subencoder : public torch::nn::Module {
 // output's loss is undefined. Values: "logits" always, and what the task reports. Its submodules
 // are named as UER-py's fine-tuning scripts name them ("output_layer_1", ...): they sit at the top
 // level of a fine-tuned checkpoint, beside "embedding" and "encoder".
-class Task : public torch::nn::Module {
+class Task : public PluginModule {
  public:
   ~Task() override;
   virtual TargetOutput Forward(const torch::Tensor& memory_bank, const TensorMap& inputs) = 0;
+  // Whether what is made of its outputs (loss, metrics, predictions) reads a padding position. When
+  // neither it nor the encoder (Encoder::TrailingPaddingInvisible) does, batches are cut after
+  // their longest row.
+  virtual bool ReadsPadding() const { return true; }
 };
 
 // ---- Factories, one interface per kind -------------------------------------------------------------
@@ -152,7 +179,7 @@ class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
 absl::StatusOr<std::shared_ptr<Embedding>> CreateEmbedding(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& config, const BuildContext& ctx);
-// Tasks are chosen by the tool (run_classifier: "classifier", run_ner: "ner"), not by the config.
+// Tasks are chosen by the tool (--task, or the task a tool such as run_ner names), not by the config.
 absl::StatusOr<std::shared_ptr<Task>> CreateTask(const std::string& name, const v1::ModelConfig& config,
                                                  const BuildContext& ctx);
 

@@ -21,6 +21,7 @@ const char* KindName(PluginKind kind) {
     case PluginKind::kTokenizer: return "tokenizer";
     case PluginKind::kSubencoder: return "subencoder";
     case PluginKind::kTask: return "task";
+    case PluginKind::kTargetData: return "target_data";
   }
   return "unknown";
 }
@@ -28,7 +29,8 @@ const char* KindName(PluginKind kind) {
 const std::vector<PluginKind>& AllKinds() {
   static const auto* kinds = new std::vector<PluginKind>{
       PluginKind::kEmbedding, PluginKind::kEncoder,    PluginKind::kTarget,
-      PluginKind::kTokenizer, PluginKind::kSubencoder, PluginKind::kTask};
+      PluginKind::kTokenizer, PluginKind::kSubencoder, PluginKind::kTask,
+      PluginKind::kTargetData};
   return *kinds;
 }
 
@@ -72,7 +74,19 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 namespace internal {
 
+namespace {
+thread_local LoadingScope* current_scope = nullptr;
+}  // namespace
+
+LoadingScope::LoadingScope() : previous_(current_scope) { current_scope = this; }
+LoadingScope::~LoadingScope() { current_scope = previous_; }
+std::vector<std::unique_ptr<FactoryBase>> LoadingScope::Take() { return std::exchange(pending_, {}); }
+
 void EnqueueRegistration(std::unique_ptr<FactoryBase> factory) {
+  if (current_scope != nullptr) {
+    current_scope->pending_.push_back(std::move(factory));
+    return;
+  }
   State& s = GetState();
   std::lock_guard<std::mutex> lock(s.pending_mu);
   s.pending.push_back(std::move(factory));
@@ -135,6 +149,16 @@ std::vector<std::string> Names(PluginKind kind) {
     if (key.first == kind) names.push_back(key.second);
   }
   return names;  // std::map keeps them sorted
+}
+
+void ResolveAll() {
+  State& s = GetState();
+  std::function<void()> resolve_all;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    resolve_all = s.resolve_all;
+  }
+  if (resolve_all) resolve_all();
 }
 
 bool IsRegistered(PluginKind kind, const std::string& name) {

@@ -25,7 +25,8 @@
 
 namespace uer::core {
 
-enum class PluginKind { kEmbedding, kEncoder, kTarget, kTokenizer, kSubencoder, kTask };
+// kTargetData: the torch-free data side of a target (core/target_data.h), under the target's name.
+enum class PluginKind { kEmbedding, kEncoder, kTarget, kTokenizer, kSubencoder, kTask, kTargetData };
 
 // "embedding", "encoder", ... as used in messages and in list_plugins.
 const char* KindName(PluginKind kind);
@@ -64,6 +65,9 @@ absl::StatusOr<const FactoryBase*> Find(PluginKind kind, std::string_view name);
 // anything); `resolve_all()` loads everything it knows, so that an error can list every name.
 void SetResolver(std::function<bool(PluginKind, const std::string&)> resolve, std::function<void()> resolve_all);
 std::vector<std::string> Names(PluginKind kind);
+// Asks the resolver to load everything it knows (the built-in plugins), so that Names and List
+// show every name.
+void ResolveAll();
 // Whether (kind, name) is registered now; loads nothing.
 bool IsRegistered(PluginKind kind, const std::string& name);
 // Every registration, sorted by kind, then name.
@@ -72,10 +76,26 @@ std::vector<RegistryEntry> List();
 }  // namespace registry
 
 namespace internal {
-// Called by UER_REGISTER_FACTORY's static object.
+// Called by UER_REGISTER_FACTORY's static object. Inside a LoadingScope (the loader opening a plugin
+// on this thread) the factory goes to that scope; otherwise it is linked into the binary and is
+// committed as "builtin" at the next lookup. So a lookup on another thread never commits a plugin
+// that is being loaded.
 void EnqueueRegistration(std::unique_ptr<FactoryBase> factory);
-// Hands over the queued factories (the loader commits or discards them).
-std::vector<std::unique_ptr<FactoryBase>> TakePendingRegistrations();
+// The loader's scope around dlopen on the current thread.
+class LoadingScope {
+ public:
+  LoadingScope();
+  ~LoadingScope();
+  LoadingScope(const LoadingScope&) = delete;
+  LoadingScope& operator=(const LoadingScope&) = delete;
+  // The factories the plugin registered while the scope was open.
+  std::vector<std::unique_ptr<FactoryBase>> Take();
+
+ private:
+  friend void EnqueueRegistration(std::unique_ptr<FactoryBase> factory);
+  std::vector<std::unique_ptr<FactoryBase>> pending_;
+  LoadingScope* previous_;
+};
 // Commits queued factories as "builtin" (registrations linked into the binary). Returns the first
 // error, which is also logged.
 absl::Status CommitPendingAsBuiltin();

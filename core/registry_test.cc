@@ -72,7 +72,7 @@ TEST(RegistryTest, ListIsSortedAndUnregisterRemoves) {
 TEST(RegistryTest, KindNames) {
   std::vector<std::string> names;
   for (PluginKind k : AllKinds()) names.push_back(KindName(k));
-  EXPECT_EQ(names, (std::vector<std::string>{"embedding", "encoder", "target", "tokenizer", "subencoder", "task"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"embedding", "encoder", "target", "tokenizer", "subencoder", "task", "target_data"}));
 }
 
 }  // namespace

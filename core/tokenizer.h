@@ -48,6 +48,9 @@ class TokenizerFactory : public FactoryBase {
   ~TokenizerFactory() override;
   PluginKind kind() const final { return kKind; }
   virtual absl::StatusOr<std::unique_ptr<Tokenizer>> Create(const TokenizerOptions& options) const = 0;
+  // Whether its tokens come from the text alone (char, space), so that it can build a vocabulary;
+  // false for one that splits by the vocabulary (WordPiece).
+  virtual bool SplitsWithoutVocab() const { return false; }
 };
 
 // Looks the tokenizer up by name (errors list the known ones) and creates it.

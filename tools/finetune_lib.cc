@@ -15,11 +15,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/log.h"
-#include "core/model.h"
-#include "core/optimizer.h"
+#include "core/runtime/model.h"
+#include "core/runtime/optimizer.h"
 #include "core/python_random.h"
 #include "nlohmann/json.hpp"
-#include "tools/device.h"
+#include "core/runtime/device.h"
 #include "tools/tool_common.h"
 
 namespace uer::tools {
@@ -116,8 +116,10 @@ std::pair<torch::Tensor, torch::Tensor> BatchInputs(const Tensors& t, int64_t be
   return {src, seg};
 }
 
-bool CanTrimPadding(const core::v1::ModelConfig& c) {
-  return c.pooling() == "first" && (c.encoder() == "bert" || c.encoder() == "gpt");
+// Whether batches may be cut after their longest row: nothing the task reads sits in the padding, and
+// the encoder's outputs at the tokens do not see trailing padding (capabilities the plugins declare).
+bool CanTrimPadding(const runtime::FinetuneModel& m) {
+  return !m.task->ReadsPadding() && m.encoder->TrailingPaddingInvisible();
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -134,7 +136,7 @@ absl::Status EnsureParentDir(const std::string& path) {
 }
 
 struct Built {
-  std::shared_ptr<core::FinetuneModel> model;
+  std::shared_ptr<runtime::FinetuneModel> model;
   torch::Device device{torch::kCPU};
 };
 
@@ -143,21 +145,24 @@ struct Built {
 absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1::ModelConfig& config,
                                        const std::string& task, int64_t vocab_size) {
   Built b;
-  FlushSubnormals();
-  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, kOneGpu));
+  runtime::FlushSubnormals();
+  UER_ASSIGN_OR_RETURN(b.device, runtime::SingleProcessDevice(o.gpu_ranks, kOneGpu));
   torch::manual_seed(o.seed);
-  UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
+  UER_ASSIGN_OR_RETURN(b.model, runtime::BuildFinetuneModel(config, task, {vocab_size, 0}));
   if (!o.pretrained_model_path.empty()) {
-    core::LoadOptions lo;
+    runtime::LoadOptions lo;
     lo.allow_unexpected_target = true;
     lo.missing_ok_prefixes = {"output_layer"};
-    UER_ASSIGN_OR_RETURN(std::string gen, core::LoadModelWeights(b.model.get(), o.pretrained_model_path, lo));
+    UER_ASSIGN_OR_RETURN(std::string gen, runtime::LoadModelWeights(b.model.get(), o.pretrained_model_path, lo));
     UER_LOG(INFO) << "loaded " << o.pretrained_model_path << " (" << gen << " keys); the " << task
                   << " head starts anew";
   } else {
-    core::InitWeights(b.model->embedding.get(), 0.02, o.seed);
-    core::InitWeights(b.model->encoder.get(), 0.02, o.seed);
+    runtime::InitWeights(b.model->embedding.get(), 0.02, o.seed);
+    runtime::InitWeights(b.model->encoder.get(), 0.02, o.seed);
     UER_LOG(INFO) << "no --pretrained_model_path: training from scratch";
+  }
+  if (const int64_t max = b.model->embedding->max_positions(); max > 0 && o.seq_length > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
   }
   b.model->to(b.device);
   return b;
@@ -165,16 +170,16 @@ absl::StatusOr<Built> BuildForTraining(const FinetuneOptions& o, const core::v1:
 
 // UER-py's fine-tuning loop: batches in order (the training set was shuffled once), BertAdam over
 // int(n * epochs / batch) + 1 steps, a dev evaluation after each epoch, the best model saved.
-absl::Status TrainEpochs(const FinetuneOptions& o, core::FinetuneModel* model, torch::Device device,
+absl::Status TrainEpochs(const FinetuneOptions& o, runtime::FinetuneModel* model, torch::Device device,
                          const Tensors& train, const std::function<absl::StatusOr<double>()>& evaluate_dev,
                          FinetuneResult* result) {
   const int64_t n = train.size(), bs = o.batch_size;
   const int64_t batches = (n + bs - 1) / bs;
-  core::OptimizerOptions oo;
+  runtime::OptimizerOptions oo;
   oo.learning_rate = o.learning_rate;
   oo.warmup = o.warmup;
   oo.total_steps = static_cast<int64_t>(static_cast<double>(n) * o.epochs_num / bs) + 1;
-  core::BertAdam optimizer(model->named_parameters(), oo);
+  runtime::BertAdam optimizer(model->named_parameters(), oo);
   UER_LOG(INFO) << "batch size " << bs << ", " << n << " training instances, " << batches << " batches an epoch, "
                 << o.epochs_num << " epochs";
   bool saved = false;
@@ -219,7 +224,7 @@ absl::Status TrainEpochs(const FinetuneOptions& o, core::FinetuneModel* model, t
     if (!saved || metric > result->best_dev) {
       result->best_dev = metric;
       UER_RETURN_IF_ERROR(EnsureParentDir(o.output_model_path));
-      UER_RETURN_IF_ERROR(core::SaveStateDict(o.output_model_path, core::ModelStateDict(*model)));
+      UER_RETURN_IF_ERROR(runtime::SaveStateDict(o.output_model_path, runtime::ModelStateDict(*model)));
       saved = true;
       UER_LOG(INFO) << "epoch " << epoch << ": dev " << metric << ", the best so far: saved " << o.output_model_path;
     } else {
@@ -230,7 +235,7 @@ absl::Status TrainEpochs(const FinetuneOptions& o, core::FinetuneModel* model, t
 }
 
 // Forward passes over `data` in eval mode; calls `use(begin, out)` per batch.
-void Predict(core::FinetuneModel* model, torch::Device device, const Tensors& data, int64_t bs, bool with_label,
+void Predict(runtime::FinetuneModel* model, torch::Device device, const Tensors& data, int64_t bs, bool with_label,
              const std::function<void(int64_t, const core::TargetOutput&)>& use) {
   torch::NoGradGuard no_grad;
   model->eval();
@@ -284,7 +289,7 @@ absl::Status CheckLabelsKnown(const std::string& path, const ClassifierData& dat
 }
 
 // Accuracy (or MRR) of the model on a set; `report` gets UER-py's printout.
-double EvaluateClassifier(core::FinetuneModel* model, torch::Device device, const ClassifierSet& set, int64_t bs,
+double EvaluateClassifier(runtime::FinetuneModel* model, torch::Device device, const ClassifierSet& set, int64_t bs,
                           int64_t labels_num, bool mrr, bool full, std::string* report) {
   std::vector<int64_t> pred, gold;
   std::vector<double> score;
@@ -333,7 +338,7 @@ absl::StatusOr<NerSet> LoadNerSet(const std::string& path, const core::Vocab& vo
   return s;
 }
 
-double EvaluateNer(core::FinetuneModel* model, torch::Device device, const NerSet& set, int64_t bs,
+double EvaluateNer(runtime::FinetuneModel* model, torch::Device device, const NerSet& set, int64_t bs,
                    const NerLabels& labels, std::string* report) {
   EntityCounts counts;
   Predict(model, device, set.tensors, bs, false, [&](int64_t begin, const core::TargetOutput& out) {
@@ -355,10 +360,6 @@ absl::Status CheckCommon(const FinetuneOptions& o) {
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   if (o.batch_size < 1 || o.seq_length < 1 || o.epochs_num < 1 || o.report_steps < 1) {
     return absl::InvalidArgumentError("--batch_size, --seq_length, --epochs_num and --report_steps must be >= 1");
-  }
-  if (o.seq_length > o.config.max_seq_length() && o.config.embedding() == "bert") {
-    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ",
-                                                   o.config.max_seq_length()));
   }
   return absl::OkStatus();
 }
@@ -691,9 +692,9 @@ absl::StatusOr<FinetuneResult> RunClassifier(const FinetuneOptions& o) {
   rng.Shuffle(order);
   torch::Tensor index = torch::tensor(order, torch::kLong);
   Tensors shuffled{train.tensors.src.index_select(0, index), train.tensors.seg.index_select(0, index),
-                   train.tensors.label.index_select(0, index), CanTrimPadding(config)};
-  dev.tensors.trim_padding = CanTrimPadding(config);
-  if (test) test->tensors.trim_padding = CanTrimPadding(config);
+                   train.tensors.label.index_select(0, index), CanTrimPadding(*b.model)};
+  dev.tensors.trim_padding = CanTrimPadding(*b.model);
+  if (test) test->tensors.trim_padding = CanTrimPadding(*b.model);
   result.train_instances = shuffled.size();
 
   auto evaluate_dev = [&]() -> absl::StatusOr<double> {
@@ -706,7 +707,7 @@ absl::StatusOr<FinetuneResult> RunClassifier(const FinetuneOptions& o) {
   };
   UER_RETURN_IF_ERROR(TrainEpochs(o, b.model.get(), b.device, shuffled, evaluate_dev, &result));
   if (test) {
-    UER_RETURN_IF_ERROR(core::LoadModelWeights(b.model.get(), o.output_model_path, {}).status());
+    UER_RETURN_IF_ERROR(runtime::LoadModelWeights(b.model.get(), o.output_model_path, {}).status());
     result.test_metric = EvaluateClassifier(b.model.get(), b.device, *test, o.batch_size, result.labels_num,
                                             o.mean_reciprocal_rank, true, &result.test_report);
     result.test_report = absl::StrCat("Test set evaluation (", test->tensors.size(), " instances, the best model by dev):\n",
@@ -750,7 +751,7 @@ absl::StatusOr<FinetuneResult> RunNer(const FinetuneOptions& o) {
   // UER-py's run_ner.py does not shuffle.
   UER_RETURN_IF_ERROR(TrainEpochs(o, b.model.get(), b.device, train.tensors, evaluate_dev, &result));
   if (test) {
-    UER_RETURN_IF_ERROR(core::LoadModelWeights(b.model.get(), o.output_model_path, {}).status());
+    UER_RETURN_IF_ERROR(runtime::LoadModelWeights(b.model.get(), o.output_model_path, {}).status());
     result.test_metric = EvaluateNer(b.model.get(), b.device, *test, o.batch_size, labels, &result.test_report);
     result.test_report = absl::StrCat("Test set evaluation (", test->tensors.size(), " instances, the best model by dev):\n",
                                       result.test_report);
@@ -763,11 +764,14 @@ namespace {
 absl::StatusOr<Built> BuildForInference(const InferOptions& o, core::v1::ModelConfig config, const std::string& task,
                                         int64_t vocab_size, const core::StateDict& state) {
   Built b;
-  UER_ASSIGN_OR_RETURN(b.device, SingleProcessDevice(o.gpu_ranks, kOneGpu));
-  UER_ASSIGN_OR_RETURN(b.model, core::BuildFinetuneModel(config, task, {vocab_size, 0}));
-  core::LoadOptions lo;
+  UER_ASSIGN_OR_RETURN(b.device, runtime::SingleProcessDevice(o.gpu_ranks, kOneGpu));
+  UER_ASSIGN_OR_RETURN(b.model, runtime::BuildFinetuneModel(config, task, {vocab_size, 0}));
+  runtime::LoadOptions lo;
   lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target
-  UER_RETURN_IF_ERROR(core::LoadModelWeights(b.model.get(), state, o.load_model_path, lo).status());
+  UER_RETURN_IF_ERROR(runtime::LoadModelWeights(b.model.get(), state, o.load_model_path, lo).status());
+  if (const int64_t max = b.model->embedding->max_positions(); max > 0 && o.seq_length > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
+  }
   b.model->to(b.device);
   return b;
 }
@@ -810,7 +814,7 @@ absl::Status RunClassifierInfer(const InferOptions& o) {
   core::TokenizerOptions topts_tok;
   topts_tok.vocab = vocab;
   UER_ASSIGN_OR_RETURN(auto tokenizer, core::CreateTokenizer(o.config.tokenizer(), topts_tok));
-  UER_ASSIGN_OR_RETURN(core::StateDict state, core::LoadStateDict(o.load_model_path));
+  UER_ASSIGN_OR_RETURN(core::StateDict state, runtime::LoadStateDict(o.load_model_path));
   int64_t labels_num = o.labels_num;
   if (labels_num == 0) {
     for (const auto& [k, v] : state) {
@@ -828,7 +832,7 @@ absl::Status RunClassifierInfer(const InferOptions& o) {
   topts.seq_length = o.seq_length;
   topts.need_label = false;
   UER_ASSIGN_OR_RETURN(ClassifierSet set, LoadClassifierSet(o.test_path, *tokenizer, topts));
-  set.tensors.trim_padding = CanTrimPadding(config);
+  set.tensors.trim_padding = CanTrimPadding(*b.model);
   std::string text = "label";
   if (o.output_logits) text += "\tlogits";
   if (o.output_prob) text += "\tprob";
@@ -853,7 +857,7 @@ absl::Status RunNerInfer(const InferOptions& o) {
   UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
   const std::string labels_path = o.label2id_path.empty() ? o.load_model_path + ".labels.json" : o.label2id_path;
   UER_ASSIGN_OR_RETURN(NerLabels labels, ReadNerLabels(labels_path));
-  UER_ASSIGN_OR_RETURN(core::StateDict state, core::LoadStateDict(o.load_model_path));
+  UER_ASSIGN_OR_RETURN(core::StateDict state, runtime::LoadStateDict(o.load_model_path));
   core::v1::ModelConfig config = o.config;
   config.set_labels_num(static_cast<int32_t>(labels.names.size()));
   UER_ASSIGN_OR_RETURN(Built b, BuildForInference(o, config, "ner", vocab.size(), state));

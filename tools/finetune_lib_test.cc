@@ -2,10 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
-#include "core/loader.h"
-#include "core/model.h"
+#include "core/runtime/loader.h"
+#include "core/runtime/model.h"
 #include "core/plugin_api.h"
 #include "testing/test_util.h"
 
@@ -18,7 +19,7 @@ using ::uer::testing::StatusIs;
 
 class FinetuneLibTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { ASSERT_OK(core::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
+  static void SetUpTestSuite() { ASSERT_OK(runtime::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
   void SetUp() override {
     dir_ = ::uer::testing::TempDir("finetune");
     vocab_path_ = ::uer::testing::WriteUerVocab(dir_, "abcdxyz");
@@ -37,9 +38,11 @@ class FinetuneLibTest : public ::testing::Test {
     return p;
   }
   // Small BERT-style config for training tests.
+  // The bert embedding (learned positions) for the transformers, word embeddings for the RNNs.
   core::v1::ModelConfig TinyConfig(const std::string& encoder) {
+    static const std::set<std::string> kTransformers = {"bert", "gpt"};
     core::v1::ModelConfig c;
-    c.set_embedding(encoder == "bert" ? "bert" : "word");
+    c.set_embedding(kTransformers.count(encoder) ? "bert" : "word");
     c.set_encoder(encoder);
     c.set_emb_size(32);
     c.set_hidden_size(32);
@@ -170,20 +173,20 @@ TEST_F(FinetuneLibTest, NerDataAndLabelMap) {
 TEST_F(FinetuneLibTest, TaskHeadsSitAtTheTopLevelWithUerPyNames) {
   core::v1::ModelConfig c = TinyConfig("bert");
   c.set_labels_num(3);
-  ASSERT_OK_AND_ASSIGN(auto model, core::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+  ASSERT_OK_AND_ASSIGN(auto model, runtime::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
   std::vector<std::string> keys;
-  for (const auto& [k, v] : core::ModelStateDict(*model)) keys.push_back(k);
+  for (const auto& [k, v] : runtime::ModelStateDict(*model)) keys.push_back(k);
   EXPECT_THAT(keys, ::testing::Contains("output_layer_1.weight"));
   EXPECT_THAT(keys, ::testing::Contains("output_layer_2.bias"));
   EXPECT_THAT(keys, ::testing::Contains("embedding.word_embedding.weight"));
-  ASSERT_OK_AND_ASSIGN(auto ner, core::BuildFinetuneModel(c, "ner", {vocab_->size(), 0}));
+  ASSERT_OK_AND_ASSIGN(auto ner, runtime::BuildFinetuneModel(c, "ner", {vocab_->size(), 0}));
   keys.clear();
-  for (const auto& [k, v] : core::ModelStateDict(*ner)) keys.push_back(k);
+  for (const auto& [k, v] : runtime::ModelStateDict(*ner)) keys.push_back(k);
   EXPECT_THAT(keys, ::testing::Contains("output_layer.weight"));
   // Pooling picks the positions UER-py picks.
   for (const char* pooling : {"mean", "max", "first", "last"}) {
     c.set_pooling(pooling);
-    ASSERT_OK_AND_ASSIGN(auto m, core::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+    ASSERT_OK_AND_ASSIGN(auto m, runtime::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
     m->eval();
     torch::Tensor src = torch::tensor({{101, 104, 105, 0}}, torch::kLong), seg = torch::tensor({{1, 1, 1, 0}}, torch::kLong);
     core::TargetOutput out = m->Forward(src, seg, {{"label", torch::tensor({1}, torch::kLong)}});
@@ -198,7 +201,7 @@ TEST_F(FinetuneLibTest, PaddingDoesNotChangeTheFirstPositionOfTransformers) {
   for (const char* encoder : {"bert", "gpt"}) {
     core::v1::ModelConfig c = TinyConfig("bert");
     c.set_encoder(encoder);
-    ASSERT_OK_AND_ASSIGN(auto m, core::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+    ASSERT_OK_AND_ASSIGN(auto m, runtime::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
     m->eval();
     torch::Tensor src = torch::tensor({{101, 104, 105, 106, 0, 0, 0, 0}, {101, 107, 0, 0, 0, 0, 0, 0}}, torch::kLong);
     torch::Tensor seg = src.gt(0).to(torch::kLong);

@@ -6,92 +6,43 @@
 
 namespace uer::tools {
 
-absl::StatusOr<DecodedInstance> DecodeInstance(const core::Dataset& ds, uint64_t index) {
-  if (index >= ds.size()) {
-    return absl::OutOfRangeError(absl::StrCat("instance ", index, " of ", ds.size(), " in ", ds.path()));
-  }
-  const core::DatasetHeader& h = ds.header();
-  const int64_t seq = h.seq_length;
-  core::InstanceView v = ds.Instance(index);
-  const int32_t* p = v.data;
-  auto corrupt = [&] { return absl::DataLossError(absl::StrCat(ds.path(), ": instance ", index, " is malformed")); };
+const std::vector<int64_t>& DecodedInstance::Field(const std::string& name) const {
+  static const std::vector<int64_t>* empty = new std::vector<int64_t>();
+  auto it = fields.find(name);
+  return it == fields.end() ? *empty : it->second;
+}
+
+absl::StatusOr<DecodedInstance> DecodeInstance(const runtime::Dataset& ds, uint64_t index) {
+  const core::DataSpec spec = ds.spec();
+  const int64_t seq = spec.seq_length;
+  const std::vector<core::FieldSpec> specs = ds.data().Fields();
   DecodedInstance d;
-  d.src.assign(seq, h.pad_id);
+  d.src.assign(seq, spec.pad_id);
   d.seg.assign(seq, 0);
-  d.tgt.assign(seq, 0);
-  switch (ds.target()) {
-    case core::DatasetTarget::kBert:
-    case core::DatasetTarget::kMlm: {
-      const bool bert = ds.target() == core::DatasetTarget::kBert;
-      const uint64_t head = bert ? 5 : 2;
-      if (v.words < head) return corrupt();
-      const int64_t len = p[0], n = p[1];
-      if (len > seq || v.words != head + len + 2 * n) return corrupt();
-      for (int64_t i = 0; i < len; ++i) d.src[i] = p[head + i];
-      for (int64_t k = 0; k < n; ++k) {
-        int64_t pos = p[head + len + k];
-        if (pos < 0 || pos >= len) return corrupt();
-        d.tgt[pos] = p[head + len + n + k];
-      }
-      if (bert) {
-        d.label = p[2];
-        for (int64_t i = 0; i < len; ++i) d.seg[i] = i < p[3] ? 1 : i < p[4] ? 2 : 0;
-      } else {
-        for (int64_t i = 0; i < len; ++i) d.seg[i] = 1;
-      }
-      break;
-    }
-    case core::DatasetTarget::kLm: {
-      const int64_t len = p[0];
-      if (v.words != static_cast<uint64_t>(1 + len) || len < 0 || len > seq + 1) return corrupt();
-      for (int64_t i = 0; i + 1 < len && i < seq; ++i) {
-        d.src[i] = p[1 + i];
-        d.tgt[i] = p[2 + i];
-        d.seg[i] = 1;
-      }
-      break;
-    }
-    case core::DatasetTarget::kBilm: {
-      const int64_t len = p[0];
-      if (v.words != static_cast<uint64_t>(1 + len) || len < 1 || len > seq + 1) return corrupt();
-      d.tgt_backward.assign(seq, 0);
-      for (int64_t i = 0; i < len && i < seq; ++i) {
-        d.src[i] = p[1 + i];
-        d.seg[i] = 1;
-        d.tgt[i] = i + 1 < len ? p[2 + i] : h.sep_id;
-        d.tgt_backward[i] = i == 0 ? h.cls_id : p[i];
-      }
-      break;
-    }
-    case core::DatasetTarget::kCls: {
-      const int64_t len = p[1], seg_a = p[2];
-      if (v.words != static_cast<uint64_t>(3 + len) || len > seq) return corrupt();
-      d.label = p[0];
-      for (int64_t i = 0; i < len; ++i) {
-        d.src[i] = p[3 + i];
-        d.seg[i] = i < seg_a ? 1 : 2;
-      }
-      break;
-    }
-  }
+  core::RowView row;
+  row.src = d.src.data();
+  row.seg = d.seg.data();
+  for (const core::FieldSpec& f : specs) d.fields[f.name].assign(f.per_position ? seq : 1, 0);
+  for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
+  UER_RETURN_IF_ERROR(ds.Decode(index, &row));
   return d;
 }
 
 absl::Status InspectDataset(const std::string& dataset_path, const std::string& vocab_path, int show,
                             std::ostream& out) {
-  UER_ASSIGN_OR_RETURN(auto ds, core::Dataset::Open(dataset_path));
+  UER_ASSIGN_OR_RETURN(auto ds, runtime::Dataset::Open(dataset_path));
   std::unique_ptr<core::Vocab> vocab;
   if (!vocab_path.empty()) {
     UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(vocab_path));
-    if (static_cast<uint64_t>(v.size()) != ds->header().vocab_size || core::VocabChecksum(v) != ds->header().vocab_checksum) {
+    if (static_cast<uint64_t>(v.size()) != ds->header().vocab_size || runtime::VocabChecksum(v) != ds->header().vocab_checksum) {
       return absl::FailedPreconditionError(absl::StrCat(dataset_path, " was built with another vocabulary than ", vocab_path));
     }
     vocab = std::make_unique<core::Vocab>(std::move(v));
   }
-  const core::DatasetHeader& h = ds->header();
+  const runtime::DatasetHeader& h = ds->header();
   out << "dataset: " << dataset_path << "\n"
       << "format version: " << h.format_version << "\n"
-      << "target: " << core::DatasetTargetName(ds->target()) << "\n"
+      << "target: " << ds->target() << " (records version " << ds->record_version() << ")\n"
       << "seq_length: " << h.seq_length << "\n"
       << "vocabulary: " << h.vocab_size << " tokens, checksum " << std::hex << h.vocab_checksum << std::dec << "\n"
       << "instances: " << h.instance_count << "\n"
@@ -105,13 +56,15 @@ absl::Status InspectDataset(const std::string& dataset_path, const std::string& 
     for (int64_t k = 0; k < n; ++k) out << " " << tok(d.src[k]);
     out << "\n  segments:";
     for (int64_t k = 0; k < n; ++k) out << " " << d.seg[k];
-    out << "\n  targets:";
-    for (int64_t k = 0; k < n; ++k) out << " " << (d.tgt[k] ? tok(d.tgt[k]) : "_");
-    if (!d.tgt_backward.empty()) {
-      out << "\n  backward targets:";
-      for (int64_t k = 0; k < n; ++k) out << " " << tok(d.tgt_backward[k]);
+    for (const core::FieldSpec& f : ds->data().Fields()) {
+      const std::vector<int64_t>& v = d.Field(f.name);
+      if (!f.per_position) {
+        out << "\n  " << f.name << ": " << v[0];
+        continue;
+      }
+      out << "\n  " << f.name << ":";
+      for (int64_t k = 0; k < n; ++k) out << " " << (v[k] ? tok(v[k]) : "_");
     }
-    if (d.label >= 0) out << "\n  " << (ds->target() == core::DatasetTarget::kBert ? "is_random_next: " : "label: ") << d.label;
     out << "\n";
   }
   return absl::OkStatus();

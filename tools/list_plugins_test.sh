@@ -13,6 +13,14 @@ echo "$out" | grep -E "^encoder +acme\.tiny +example +.*$real\$" >/dev/null || {
 out=$(UER_PLUGIN_PATH="$(dirname "$so")" "$bin" --kind=encoder 2>/dev/null)
 echo "$out" | grep -q "acme.tiny" || { echo "FAIL: UER_PLUGIN_PATH folder not loaded"; exit 1; }
 
+# Every built-in target shows its data side (what preprocess builds for it), under the same name.
+out=$("$bin" 2>/dev/null)
+targets=$(echo "$out" | awk '$1 == "target" {print $2}' | sort)
+data=$(echo "$out" | awk '$1 == "target_data" {print $2}' | sort)
+[[ -n "$targets" ]] || { echo "FAIL: no targets listed"; exit 1; }
+[[ "$targets" == "$data" ]] || { echo "FAIL: targets ($targets) and data sides ($data) differ"; exit 1; }
+echo "$targets" | grep -qx nsp || { echo "FAIL: nsp not listed"; exit 1; }
+
 set +e
 "$bin" --plugins=/nonexistent/libuer_x.so >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
 set -e

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/target_data.h"
 
 namespace uer::tools {
 
@@ -21,7 +22,7 @@ struct PreprocessOptions {
   std::string tokenizer = "bert";
   bool do_lower_case = true;
   int processes_num = 1;
-  std::string target = "bert";  // bert | mlm | lm | bilm | cls
+  std::string target = "bert";  // any target with a data side (core/target_data.h)
   int docs_buffer_size = 100000;
   int seq_length = 128;
   int dup_factor = 5;
@@ -31,13 +32,8 @@ struct PreprocessOptions {
 
 struct PreprocessStats {
   int64_t lines = 0;
-  int64_t documents = 0;        // bert: documents of two or more sentences
-  int64_t instances = 0;
-  int64_t tokens = 0;           // tokens of the instances (unpadded, specials included)
-  int64_t maskable = 0;         // tokens that may be masked (not [CLS]/[SEP])
-  int64_t masked = 0;           // tokens chosen for prediction (mlm, bert)
-  int64_t random_next = 0;      // bert: instances whose second segment is random
-  int64_t input_tokens = 0;     // tokens of the corpus read by the tokenizer
+  core::InstanceStats stats;  // instances, tokens, input tokens and the target's own counts
+  std::string summary;        // the target's words on it ("random next 50.1%")
 };
 
 absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& options);

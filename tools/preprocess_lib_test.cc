@@ -3,11 +3,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
-#include "core/dataset.h"
-#include "core/loader.h"
+#include "core/runtime/dataset.h"
+#include "core/runtime/loader.h"
 #include "testing/test_util.h"
 #include "tools/inspect_dataset_lib.h"
 
@@ -23,8 +24,9 @@ class PreprocessTest : public ::testing::Test {
   static void SetUpTestSuite() {
     for (const char* n : {"bert/libuer_tokenizer_bert.so", "char/libuer_tokenizer_char.so",
                           "space/libuer_tokenizer_space.so"}) {
-      ASSERT_OK(core::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
+      ASSERT_OK(runtime::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
     }
+    runtime::EnableLazyBuiltinPlugins();  // the targets' data sides, by name
   }
   void SetUp() override { vocab_ = ::uer::testing::WriteUerVocab(dir_, "abcdefghijklmnopqrstuvwxyz"); }
   std::string Write(const std::string& name, const std::string& text) {
@@ -53,9 +55,10 @@ TEST_F(PreprocessTest, BertInstancesHaveUerPysStructure) {
   std::string corpus = Write("bert.txt", "abcdefg\nhijklmn\nopq\n\nrstuv\nwxyz\n\nabc\ndef\nghi\n\n");
   PreprocessOptions o = Options(corpus, "bert");
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
-  EXPECT_EQ(ds->size(), static_cast<uint64_t>(s.instances));
-  EXPECT_GT(s.instances, 0);
+  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  EXPECT_EQ(ds->size(), static_cast<uint64_t>(s.stats.instances));
+  EXPECT_GT(s.stats.instances, 0);
+  EXPECT_EQ(ds->target(), "bert");
   EXPECT_EQ(ds->header().seq_length, 16u);
   for (uint64_t i = 0; i < ds->size(); ++i) {
     ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*ds, i));
@@ -69,16 +72,17 @@ TEST_F(PreprocessTest, BertInstancesHaveUerPysStructure) {
     EXPECT_EQ(d.src[a_end - 1], kSep);
     EXPECT_EQ(d.src[b_end - 1], kSep);
     for (int64_t k = b_end; k < 16; ++k) EXPECT_EQ(d.src[k], 0);  // padding
+    const std::vector<int64_t>& tgt = d.Field("tgt_mlm");
     for (int64_t k = 0; k < 16; ++k) {
-      if (d.tgt[k] != 0) {  // a predicted position: never [CLS]/[SEP], holds the original letter
-        EXPECT_NE(d.tgt[k], kCls);
-        EXPECT_NE(d.tgt[k], kSep);
-        EXPECT_GE(d.tgt[k], 104);
+      if (tgt[k] != 0) {  // a predicted position: never [CLS]/[SEP], holds the original letter
+        EXPECT_NE(tgt[k], kCls);
+        EXPECT_NE(tgt[k], kSep);
+        EXPECT_GE(tgt[k], 104);
       } else if (k < b_end && d.src[k] != kCls && d.src[k] != kSep) {
         EXPECT_GE(d.src[k], 104);  // not predicted: unchanged
       }
     }
-    EXPECT_TRUE(d.label == 0 || d.label == 1);
+    EXPECT_TRUE(d.Field("tgt_nsp")[0] == 0 || d.Field("tgt_nsp")[0] == 1);
   }
 }
 
@@ -108,8 +112,8 @@ TEST_F(PreprocessTest, MlmDupFactorCopiesEveryLine) {
   PreprocessOptions o = Options(corpus, "mlm");
   o.dup_factor = 3;
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
-  EXPECT_EQ(s.instances, 9);  // 3 non-empty lines x 3
-  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  EXPECT_EQ(s.stats.instances, 9);  // 3 non-empty lines x 3
+  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance first, DecodeInstance(*ds, 0));
   EXPECT_EQ(std::count(first.seg.begin(), first.seg.end(), 1), 16);  // truncated to seq_length, no [CLS]
   ASSERT_OK_AND_ASSIGN(DecodedInstance second, DecodeInstance(*ds, 1));
@@ -117,7 +121,7 @@ TEST_F(PreprocessTest, MlmDupFactorCopiesEveryLine) {
   // Two workers give the same instances (the lines are sliced, each worker seeded alike).
   o.processes_num = 2;
   ASSERT_OK_AND_ASSIGN(PreprocessStats s2, RunPreprocess(o));
-  EXPECT_EQ(s2.instances, 9);
+  EXPECT_EQ(s2.stats.instances, 9);
 }
 
 TEST_F(PreprocessTest, LmAndBilmShiftTheirTargets) {
@@ -125,37 +129,55 @@ TEST_F(PreprocessTest, LmAndBilmShiftTheirTargets) {
   PreprocessOptions o = Options(corpus, "lm");
   o.seq_length = 3;
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto lm, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto lm, runtime::Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*lm, 0));
   const int a = 104;  // id of "a"
   EXPECT_EQ(d.src, (std::vector<int64_t>{a, a + 1, a + 2}));
-  EXPECT_EQ(d.tgt, (std::vector<int64_t>{a + 1, a + 2, a + 3}));
+  EXPECT_EQ(d.Field("tgt"), (std::vector<int64_t>{a + 1, a + 2, a + 3}));
   EXPECT_EQ(d.seg, (std::vector<int64_t>{1, 1, 1}));
   o = Options(corpus, "bilm");
   o.seq_length = 6;
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto bilm, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto bilm, runtime::Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance b, DecodeInstance(*bilm, 0));
   EXPECT_EQ(b.src, (std::vector<int64_t>{a, a + 1, a + 2, a + 3, 0, 0}));
-  EXPECT_EQ(b.tgt, (std::vector<int64_t>{a + 1, a + 2, a + 3, kSep, 0, 0}));
-  EXPECT_EQ(b.tgt_backward, (std::vector<int64_t>{kCls, a, a + 1, a + 2, 0, 0}));
+  EXPECT_EQ(b.Field("tgt_forward"), (std::vector<int64_t>{a + 1, a + 2, a + 3, kSep, 0, 0}));
+  EXPECT_EQ(b.Field("tgt_backward"), (std::vector<int64_t>{kCls, a, a + 1, a + 2, 0, 0}));
 }
 
 TEST_F(PreprocessTest, ClsSingleAndPair) {
   std::string corpus = Write("cls.tsv", "label\ttext_a\n1\tab\n0\tab\tcd\n");
   PreprocessOptions o = Options(corpus, "cls");
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
   ASSERT_EQ(ds->size(), 2u);
   ASSERT_OK_AND_ASSIGN(DecodedInstance single, DecodeInstance(*ds, 0));
-  EXPECT_EQ(single.label, 1);
+  EXPECT_EQ(single.Field("tgt")[0], 1);
   EXPECT_EQ(std::vector<int64_t>(single.src.begin(), single.src.begin() + 4), (std::vector<int64_t>{kCls, 104, 105, 0}));
   EXPECT_EQ(std::vector<int64_t>(single.seg.begin(), single.seg.begin() + 4), (std::vector<int64_t>{1, 1, 1, 0}));
   ASSERT_OK_AND_ASSIGN(DecodedInstance pair, DecodeInstance(*ds, 1));
-  EXPECT_EQ(pair.label, 0);
+  EXPECT_EQ(pair.Field("tgt")[0], 0);
   EXPECT_EQ(std::vector<int64_t>(pair.src.begin(), pair.src.begin() + 7),
             (std::vector<int64_t>{kCls, 104, 105, kSep, 106, 107, kSep}));
   EXPECT_EQ(std::vector<int64_t>(pair.seg.begin(), pair.seg.begin() + 8), (std::vector<int64_t>{1, 1, 1, 1, 2, 2, 2, 0}));
+}
+
+// The nsp target's data side: bert's sentence pairs, unmasked, the label is is_random_next.
+TEST_F(PreprocessTest, NspInstancesArePairsWithoutMasks) {
+  std::string corpus = Write("nsp.txt", "abcdefg\nhijklmn\nopq\n\nrstuv\nwxyz\n\nabc\ndef\nghi\n\n");
+  PreprocessOptions o = Options(corpus, "nsp");
+  ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
+  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  EXPECT_EQ(ds->target(), "nsp");
+  EXPECT_EQ(s.stats.counts.count("masked"), 0u);
+  std::set<int64_t> labels;
+  for (uint64_t i = 0; i < ds->size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*ds, i));
+    EXPECT_EQ(d.src[0], kCls);
+    for (int64_t id : d.src) EXPECT_NE(id, kMask);
+    labels.insert(d.Field("tgt")[0]);
+  }
+  EXPECT_EQ(labels, (std::set<int64_t>{0, 1}));
 }
 
 TEST_F(PreprocessTest, BadInputSaysWhatTheFormatMustBe) {
@@ -182,8 +204,8 @@ TEST_F(PreprocessTest, BadInputSaysWhatTheFormatMustBe) {
                                          o.corpus_path + ":2: label \"x\" is not an integer (cls corpus lines are label<TAB>text)"));
   o.corpus_path = Write("badcols.tsv", "1\tab\tcd\tef\n");
   EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(o.corpus_path + ":1: 4 columns")));
-  o.target = "nsp";
-  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown dataset target \"nsp\"")));
+  o.target = "nope";
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kNotFound, HasSubstr("target \"nope\" has no data side")));
   // No part files are left behind.
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().string().find(".part"), std::string::npos) << e.path();
@@ -194,19 +216,17 @@ TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {
   PreprocessOptions o = Options(Write("lm2.txt", "abcd\nefgh\n"), "lm");
   ASSERT_OK(RunPreprocess(o));
   std::filesystem::resize_file(o.dataset_path, std::filesystem::file_size(o.dataset_path) - 4);
-  EXPECT_THAT(core::Dataset::Open(o.dataset_path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated or corrupt")));
+  EXPECT_THAT(runtime::Dataset::Open(o.dataset_path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated or corrupt")));
   std::string pickle = Write("dataset.pt", std::string(300, '\x80'));
-  EXPECT_THAT(core::Dataset::Open(pickle), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a uer-cc dataset")));
+  EXPECT_THAT(runtime::Dataset::Open(pickle), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a uer-cc dataset")));
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, core::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(core::Vocab v, core::Vocab::Load(vocab_));
-  EXPECT_OK(ds->CheckCompatible(v, core::DatasetTarget::kLm, 16));
-  EXPECT_THAT(ds->CheckCompatible(v, core::DatasetTarget::kBert, 16),
+  EXPECT_OK(ds->CheckCompatible(v, "lm"));
+  EXPECT_THAT(ds->CheckCompatible(v, "bert"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built for target lm, not bert")));
-  EXPECT_THAT(ds->CheckCompatible(v, core::DatasetTarget::kLm, 128),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with --seq_length 16, not 128")));
   ASSERT_OK_AND_ASSIGN(core::Vocab other, core::Vocab::FromTokens({"[UNK]", "x"}, "other.txt"));
-  EXPECT_THAT(ds->CheckCompatible(other, core::DatasetTarget::kLm, 16),
+  EXPECT_THAT(ds->CheckCompatible(other, "lm"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with another vocabulary")));
 }
 
@@ -222,16 +242,15 @@ TEST_F(PreprocessTest, BookReviewStatisticsAgreeWithUerPy) {
   o.vocab_path = data + "/vocab/google_zh_vocab.txt";
   o.dataset_path = dir_ + "/book_review.uer";
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
-  EXPECT_EQ(s.instances, 150592);
-  EXPECT_EQ(s.masked, 1004243);
-  EXPECT_EQ(s.maskable, 6679864);
-  EXPECT_EQ(s.random_next, 101739);
-  EXPECT_NEAR(static_cast<double>(s.masked) / s.maskable, 0.15, 0.002);
+  EXPECT_EQ(s.stats.instances, 150592);
+  EXPECT_EQ(s.stats.counts["masked"], 1004243);
+  EXPECT_EQ(s.stats.counts["maskable"], 6679864);
+  EXPECT_EQ(s.stats.counts["random_next"], 101739);
   // Two workers: the same kind of data, near the same numbers.
   o.processes_num = 2;
   ASSERT_OK_AND_ASSIGN(PreprocessStats s2, RunPreprocess(o));
-  EXPECT_NEAR(static_cast<double>(s2.instances), 150592, 1500);
-  EXPECT_NEAR(static_cast<double>(s2.masked) / s2.maskable, 0.15, 0.002);
+  EXPECT_NEAR(static_cast<double>(s2.stats.instances), 150592, 1500);
+  EXPECT_NEAR(static_cast<double>(s2.stats.counts["masked"]) / s2.stats.counts["maskable"], 0.15, 0.002);
 }
 
 }  // namespace

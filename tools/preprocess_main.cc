@@ -4,6 +4,8 @@
 //       --vocab_path models/google_zh_vocab.txt --dataset_path dataset.uer --target bert
 //       --processes_num 2
 #include <gflags/gflags.h>
+
+#include "absl/strings/str_cat.h"
 #include <glog/logging.h>
 
 #include "tools/preprocess_lib.h"
@@ -15,7 +17,7 @@ DEFINE_string(dataset_path, "dataset.uer", "Path of the preprocessed dataset.");
 DEFINE_string(tokenizer, "bert", "Specify the tokenizer: bert, char, space.");
 DEFINE_bool(do_lower_case, true, "Lower-case and strip accents (bert tokenizer).");
 DEFINE_int32(processes_num, 1, "Split the whole dataset into `processes_num` parts, each built by its own worker.");
-DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm.");
+DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm, nsp (or a plugin's with a data side).");
 DEFINE_int32(docs_buffer_size, 100000, "The buffer size of documents in memory, specific to targets that require negative sampling.");
 DEFINE_int32(seq_length, 128, "Sequence length of instances.");
 DEFINE_int32(dup_factor, 5, "Duplicate instances multiple times.");
@@ -24,7 +26,7 @@ DEFINE_int32(seed, 7, "Random seed.");
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Builds a pre-training dataset.\nUsage: preprocess --corpus_path C --vocab_path V "
-                       "--dataset_path D --target {bert,mlm,lm,bilm,cls}", &argc, &argv);
+                       "--dataset_path D --target NAME (bert, mlm, lm, bilm, cls, nsp or a plugin's)", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
   if (FLAGS_corpus_path.empty() || FLAGS_vocab_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--corpus_path and --vocab_path are required"));
@@ -43,11 +45,16 @@ int main(int argc, char** argv) {
   o.short_seq_prob = FLAGS_short_seq_prob;
   o.seed = FLAGS_seed;
   auto stats = uer::tools::RunPreprocess(o);
-  if (stats.ok() && stats->maskable > 0) {
-    LOG(INFO) << "masked " << stats->masked << " of " << stats->maskable << " tokens ("
-              << 100.0 * stats->masked / stats->maskable << "%)"
-              << (o.target == "bert" ? ", random next " : "")
-              << (o.target == "bert" ? std::to_string(100.0 * stats->random_next / stats->instances) + "%" : "");
+  if (stats.ok()) {
+    const auto& c = stats->stats.counts;
+    auto count = [&](const char* k) { auto it = c.find(k); return it == c.end() ? int64_t{0} : it->second; };
+    std::string line;
+    if (count("maskable") > 0) {
+      line = absl::StrCat("masked ", count("masked"), " of ", count("maskable"), " tokens (",
+                          100.0 * count("masked") / count("maskable"), "%)");
+    }
+    if (!stats->summary.empty()) line += (line.empty() ? "" : ", ") + stats->summary;
+    if (!line.empty()) LOG(INFO) << line;
   }
   return uer::tools::ExitCode(stats.status());
 }

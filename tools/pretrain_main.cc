@@ -14,7 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
-#include "tools/distributed.h"
+#include "core/runtime/distributed.h"
 #include "tools/pretrain_lib.h"
 #include "tools/tool_common.h"
 
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
               absl::StrCat("--gpu_ranks holds rank ", r, ", outside 0..", FLAGS_world_size - 1)));
         }
       }
-      return uer::tools::LaunchLocalRanks(original_argv, ranks, FLAGS_world_size);
+      return uer::runtime::LaunchLocalRanks(original_argv, ranks, FLAGS_world_size);
     }
     if (!absl::SimpleAtoi(env_rank, &o.rank) || o.rank < 0 || o.rank >= FLAGS_world_size) {
       return uer::tools::ExitCode(absl::InvalidArgumentError(

@@ -1,7 +1,10 @@
 #include "tools/tool_common.h"
 
 #include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
@@ -12,7 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 
 DEFINE_string(plugins, "",
               "Comma-separated paths of plugin shared libraries (or folders of libuer_*.so) to load "
@@ -20,7 +23,62 @@ DEFINE_string(plugins, "",
 
 namespace uer::tools {
 
+namespace {
+
+// A LibTorch check failing deep inside a module throws; whatever escapes a tool's own error handling
+// ends the tool with its first line and status 2 (bad input or config), never an abort with a
+// backtrace.
+[[noreturn]] void OnTerminate() {
+  std::string what = "an unknown exception";
+  try {
+    if (std::exception_ptr e = std::current_exception()) std::rethrow_exception(e);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  if (const size_t nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+  std::cerr << "error: " << what << std::endl;
+  std::_Exit(2);
+}
+
+// UER-py spells a rank list "--gpu_ranks 0 1 2 3"; gflags would keep the first and leave the others
+// as positional arguments. Joins them into "--gpu_ranks=0,1,2,3".
+void JoinRankList(int* argc, char*** argv) {
+  static std::vector<std::string> storage;
+  static std::vector<char*> pointers;
+  std::vector<std::string> out;
+  for (int i = 0; i < *argc; ++i) {
+    const std::string a = (*argv)[i];
+    if (a != "--gpu_ranks" && a != "-gpu_ranks") {
+      out.push_back(a);
+      continue;
+    }
+    std::string ranks;
+    int j = i + 1;
+    for (; j < *argc; ++j) {
+      const std::string v = (*argv)[j];
+      if (v.empty() || v.find_first_not_of("0123456789,") != std::string::npos) break;
+      absl::StrAppend(&ranks, ranks.empty() ? "" : ",", v);
+    }
+    out.push_back("--gpu_ranks=" + ranks);
+    i = j - 1;
+  }
+  storage = std::move(out);
+  pointers.clear();
+  for (std::string& s : storage) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  *argc = static_cast<int>(storage.size());
+  *argv = pointers.data();
+}
+
+}  // namespace
+
 void InitTool(const char* usage, int* argc, char*** argv) {
+  // MKL may otherwise change its thread count with the machine's load, and with it the rounding of
+  // a run: a resumed run would no longer be bit-identical to an uninterrupted one.
+  setenv("MKL_DYNAMIC", "FALSE", /*overwrite=*/0);
+  std::set_terminate(OnTerminate);
+  JoinRankList(argc, argv);
   gflags::SetUsageMessage(usage);
   gflags::SetVersionString("uer-cc 0.1.0");
   gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
@@ -31,11 +89,11 @@ void InitTool(const char* usage, int* argc, char*** argv) {
 
 void LoadPluginsFromFlags() {
   // Built-in plugins load when a name is first looked up; --plugins and $UER_PLUGIN_PATH now.
-  core::EnableLazyBuiltinPlugins();
-  absl::Status st = core::LoadPluginList(FLAGS_plugins, ',');
+  runtime::EnableLazyBuiltinPlugins();
+  absl::Status st = runtime::LoadPluginList(FLAGS_plugins, ',');
   if (st.ok()) {
     const char* env = std::getenv("UER_PLUGIN_PATH");
-    if (env) st = core::LoadPluginList(env, ':');
+    if (env) st = runtime::LoadPluginList(env, ':');
   }
   if (!st.ok()) {
     LOG(ERROR) << st.message();

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/log.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -147,9 +148,16 @@ struct Counts {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> BuildVocab(const BuildVocabOptions& o) {
-  if (o.tokenizer != "char" && o.tokenizer != "space") {
+  UER_ASSIGN_OR_RETURN(const core::TokenizerFactory* factory, core::FindFactory<core::TokenizerFactory>(o.tokenizer));
+  if (!factory->SplitsWithoutVocab()) {
+    std::vector<std::string> usable;
+    for (const std::string& n : core::registry::Names(core::PluginKind::kTokenizer)) {
+      auto f = core::FindFactory<core::TokenizerFactory>(n);
+      if (f.ok() && (*f)->SplitsWithoutVocab()) usable.push_back(n);
+    }
     return absl::InvalidArgumentError(absl::StrCat("--tokenizer ", o.tokenizer,
-                                                   ": build_vocab builds with char or space (as UER-py's)"));
+                                                   ": build_vocab needs a tokenizer that splits without a "
+                                                   "vocabulary (", absl::StrJoin(usable, ", "), "), as UER-py's"));
   }
   if (o.workers_num < 1) return absl::InvalidArgumentError("--workers_num must be >= 1");
   // Lines are read once and dealt to the workers in contiguous slices, so that the union in

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 #include "core/vocab.h"
 #include "testing/test_util.h"
 
@@ -20,7 +20,7 @@ class VocabToolsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     for (const char* n : {"bert/libuer_tokenizer_bert.so", "char/libuer_tokenizer_char.so",
                           "space/libuer_tokenizer_space.so"}) {
-      ASSERT_OK(core::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
+      ASSERT_OK(runtime::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
     }
   }
   std::string Write(const std::string& name, const std::string& text) {
@@ -89,7 +89,7 @@ TEST_F(VocabToolsTest, BuildVocabErrors) {
   o.corpus_path = Write("bad.txt", "ok\nbad \xff here\n");
   EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument, o.corpus_path + ":2: invalid UTF-8 at byte 4"));
   o.tokenizer = "bert";
-  EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("char or space")));
+  EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs a tokenizer that splits without a vocabulary (char, space)")));
 }
 
 TEST_F(VocabToolsTest, TokenizeWritesOneLinePerInputLine) {

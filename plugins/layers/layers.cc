@@ -12,6 +12,11 @@
 
 namespace uer::layers {
 
+void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state) {
+  core::RenameKeyPrefixes(prefix, {{"mlm.linear_1.", "mlm_linear_1."}, {"mlm.linear_2.", "mlm_linear_2."},
+                                   {"mlm.layer_norm.", "layer_norm."}}, state);
+}
+
 // torch's fused exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))) in one kernel.
 torch::Tensor Gelu(const torch::Tensor& x) { return torch::gelu(x); }
 

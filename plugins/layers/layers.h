@@ -127,6 +127,10 @@ struct MlmHead {
                                                                   const torch::Tensor& tgt_mlm);
 };
 
+// Renames the mlm head's 2023 keys under `prefix` (mlm.linear_1/2, mlm.layer_norm) to the seed's
+// (mlm_linear_1/2, layer_norm).
+void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state);
+
 // Per row of [N, V] logits: -log softmax[target] and the argmax (a fused kernel on CPU).
 std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& logits, const torch::Tensor& target);
 

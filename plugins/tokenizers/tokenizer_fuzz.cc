@@ -5,12 +5,12 @@
 #include <memory>
 #include <string_view>
 
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 #include "core/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::unique_ptr<uer::core::Tokenizer> tokenizer = [] {
-    (void)uer::core::LoadPlugin("bazel-bin/plugins/tokenizers/bert/libuer_tokenizer_bert.so");
+    (void)uer::runtime::LoadPlugin("bazel-bin/plugins/tokenizers/bert/libuer_tokenizer_bert.so");
     auto vocab = uer::core::Vocab::FromTokens({"[UNK]", "[CLS]", "a", "##b", "中"}, "fuzz");
     uer::core::TokenizerOptions o;
     o.vocab = std::make_shared<const uer::core::Vocab>(*vocab);

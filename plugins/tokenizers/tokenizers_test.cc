@@ -1,7 +1,7 @@
 // The tokenizer plugins, loaded through the real loader from their shared libraries.
 #include <random>
 
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 #include "core/tokenizer.h"
 #include "testing/test_util.h"
 
@@ -16,7 +16,7 @@ class TokenizersTest : public ::testing::Test {
   static void SetUpTestSuite() {
     for (const char* n : {"bert/libuer_tokenizer_bert.so", "char/libuer_tokenizer_char.so",
                           "space/libuer_tokenizer_space.so"}) {
-      ASSERT_OK(core::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
+      ASSERT_OK(runtime::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
     }
   }
   std::unique_ptr<core::Tokenizer> Make(const std::string& name, bool lower = true, int max_chars = 100) {

@@ -15,6 +15,13 @@ class BertEmbedding : public core::Embedding {
     segment_ = register_module("segment_embedding", torch::nn::Embedding(3, c.emb_size()));
     layer_norm_ = register_module("layer_norm", layers::LayerNorm(layers::LayerNormFromConfig(c.emb_size(), c)));
   }
+  int64_t max_positions() const override { return position_->weight.size(0); }
+  // UER-py's 2023 key names (embedding.word.embedding, .pos.embedding, .seg.embedding).
+  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
+    core::RenameKeyPrefixes(prefix, {{"word.embedding.", "word_embedding."},
+                                     {"pos.embedding.", "position_embedding."},
+                                     {"seg.embedding.", "segment_embedding."}}, state);
+  }
   torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor& seg) override {
     TORCH_CHECK(src.size(1) <= position_->weight.size(0), "sequence of ", src.size(1),
                 " tokens is longer than max_seq_length ", position_->weight.size(0));

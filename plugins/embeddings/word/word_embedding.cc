@@ -13,6 +13,10 @@ class WordEmbedding : public core::Embedding {
     word_ = register_module("word_embedding", torch::nn::Embedding(vocab_size, c.emb_size()));
     layer_norm_ = register_module("layer_norm", layers::LayerNorm(layers::LayerNormFromConfig(c.emb_size(), c)));
   }
+  // UER-py's 2023 key names (embedding.word.embedding).
+  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
+    core::RenameKeyPrefixes(prefix, {{"word.embedding.", "word_embedding."}}, state);
+  }
   torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor&) override {
     return dropout_->forward(layer_norm_->forward(word_->forward(src)));
   }

@@ -9,6 +9,8 @@ namespace uer::encoders {
 // `causal`: GPT's lower-triangular mask; otherwise BERT's mask from the segment ids (seg > 0).
 class TransformerEncoder : public core::Encoder {
  public:
+  // Attention gives padding exp(-10000) = 0 weight; gpt's is causal too.
+  bool TrailingPaddingInvisible() const override { return true; }
   TransformerEncoder(const core::v1::ModelConfig& c, bool causal) : causal_(causal) {
     transformer_ = register_module("transformer", torch::nn::ModuleList());
     for (int i = 0; i < c.layers_num(); ++i) transformer_->push_back(layers::TransformerLayer(c));

@@ -23,6 +23,8 @@ class RnnEncoder : public core::Encoder {
                                           .bidirectional(bi)));
     drop_ = register_module("drop", layers::Dropout(c.dropout()));
   }
+  // Left to right, a token's output never sees the padding after it.
+  bool TrailingPaddingInvisible() const override { return !rnn_->options.bidirectional(); }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
     // Left to right only: the backward direction of a bidirectional RNN starts in the padding.
     if (skip_padding() && !rnn_->options.bidirectional()) {

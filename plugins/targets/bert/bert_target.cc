@@ -15,6 +15,12 @@ class BertTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt_mlm", "tgt_nsp"}; }
   // Reads the positions with tgt_mlm > 0 and [CLS] only.
   bool ReadsPadding() const override { return false; }
+  // UER-py's later names: target.sp_linear_* (2022), target.sp.linear_* and the mlm head's (2023).
+  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
+    layers::UpgradeMlmHeadKeys(prefix, state);
+    core::RenameKeyPrefixes(prefix, {{"sp.linear_1.", "nsp_linear_1."}, {"sp.linear_2.", "nsp_linear_2."},
+                                     {"sp_linear_1.", "nsp_linear_1."}, {"sp_linear_2.", "nsp_linear_2."}}, state);
+  }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto [loss_mlm, correct_mlm, denominator] = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
     const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");

@@ -10,6 +10,9 @@ class MlmTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt_mlm"}; }
   // Reads the positions with tgt_mlm > 0 only.
   bool ReadsPadding() const override { return false; }
+  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
+    layers::UpgradeMlmHeadKeys(prefix, state);
+  }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto it = tgt.find("tgt_mlm");
     auto [loss, correct, denominator] = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));

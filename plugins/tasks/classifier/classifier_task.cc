@@ -13,6 +13,8 @@ class ClassifierTask : public core::Task {
     output_layer_1_ = register_module("output_layer_1", torch::nn::Linear(c.hidden_size(), c.hidden_size()));
     output_layer_2_ = register_module("output_layer_2", torch::nn::Linear(c.hidden_size(), c.labels_num()));
   }
+  // UER-py pools mean, max and last over the padded sequence; first reads [CLS] alone.
+  bool ReadsPadding() const override { return pooling_ != "first"; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& inputs) override {
     torch::Tensor pooled;
     if (pooling_ == "mean") {

@@ -24,6 +24,7 @@ class CharTokenizerFactory : public core::TokenizerFactory {
  public:
   std::string name() const override { return "char"; }
   std::string help() const override { return "one token per character (UER-py's CharTokenizer)"; }
+  bool SplitsWithoutVocab() const override { return true; }
   absl::StatusOr<std::unique_ptr<core::Tokenizer>> Create(
       const core::TokenizerOptions& options) const override {
     return std::unique_ptr<core::Tokenizer>(new CharTokenizer(options.vocab));

@@ -28,6 +28,7 @@ class SpaceTokenizerFactory : public core::TokenizerFactory {
  public:
   std::string name() const override { return "space"; }
   std::string help() const override { return "split on single spaces (UER-py's SpaceTokenizer)"; }
+  bool SplitsWithoutVocab() const override { return true; }
   absl::StatusOr<std::unique_ptr<core::Tokenizer>> Create(
       const core::TokenizerOptions& options) const override {
     return std::unique_ptr<core::Tokenizer>(new SpaceTokenizer(options.vocab));

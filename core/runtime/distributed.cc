@@ -1,4 +1,4 @@
-#include "tools/distributed.h"
+#include "core/runtime/distributed.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -25,7 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "core/log.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::Store> store;
@@ -317,4 +317,4 @@ int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int
   return exit_code;
 }
 
-}  // namespace uer::tools
+}  // namespace uer::runtime

@@ -1,6 +1,6 @@
 // The device of a single-process tool run: the CPU, or the one GPU that --gpu_ranks names.
-#ifndef UER_TOOLS_DEVICE_H_
-#define UER_TOOLS_DEVICE_H_
+#ifndef UER_CORE_RUNTIME_DEVICE_H_
+#define UER_CORE_RUNTIME_DEVICE_H_
 
 #include <string>
 #include <vector>
@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 // CPU for no ranks; CUDA device gpu_ranks[0] for one rank (an error naming the fix when no CUDA
 // device is usable); for more ranks an InvalidArgument error with `several_ranks_hint`.
@@ -22,6 +22,6 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
 // as it goes. Used by pretrain and the fine-tuning tools.
 void FlushSubnormals();
 
-}  // namespace uer::tools
+}  // namespace uer::runtime
 
-#endif  // UER_TOOLS_DEVICE_H_
+#endif  // UER_CORE_RUNTIME_DEVICE_H_

@@ -4,17 +4,25 @@
 //   UER_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, BuildModel(config, {vocab.size()}));
 //   UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), "model.bin", LoadOptions{}));
 //   TargetOutput out = model->Forward(src, seg, {{"tgt_mlm", tgt_mlm}, {"tgt_nsp", tgt_nsp}});
-#ifndef UER_CORE_MODEL_H_
-#define UER_CORE_MODEL_H_
+#ifndef UER_CORE_RUNTIME_MODEL_H_
+#define UER_CORE_RUNTIME_MODEL_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "core/runtime/checkpoint.h"
 #include "core/plugin_api.h"
 
-namespace uer::core {
+namespace uer::runtime {
+
+using core::BuildContext;
+using core::Embedding;
+using core::Encoder;
+using core::Target;
+using core::TargetOutput;
+using core::Task;
+using core::TensorMap;
 
 class Model : public torch::nn::Module {
  public:
@@ -30,7 +38,7 @@ class Model : public torch::nn::Module {
   std::shared_ptr<Target> target;
 };
 
-absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx);
+absl::StatusOr<std::shared_ptr<Model>> BuildModel(const core::v1::ModelConfig& config, const BuildContext& ctx);
 
 // A fine-tuning model: embedding + encoder + a downstream task (plugin kind "task"). The task's
 // layers sit at the top level of the state dict, as in UER-py's fine-tuned checkpoints
@@ -50,7 +58,7 @@ class FinetuneModel : public torch::nn::Module {
   std::shared_ptr<Task> task;
 };
 
-absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::ModelConfig& config,
+absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const core::v1::ModelConfig& config,
                                                                   const std::string& task, const BuildContext& ctx);
 
 // UER-py's initialisation: every parameter from N(0, std) except LayerNorm's gamma and beta.
@@ -60,8 +68,9 @@ void InitWeights(torch::nn::Module* model, double std = 0.02, uint64_t seed = 7)
 // "uer-seed", "uer-2022" (target.sp_linear_*), "uer-head" (embedding.word.embedding, target.mlm.*,
 // target.sp.*), "huggingface" (bert.embeddings.*), or "unknown".
 std::string KeyGeneration(const StateDict& state);
-// Renames the keys of a newer generation to the seed's names (what uer-cc's modules use).
-StateDict MigrateToSeedKeys(const StateDict& state);
+// Renames the keys of other generations to the names the modules register: drops a DataParallel
+// "module." prefix, then lets each module rename its own keys (PluginModule::UpgradeKeys).
+StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state);
 
 struct LoadOptions {
   // Fine-tuning starts from a pre-trained model without its target: missing target.* keys are fine.
@@ -82,6 +91,6 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const Sta
 // The model's parameters (and buffers) as a state dict with UER-py's seed keys.
 StateDict ModelStateDict(const torch::nn::Module& model);
 
-}  // namespace uer::core
+}  // namespace uer::runtime
 
-#endif  // UER_CORE_MODEL_H_
+#endif  // UER_CORE_RUNTIME_MODEL_H_

@@ -7,8 +7,8 @@
 //   UER_RETURN_IF_ERROR(dist->Broadcast(params));            // the same initial weights everywhere
 //   loss.backward();
 //   UER_RETURN_IF_ERROR(dist->AllReduceGradients(params, &flags));   // mean gradients, summed flags
-#ifndef UER_TOOLS_DISTRIBUTED_H_
-#define UER_TOOLS_DISTRIBUTED_H_
+#ifndef UER_CORE_RUNTIME_DISTRIBUTED_H_
+#define UER_CORE_RUNTIME_DISTRIBUTED_H_
 
 #include <chrono>
 #include <memory>
@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 struct DistributedOptions {
   int world_size = 1;
@@ -64,6 +64,6 @@ class Distributed {
 // fails, the others are stopped and the rank that failed is named. Returns the exit code to use.
 int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size);
 
-}  // namespace uer::tools
+}  // namespace uer::runtime
 
-#endif  // UER_TOOLS_DISTRIBUTED_H_
+#endif  // UER_CORE_RUNTIME_DISTRIBUTED_H_

@@ -1,11 +1,11 @@
-#include "tools/device.h"
+#include "core/runtime/device.h"
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "absl/status/status.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ranks,
                                                   const std::string& several_ranks_hint) {
@@ -20,4 +20,4 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
 
 void FlushSubnormals() { at::globalContext().setFlushDenormal(true); }
 
-}  // namespace uer::tools
+}  // namespace uer::runtime

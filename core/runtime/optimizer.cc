@@ -1,4 +1,4 @@
-#include "core/optimizer.h"
+#include "core/runtime/optimizer.h"
 
 #include <cmath>
 
@@ -7,7 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
-namespace uer::core {
+namespace uer::runtime {
+using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
 double ScheduleFactor(const std::string& schedule, double x, double warmup) {
   if (x < warmup) return x / warmup;
@@ -129,4 +130,4 @@ absl::Status BertAdam::LoadState(const StateDict& state) {
   return absl::OkStatus();
 }
 
-}  // namespace uer::core
+}  // namespace uer::runtime

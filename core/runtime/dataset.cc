@@ -1,4 +1,4 @@
-#include "core/dataset.h"
+#include "core/runtime/dataset.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,28 +10,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
-namespace uer::core {
-
-const char* DatasetTargetName(DatasetTarget t) {
-  switch (t) {
-    case DatasetTarget::kBert: return "bert";
-    case DatasetTarget::kMlm: return "mlm";
-    case DatasetTarget::kLm: return "lm";
-    case DatasetTarget::kBilm: return "bilm";
-    case DatasetTarget::kCls: return "cls";
-  }
-  return "unknown";
-}
-
-absl::StatusOr<DatasetTarget> ParseDatasetTarget(const std::string& name) {
-  for (DatasetTarget t : {DatasetTarget::kBert, DatasetTarget::kMlm, DatasetTarget::kLm,
-                          DatasetTarget::kBilm, DatasetTarget::kCls}) {
-    if (name == DatasetTargetName(t)) return t;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown dataset target \"", name, "\"; known: bert, mlm, lm, bilm, cls"));
-}
+namespace uer::runtime {
+using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
 uint64_t Fnv1a64(const void* data, size_t size, uint64_t h) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -200,9 +182,9 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a uer-cc dataset (bad magic; UER-py's "
                                                    "pickled dataset.pt files must be built again with //tools:preprocess)"));
   }
-  if (h.format_version != kDatasetFormatVersion) {
+  if (h.format_version != 1 && h.format_version != kDatasetFormatVersion) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": dataset format version ", h.format_version,
-                                                   ", this uer-cc reads ", kDatasetFormatVersion));
+                                                   ", this uer-cc reads 1 and ", kDatasetFormatVersion));
   }
   if (h.header_checksum != Fnv1a64(&h, offsetof(DatasetHeader, header_checksum))) {
     return absl::DataLossError(absl::StrCat(path, ": the header checksum does not match (corrupt file)"));
@@ -217,6 +199,39 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
   if (ds->offsets_[h.instance_count] != h.data_words) {
     return absl::DataLossError(absl::StrCat(path, ": the offsets do not end at the data size (corrupt file)"));
   }
+  for (uint64_t i = 0; i < h.instance_count; ++i) {
+    if (ds->offsets_[i] > ds->offsets_[i + 1]) {
+      return absl::DataLossError(absl::StrCat(path, ": the offset of instance ", i, " lies past the next one's (corrupt file)"));
+    }
+  }
+  if (h.format_version == 1) {
+    // Format 1 named its target by a code: the data side that claims the code is the target.
+    core::registry::ResolveAll();
+    for (const std::string& name : core::registry::Names(core::PluginKind::kTargetData)) {
+      auto f = core::FindFactory<core::TargetDataFactory>(name);
+      if (f.ok() && (*f)->legacy_format1_code() == h.target_code) ds->data_side_ = *f;
+    }
+    if (ds->data_side_ == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": format 1 target code ", h.target_code,
+                                                     " is claimed by no loaded target"));
+    }
+    ds->target_ = ds->data_side_->name();
+    ds->record_version_ = 1;
+  } else {
+    ds->target_ = std::string(h.target_name, strnlen(h.target_name, sizeof(h.target_name)));
+    ds->record_version_ = h.record_version;
+    auto f = core::FindTargetData(ds->target_);
+    if (!f.ok()) {
+      return absl::Status(f.status().code(), absl::StrCat(path, " holds instances of target \"", ds->target_,
+                                                          "\", which has no data side here: ", f.status().message()));
+    }
+    ds->data_side_ = *f;
+  }
+  if (ds->record_version_ != ds->data_side_->record_version()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": its ", ds->target_, " records are version ", ds->record_version_, ", the loaded target reads version ",
+        ds->data_side_->record_version(), ": run preprocess again"));
+  }
   return ds;
 }
 
@@ -224,16 +239,24 @@ Dataset::~Dataset() {
   if (map_) munmap(map_, map_size_);
 }
 
-absl::Status Dataset::CheckCompatible(const Vocab& vocab, DatasetTarget target, int seq_length) const {
+core::DataSpec Dataset::spec() const {
   const DatasetHeader& h = *header_;
-  if (static_cast<DatasetTarget>(h.target) != target) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path_, " was built for target ", DatasetTargetName(static_cast<DatasetTarget>(h.target)),
-        ", not ", DatasetTargetName(target), ": run preprocess with --target ", DatasetTargetName(target)));
-  }
-  if (static_cast<int>(h.seq_length) != seq_length) {
-    return absl::FailedPreconditionError(absl::StrCat(path_, " was built with --seq_length ", h.seq_length,
-                                                      ", not ", seq_length));
+  core::DataSpec s;
+  s.seq_length = h.seq_length;
+  s.vocab_size = static_cast<int64_t>(h.vocab_size);
+  s.pad_id = h.pad_id;
+  s.unk_id = h.unk_id;
+  s.cls_id = h.cls_id;
+  s.sep_id = h.sep_id;
+  s.mask_id = h.mask_id;
+  return s;
+}
+
+absl::Status Dataset::CheckCompatible(const Vocab& vocab, const std::string& target) const {
+  const DatasetHeader& h = *header_;
+  if (target_ != target) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, " was built for target ", target_, ", not ", target,
+                                                      ": run preprocess with --target ", target));
   }
   if (h.vocab_size != static_cast<uint64_t>(vocab.size()) || h.vocab_checksum != VocabChecksum(vocab)) {
     return absl::FailedPreconditionError(absl::StrCat(path_, " was built with another vocabulary (",
@@ -243,4 +266,40 @@ absl::Status Dataset::CheckCompatible(const Vocab& vocab, DatasetTarget target, 
   return absl::OkStatus();
 }
 
-}  // namespace uer::core
+absl::Status Dataset::Decode(uint64_t i, core::RowView* row) const {
+  if (i >= size()) return absl::OutOfRangeError(absl::StrCat("instance ", i, " of ", size(), " in ", path_));
+  const InstanceView v = Instance(i);
+  absl::Status st = data_side_->Decode(v.data, v.words, spec(), row);
+  if (!st.ok()) {
+    return absl::DataLossError(absl::StrCat(path_, ": instance ", i, " (", target_, ") is malformed: ", st.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,
+                                               int seq_length, int seed, int dup_factor) {
+  const std::string name = target.name();
+  DatasetHeader h;
+  std::memset(&h, 0, sizeof(h));
+  if (name.size() >= sizeof(h.target_name)) {
+    return absl::InvalidArgumentError(absl::StrCat("target name \"", name, "\" is longer than ",
+                                                   sizeof(h.target_name) - 1, " bytes"));
+  }
+  std::memcpy(h.magic, kDatasetMagic, 8);
+  h.format_version = kDatasetFormatVersion;
+  std::memcpy(h.target_name, name.data(), name.size());
+  h.record_version = target.record_version();
+  h.seq_length = static_cast<uint32_t>(seq_length);
+  h.vocab_size = static_cast<uint64_t>(vocab.size());
+  h.vocab_checksum = VocabChecksum(vocab);
+  h.pad_id = static_cast<int32_t>(vocab.pad_id());
+  h.unk_id = static_cast<int32_t>(vocab.unk_id());
+  h.cls_id = static_cast<int32_t>(vocab.cls_id());
+  h.sep_id = static_cast<int32_t>(vocab.sep_id());
+  h.mask_id = static_cast<int32_t>(vocab.mask_id());
+  h.seed = static_cast<uint64_t>(seed);
+  h.dup_factor = static_cast<uint32_t>(dup_factor);
+  return h;
+}
+
+}  // namespace uer::runtime

@@ -1,4 +1,4 @@
-#include "core/model.h"
+#include "core/runtime/model.h"
 
 #include <set>
 
@@ -6,7 +6,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 
-namespace uer::core {
+namespace uer::runtime {
+using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
 Model::Model(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Target> t)
     : embedding(register_module("embedding", std::move(e))),
@@ -95,32 +96,26 @@ std::string KeyGeneration(const StateDict& state) {
   return "unknown";
 }
 
-StateDict MigrateToSeedKeys(const StateDict& state) {
-  static const std::vector<std::pair<std::string, std::string>> kRenames = {
-      {"embedding.word.embedding.", "embedding.word_embedding."},
-      {"embedding.pos.embedding.", "embedding.position_embedding."},
-      {"embedding.seg.embedding.", "embedding.segment_embedding."},
-      {"target.mlm.linear_1.", "target.mlm_linear_1."},
-      {"target.mlm.linear_2.", "target.mlm_linear_2."},
-      {"target.mlm.layer_norm.", "target.layer_norm."},
-      {"target.sp.linear_1.", "target.nsp_linear_1."},
-      {"target.sp.linear_2.", "target.nsp_linear_2."},
-      {"target.sp_linear_1.", "target.nsp_linear_1."},
-      {"target.sp_linear_2.", "target.nsp_linear_2."},
-  };
-  StateDict out;
-  for (const auto& [k, v] : state) {
-    std::string key = k;
+StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state) {
+  for (auto& [key, value] : state) {
     if (absl::StartsWith(key, "module.")) key = key.substr(7);  // a DataParallel/DDP wrapper
-    for (const auto& [from, to] : kRenames) {
-      if (absl::StartsWith(key, from)) {
-        key = to + key.substr(from.size());
-        break;
+  }
+  if (const auto* m = dynamic_cast<const Model*>(&model)) {
+    m->embedding->UpgradeKeys("embedding.", &state);
+    m->encoder->UpgradeKeys("encoder.", &state);
+    m->target->UpgradeKeys("target.", &state);
+  } else if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) {
+    f->embedding->UpgradeKeys("embedding.", &state);
+    f->encoder->UpgradeKeys("encoder.", &state);
+    f->task->UpgradeKeys("", &state);
+  } else {
+    for (const auto& child : model.named_children()) {
+      if (const auto* pm = dynamic_cast<const PluginModule*>(child.value().get())) {
+        pm->UpgradeKeys(child.key() + ".", &state);
       }
     }
-    out.emplace_back(key, v);
   }
-  return out;
+  return state;
 }
 
 StateDict ModelStateDict(const torch::nn::Module& model) {
@@ -144,7 +139,7 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const Sta
         name, " uses HuggingFace's key names (bert.embeddings.*): convert it with "
               "convert_bert_from_huggingface_to_uer first"));
   }
-  StateDict state = MigrateToSeedKeys(raw);
+  StateDict state = UpgradeKeys(*model, raw);
   std::map<std::string, torch::Tensor> file;
   for (const auto& [k, v] : state) file[k] = v;
   std::vector<std::string> missing, unexpected, mismatched;
@@ -189,4 +184,4 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const Sta
   return generation;
 }
 
-}  // namespace uer::core
+}  // namespace uer::runtime

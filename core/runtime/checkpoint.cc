@@ -1,4 +1,4 @@
-#include "core/checkpoint.h"
+#include "core/runtime/checkpoint.h"
 
 #include <unistd.h>
 
@@ -12,7 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace uer::core {
+namespace uer::runtime {
+using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 namespace {
 
 using PyPtr = std::shared_ptr<PyValue>;
@@ -513,4 +514,4 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
   return WriteTorchFile(path, p.out(), storages);
 }
 
-}  // namespace uer::core
+}  // namespace uer::runtime

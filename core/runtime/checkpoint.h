@@ -5,8 +5,8 @@
 //
 //   UER_ASSIGN_OR_RETURN(StateDict sd, LoadStateDict("model.bin"));
 //   UER_RETURN_IF_ERROR(SaveStateDict("out.bin", sd));   // atomic: a temporary file, then rename
-#ifndef UER_CORE_CHECKPOINT_H_
-#define UER_CORE_CHECKPOINT_H_
+#ifndef UER_CORE_RUNTIME_CHECKPOINT_H_
+#define UER_CORE_RUNTIME_CHECKPOINT_H_
 
 #include <map>
 #include <memory>
@@ -18,11 +18,11 @@
 #include <torch/types.h>
 
 #include "absl/status/statusor.h"
+#include "core/plugin_api.h"
 
-namespace uer::core {
+namespace uer::runtime {
 
-// An ordered list of named tensors (a state dict keeps its order).
-using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
+using core::StateDict;
 
 // A Python value from a pickle: None, bool, int, float, str, tensor, list/tuple, dict (ordered).
 struct PyValue {
@@ -50,6 +50,6 @@ absl::Status SaveStateDict(const std::string& path, const StateDict& state);
 using SaveValue = std::variant<torch::Tensor, int64_t, double, std::string>;
 absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::string, SaveValue>>& items);
 
-}  // namespace uer::core
+}  // namespace uer::runtime
 
-#endif  // UER_CORE_CHECKPOINT_H_
+#endif  // UER_CORE_RUNTIME_CHECKPOINT_H_

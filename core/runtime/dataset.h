@@ -1,26 +1,22 @@
 // uer-cc's pre-training dataset: one file, read through mmap, O(1) access to any instance, so that
 // each training rank reads only its own slice.
 //
-//   [header: 256 bytes]  magic "UERDSET1", format version, target, seq_length, vocabulary size and
-//                        checksum, special ids, instance count, data size, header checksum
+//   [header: 256 bytes]  magic "UERDSET1", format version (2), the target's name and its record
+//                        version, seq_length, vocabulary size and checksum, special ids, instance
+//                        count, data size, header checksum
 //   [offsets: uint64 x (count + 1)]  start of each instance in the data, in int32 words
-//   [data: int32 x words]            the instances, unpadded (layouts below)
+//   [data: int32 x words]            the instances, unpadded; only the target's data side
+//                                    (core/target_data.h) knows their layout
 //
-// Instance layouts (int32 words; "src" is what the model reads, before padding):
-//   bert: len, n_masked, is_random_next, seg_a_end, seg_b_end, src[len], pos[n], original_id[n]
-//   mlm:  len, n_masked, src[len], pos[n], original_id[n]
-//   lm:   len, tokens[len]      (src = tokens[:-1], tgt = tokens[1:], at most seq_length each)
-//   bilm: len, tokens[len]      (at most seq_length + 1 tokens; src = tokens[:seq_length],
-//                                fwd = (tokens[1:] + [SEP])[:seq_length], bwd = [CLS] + tokens[:-1])
-//   cls:  label, len, seg_a_len, src[len]   (src starts with [CLS]; seg 1 for the first seg_a_len
-//                                            tokens, 2 after; seg_a_len == len for one sentence)
+// Format 1 (uer-cc 0.1) stored a target code instead of the name; it still reads: the data side
+// whose legacy_format1_code() matches is the target.
 //
 // Writers write to PATH.tmp.<pid> and rename at the end: a crash leaves no half file under PATH.
 //
 //   UER_ASSIGN_OR_RETURN(auto ds, Dataset::Open("dataset.uer"));
 //   InstanceView v = ds->Instance(42);
-#ifndef UER_CORE_DATASET_H_
-#define UER_CORE_DATASET_H_
+#ifndef UER_CORE_RUNTIME_DATASET_H_
+#define UER_CORE_RUNTIME_DATASET_H_
 
 #include <cstdint>
 #include <memory>
@@ -29,23 +25,21 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/target_data.h"
 #include "core/vocab.h"
 
-namespace uer::core {
+namespace uer::runtime {
 
-enum class DatasetTarget : uint32_t { kBert = 1, kMlm = 2, kLm = 3, kBilm = 4, kCls = 5 };
-
-const char* DatasetTargetName(DatasetTarget t);
-absl::StatusOr<DatasetTarget> ParseDatasetTarget(const std::string& name);
+using core::Vocab;
 
 inline constexpr char kDatasetMagic[8] = {'U', 'E', 'R', 'D', 'S', 'E', 'T', '1'};
-inline constexpr uint32_t kDatasetFormatVersion = 1;
+inline constexpr uint32_t kDatasetFormatVersion = 2;
 
 #pragma pack(push, 1)
 struct DatasetHeader {
   char magic[8];
   uint32_t format_version;
-  uint32_t target;  // DatasetTarget
+  uint32_t target_code;  // format 1's target code; 0 in format 2
   uint32_t seq_length;
   uint32_t reserved0;
   uint64_t vocab_size;
@@ -57,7 +51,10 @@ struct DatasetHeader {
   uint64_t seed;
   uint32_t dup_factor;
   uint32_t reserved2;
-  uint8_t reserved[256 - 104];
+  char target_name[32];     // format 2: the target's registered name, NUL-padded
+  uint32_t record_version;  // format 2: TargetDataFactory::record_version() of the writer
+  uint32_t reserved3;
+  uint8_t reserved[256 - 144];
   uint64_t header_checksum;  // FNV-1a 64 of the bytes before it
 };
 #pragma pack(pop)
@@ -101,14 +98,20 @@ class Dataset {
   static absl::StatusOr<std::unique_ptr<Dataset>> Open(const std::string& path);
   ~Dataset();
   const DatasetHeader& header() const { return *header_; }
-  DatasetTarget target() const { return static_cast<DatasetTarget>(header_->target); }
+  // The target the instances were built for, and its data side (which decodes them).
+  const std::string& target() const { return target_; }
+  uint32_t record_version() const { return record_version_; }
+  const core::TargetDataFactory& data() const { return *data_side_; }
+  core::DataSpec spec() const;
   uint64_t size() const { return header_->instance_count; }
   InstanceView Instance(uint64_t i) const {
     return {data_ + offsets_[i], offsets_[i + 1] - offsets_[i]};
   }
   const std::string& path() const { return path_; }
-  // Refuses a dataset built for another vocabulary, target or seq_length (say which).
-  absl::Status CheckCompatible(const Vocab& vocab, DatasetTarget target, int seq_length) const;
+  // Refuses a dataset built for another vocabulary or target (say which).
+  absl::Status CheckCompatible(const Vocab& vocab, const std::string& target) const;
+  // Fills `row` from instance i; a malformed record is an error naming the file and instance.
+  absl::Status Decode(uint64_t i, core::RowView* row) const;
 
  private:
   std::string path_;
@@ -117,8 +120,15 @@ class Dataset {
   const DatasetHeader* header_ = nullptr;
   const uint64_t* offsets_ = nullptr;
   const int32_t* data_ = nullptr;
+  std::string target_;
+  uint32_t record_version_ = 0;
+  const core::TargetDataFactory* data_side_ = nullptr;
 };
 
-}  // namespace uer::core
+// A header for a new dataset of `target` (its name and record version) and `vocab`.
+absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,
+                                               int seq_length, int seed, int dup_factor);
 
-#endif  // UER_CORE_DATASET_H_
+}  // namespace uer::runtime
+
+#endif  // UER_CORE_RUNTIME_DATASET_H_

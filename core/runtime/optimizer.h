@@ -4,8 +4,8 @@
 //
 //   BertAdam opt(model->named_parameters(), {.learning_rate = 1e-3, .warmup = 0.1, .total_steps = 20});
 //   loss.backward(); opt.Step(); model->zero_grad();
-#ifndef UER_CORE_OPTIMIZER_H_
-#define UER_CORE_OPTIMIZER_H_
+#ifndef UER_CORE_RUNTIME_OPTIMIZER_H_
+#define UER_CORE_RUNTIME_OPTIMIZER_H_
 
 #include <map>
 #include <string>
@@ -14,9 +14,9 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include "core/checkpoint.h"
+#include "core/runtime/checkpoint.h"
 
-namespace uer::core {
+namespace uer::runtime {
 
 // warmup_linear (default), warmup_constant, warmup_cosine; x = step / total_steps.
 double ScheduleFactor(const std::string& schedule, double x, double warmup);
@@ -54,6 +54,6 @@ class BertAdam {
   int64_t step_ = 0;
 };
 
-}  // namespace uer::core
+}  // namespace uer::runtime
 
-#endif  // UER_CORE_OPTIMIZER_H_
+#endif  // UER_CORE_RUNTIME_OPTIMIZER_H_

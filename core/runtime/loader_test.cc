@@ -1,10 +1,12 @@
 // The loader, through real plugin shared libraries: the good ones, the deliberately broken fixtures
 // of testing/plugins/ and the third-party example of docs/examples/acme_encoder/.
-#include "core/loader.h"
+#include "core/runtime/loader.h"
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <torch/nn/modules/linear.h>
 
@@ -12,7 +14,8 @@
 #include "core/plugin_stamp.h"
 #include "testing/test_util.h"
 
-namespace uer::core {
+namespace uer::runtime {
+using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 namespace {
 
 using ::testing::HasSubstr;
@@ -47,8 +50,8 @@ TEST(LoaderTest, RefusesAPluginWithoutStamp) {
   EXPECT_THAT(LoadPlugin(path),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "plugin " + path +
-                           " has no uer_plugin_info symbol: build it with the uer_plugin() Bazel macro or add "
-                           "UER_PLUGIN_DEFINE_INFO(\"name\") to one of its sources (core/plugin_stamp.h)"));
+                           " has no uer-cc stamp (section .uer_plugin_stamp): build it with the uer_plugin() Bazel "
+                           "macro or add UER_PLUGIN_DEFINE_INFO(\"name\") to one of its sources (core/plugin_stamp.h)"));
   EXPECT_THAT(registry::Find(PluginKind::kTokenizer, "testing.no_stamp"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown")));
 }
 
@@ -58,16 +61,41 @@ TEST(LoaderTest, RefusesAPluginWithAWrongStamp) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "plugin " + path + " does not match this uer-cc and was refused: LibTorch version 0.0.0-bad (plugin) vs " +
                            TORCH_VERSION + " (core). Rebuild the plugin against this plugin_api"));
-  // Its registration was discarded, not committed.
+  // Its registration was never made: the library was not mapped.
   EXPECT_THAT(registry::Find(PluginKind::kTokenizer, "testing.bad_stamp"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown")));
 }
 
+// A plugin built against changed SDK headers is refused with both hashes named, and none of its code
+// runs (the fixture's static initializer aborts the process if it ever does).
+TEST(LoaderTest, RefusesAPluginBuiltAgainstOtherSdkHeaders) {
+  const std::string path = Fixture("old_sdk");
+  ASSERT_OK_AND_ASSIGN(PluginStamp stamp, ReadPluginStamp(path));
+  ASSERT_NE(stamp["sdk"], CoreStamp().at("sdk"));
+  EXPECT_EQ(CoreStamp().at("sdk"), UER_SDK_HASH);
+  EXPECT_THAT(LoadPlugin(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "plugin " + path + " does not match this uer-cc and was refused: SDK headers hash " + stamp["sdk"] +
+                           " (plugin) vs " + UER_SDK_HASH + " (core). Rebuild the plugin against this plugin_api"));
+  EXPECT_THAT(registry::Find(PluginKind::kTokenizer, "testing.old_sdk"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown")));
+}
+
+// Also: lookups on another thread while the plugins load never commit what a plugin registers (its
+// registrations wait in the loading thread's scope until its stamp and names are checked).
 TEST(LoaderTest, DuplicateNameAcrossPluginsNamesBothFiles) {
   const std::string a = Fixture("dup_a"), b = Fixture("dup_b");
-  ASSERT_OK(LoadPlugin(a));
-  EXPECT_THAT(LoadPlugin(b), StatusIs(absl::StatusCode::kAlreadyExists,
-                                      "tokenizer \"testing.dup\" is registered twice: by " + a + " and by " + b));
+  std::atomic<bool> done{false};
+  std::thread looker([&] {
+    while (!done.load()) (void)registry::Find(PluginKind::kTokenizer, "testing.dup");
+  });
+  absl::Status first = LoadPlugin(a), second = LoadPlugin(b);
+  done = true;
+  looker.join();
+  ASSERT_OK(first);
+  const absl::Status refused = absl::AlreadyExistsError("tokenizer \"testing.dup\" is registered twice: by " + a + " and by " + b);
+  EXPECT_EQ(second, refused);
   EXPECT_EQ(OriginOf(PluginKind::kTokenizer, "testing.dup"), a);
+  // Loading the refused file again says the same, not OK (its library stays mapped, unused).
+  EXPECT_EQ(LoadPlugin(b), refused);
 }
 
 TEST(LoaderTest, FactoryErrorsReachTheCaller) {
@@ -114,18 +142,20 @@ TEST(LoaderTest, ThirdPartyEncoderIsChosenByNameInAConfig) {
 }
 
 TEST(LoaderTest, StampComparisonNamesEveryMismatch) {
-  UerPluginInfo other = CoreStamp();
-  other.compiler = "clang 99";
-  other.cxx11_abi = 1 - other.cxx11_abi;
+  PluginStamp other = CoreStamp();
+  other["compiler"] = "clang 99";
+  other["cxx11_abi"] = other["cxx11_abi"] == "1" ? "0" : "1";
   std::vector<std::string> d = CompareStamps(other, CoreStamp());
   ASSERT_EQ(d.size(), 2u);
   EXPECT_THAT(d[0], HasSubstr("_GLIBCXX_USE_CXX11_ABI"));
   EXPECT_THAT(d[1], HasSubstr("compiler clang 99 (plugin) vs "));
   other = CoreStamp();
-  other.api_version = 99;
+  other["api"] = "99";
+  other["sdk"] = "0000";
   d = CompareStamps(other, CoreStamp());
-  EXPECT_EQ(d.front(), "plugin API version 99 (plugin) vs 1 (core)");
+  ASSERT_EQ(d.size(), 1u);  // another API version: the other fields may mean other things
+  EXPECT_EQ(d.front(), "plugin API version 99 (plugin) vs " + std::to_string(UER_PLUGIN_API_VERSION) + " (core)");
 }
 
 }  // namespace
-}  // namespace uer::core
+}  // namespace uer::runtime

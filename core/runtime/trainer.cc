@@ -1,0 +1,226 @@
+#include "core/runtime/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <functional>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/log.h"
+#include "core/runtime/checkpoint.h"
+#include "core/runtime/model.h"
+
+namespace uer::runtime {
+
+TrainingJob::~TrainingJob() = default;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string FirstLine(const std::string& what) {
+  const size_t nl = what.find('\n');
+  return nl == std::string::npos ? what : what.substr(0, nl);
+}
+
+absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const std::string& path, int64_t step) {
+  // The training state first: a checkpoint is only used for --resume when its state exists.
+  core::StateDict state = optimizer.State();
+  state.emplace_back("uer.step", torch::tensor(step));
+  state.emplace_back("uer.loader_batches", torch::tensor(job.position()));
+  state.emplace_back("uer.cpu_rng_state", at::detail::getDefaultCPUGenerator().get_state());
+  for (auto& [k, v] : job.JobState()) state.emplace_back("job." + k, v);
+  UER_RETURN_IF_ERROR(SaveStateDict(path + ".state.tmp", state));
+  UER_RETURN_IF_ERROR(SaveStateDict(path, ModelStateDict(job.model())));
+  std::error_code ec;
+  fs::rename(path + ".state.tmp", path + ".state", ec);
+  if (ec) return absl::DataLossError(absl::StrCat("cannot write ", path, ".state: ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Resume(TrainingJob& job, BertAdam* optimizer, const std::string& ck) {
+  UER_RETURN_IF_ERROR(LoadModelWeights(&job.model(), ck, {}).status());
+  UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(ck + ".state"));
+  UER_RETURN_IF_ERROR(optimizer->LoadState(state));
+  core::StateDict job_state;
+  for (const auto& [k, v] : state) {
+    if (k == "uer.loader_batches") job.Seek(v.item<int64_t>());
+    if (k == "uer.cpu_rng_state") {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      gen.set_state(v);
+    }
+    if (k.rfind("job.", 0) == 0) job_state.emplace_back(k.substr(4), v);
+  }
+  return job.LoadJobState(job_state);
+}
+
+absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o) {
+  if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
+  if (o.total_steps < 1 || o.accumulation_steps < 1 || o.report_steps < 1 || o.save_checkpoint_steps < 0) {
+    return absl::InvalidArgumentError("--total_steps, --accumulation_steps and --report_steps must be >= 1");
+  }
+  Distributed* dist = o.dist;
+  torch::nn::Module& model = job.model();
+  BertAdam optimizer(model.named_parameters(), o.optimizer);
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model.parameters()) params.push_back(p);
+  const bool writer = !dist || dist->rank() == 0;
+
+  int64_t step = 1;
+  if (o.resume) {
+    const int64_t last = LatestCheckpoint(o.output_model_path);
+    if (last == 0) {
+      UER_LOG(WARNING) << "--resume: no checkpoint " << o.output_model_path << "-STEP with a .state file; starting anew";
+    } else {
+      const std::string ck = CheckpointPath(o.output_model_path, last);
+      UER_RETURN_IF_ERROR(Resume(job, &optimizer, ck));
+      step = last + 1;
+      UER_LOG(INFO) << "resumed from " << ck << " at step " << step;
+    }
+  }
+  if (dist) UER_RETURN_IF_ERROR(dist->Broadcast(params));  // rank 0's weights everywhere
+
+  TrainResult result;
+  model.train();
+  const auto run_start = std::chrono::steady_clock::now();
+  auto interval_start = run_start;
+  int64_t interval_tokens = 0, first_step = step;
+  core::ReportSums sums;
+  std::string last_good;
+  const int world = dist ? dist->world_size() : 1;
+  int64_t bad_loss_step = 0;
+  auto stop_requested = [&] { return o.stop_signal && o.stop_signal->load() != 0; };
+  auto no_checkpoint = [&] {
+    return last_good.empty() ? std::string("no checkpoint was written yet") : "the last good checkpoint is " + last_good;
+  };
+  for (; step <= o.total_steps; ++step) {
+    const bool at_boundary = (step - 1) % o.accumulation_steps == 0;
+    if (!dist && at_boundary && stop_requested()) {
+      const std::string ck = CheckpointPath(o.output_model_path, step - 1);
+      UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step - 1));
+      UER_LOG(WARNING) << "stopped by signal " << o.stop_signal->load() << " after step " << step - 1 << "; saved " << ck;
+      result.stopped_by_signal = o.stop_signal->load();
+      result.last_checkpoint = ck;
+      return result;
+    }
+    UER_ASSIGN_OR_RETURN(StepOutput s, job.Forward(step));
+    const double loss = s.out.loss.item<double>();
+    if (dist && !std::isfinite(loss) && bad_loss_step == 0) bad_loss_step = step;  // decided with the others below
+    if (!dist && !std::isfinite(loss)) {
+      return absl::InternalError(absl::StrCat("the loss is ", loss, " at step ", step, "; stopped without saving (",
+                                              no_checkpoint(), "). Lower --learning_rate or check the data"));
+    }
+    result.losses.push_back(loss);
+    sums.values["loss"] += loss;
+    for (const auto& [name, t] : s.out.values) sums.values[name] += t.item<double>();
+    ++sums.steps;
+    sums.instances += s.instances;
+    interval_tokens += s.tokens;
+    (s.out.loss * (s.weight / static_cast<double>(o.accumulation_steps))).backward();
+    if (step % o.accumulation_steps == 0) {
+      if (dist) {
+        // Gradients and two flags in one collective, so that every rank decides the same: stop on
+        // a signal (any rank's) or on a non-finite loss (any rank's).
+        std::vector<double> flags = {stop_requested() ? 1.0 : 0.0, bad_loss_step ? 1.0 : 0.0};
+        UER_RETURN_IF_ERROR(dist->AllReduceGradients(params, &flags));
+        if (flags[1] > 0) {
+          return absl::InternalError(absl::StrCat(
+              "rank ", dist->rank(), ": a non-finite loss on ",
+              bad_loss_step ? "this rank at step " + std::to_string(bad_loss_step) : "another rank", " (by step ", step,
+              "); stopped without saving (", no_checkpoint(), "). Lower --learning_rate or check the data"));
+        }
+        optimizer.Step();
+        model.zero_grad();
+        UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
+        if (flags[0] > 0) {
+          const std::string ck = CheckpointPath(o.output_model_path, step);
+          if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
+          UER_RETURN_IF_ERROR(dist->Barrier());
+          result.stopped_by_signal = stop_requested() ? o.stop_signal->load() : SIGTERM;
+          UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
+                           << (writer ? "; saved " + ck : "");
+          result.last_checkpoint = ck;
+          return result;
+        }
+      } else {
+        optimizer.Step();
+        model.zero_grad();
+        UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
+      }
+    }
+    if (writer && step % o.report_steps == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      ReportContext c;
+      c.step = step;
+      c.total_steps = o.total_steps;
+      c.sums = sums;
+      const double interval = std::chrono::duration<double>(now - interval_start).count();
+      c.tokens_per_second = interval > 0 ? interval_tokens * world / interval : 0;
+      c.elapsed_seconds = std::chrono::duration<double>(now - run_start).count();
+      c.eta_seconds = c.elapsed_seconds / static_cast<double>(step - first_step + 1) * (o.total_steps - step);
+      UER_LOG(INFO) << job.ReportLine(c);
+      sums = core::ReportSums();
+      interval_tokens = 0;
+      interval_start = now;
+    }
+    if (o.save_checkpoint_steps > 0 && step % o.save_checkpoint_steps == 0) {
+      const std::string ck = CheckpointPath(o.output_model_path, step);
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
+      last_good = ck;
+      result.last_checkpoint = ck;
+    }
+  }
+  result.steps_done = o.total_steps;
+  if (dist) UER_RETURN_IF_ERROR(dist->Barrier());
+  if (!writer || !o.save_final_model) return result;
+  UER_RETURN_IF_ERROR(SaveStateDict(o.output_model_path, ModelStateDict(model)));
+  UER_LOG(INFO) << "saved " << o.output_model_path;
+  return result;
+}
+
+}  // namespace
+
+std::string CheckpointPath(const std::string& output, int64_t step) { return absl::StrCat(output, "-", step); }
+
+int64_t LatestCheckpoint(const std::string& output) {
+  fs::path p(output);
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string prefix = p.filename().string() + "-";
+  int64_t best = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    if (rest.empty() || rest.size() > 18 || rest.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!fs::exists(it->path().string() + ".state")) continue;
+    best = std::max<int64_t>(best, std::stoll(rest));
+  }
+  return best;
+}
+
+absl::Status CatchTorchErrors(const std::function<absl::Status()>& fn) {
+  try {
+    return fn();
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(absl::StrCat("LibTorch refused the model or its input: ", FirstLine(e.what_without_backtrace())));
+  } catch (const std::exception& e) {
+    return absl::InternalError(FirstLine(e.what()));
+  }
+}
+
+absl::StatusOr<TrainResult> Train(TrainingJob& job, const TrainerOptions& options) {
+  absl::StatusOr<TrainResult> result = absl::InternalError("not run");
+  absl::Status st = CatchTorchErrors([&]() -> absl::Status {
+    result = TrainLoop(job, options);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return result;
+}
+
+}  // namespace uer::runtime

@@ -1,0 +1,99 @@
+// The one training loop (UER-py's Trainer.train, Marian's Train): a run hands it a TrainingJob (its
+// model, its batches, its report) and the loop does the rest, written once: gradient accumulation,
+// the gradient all-reduce of distributed runs, the NaN policy, SIGTERM/SIGINT saves, exact resume
+// (weights, optimizer moments, data position, RNG, the job's own state), the report/save schedule,
+// and LibTorch's exceptions turned into a Status at its boundary.
+//
+//   PretrainJob job(...);                               // a TrainingJob
+//   UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, trainer_options));
+//
+// Checkpoints are OUTPUT-STEP (the model, UER-py's keys) with OUTPUT-STEP.state beside it; --resume
+// continues from the newest complete pair.
+#ifndef UER_CORE_RUNTIME_TRAINER_H_
+#define UER_CORE_RUNTIME_TRAINER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "absl/status/statusor.h"
+#include "core/plugin_api.h"
+#include "core/runtime/distributed.h"
+#include "core/runtime/optimizer.h"
+#include "core/target_data.h"
+
+namespace uer::runtime {
+
+// What one forward pass gave.
+struct StepOutput {
+  core::TargetOutput out;
+  int64_t tokens = 0;     // positions of the batch (for tokens/s)
+  int64_t instances = 0;  // rows of the batch
+  // The loss is multiplied by this before backward (a rank's share of a global mean); 1 usually.
+  double weight = 1.0;
+};
+
+// What the report line is made of.
+struct ReportContext {
+  int64_t step = 0, total_steps = 0;
+  core::ReportSums sums;  // the target's values, and "loss", over the interval (this rank's)
+  double tokens_per_second = 0;  // all ranks together
+  double elapsed_seconds = 0;    // since the run (or its resume) started
+  double eta_seconds = 0;
+};
+
+class TrainingJob {
+ public:
+  virtual ~TrainingJob();
+  virtual torch::nn::Module& model() = 0;
+  // The forward pass of the next batch (the model is in train mode). `step` is 1-based.
+  virtual absl::StatusOr<StepOutput> Forward(int64_t step) = 0;
+  // The data position a checkpoint stores, and moving there on resume.
+  virtual int64_t position() const = 0;
+  virtual void Seek(int64_t position) = 0;
+  // The report line (rank 0 logs it).
+  virtual std::string ReportLine(const ReportContext& context) const = 0;
+  // After each optimizer step, on every rank (`writer`: this rank writes files): the end of a
+  // fine-tuning epoch evaluates and saves the best model here.
+  virtual absl::Status AfterStep(int64_t step, bool writer) { return absl::OkStatus(); }
+  // The job's own state in a checkpoint ("job." keys), read back on resume.
+  virtual core::StateDict JobState() const { return {}; }
+  virtual absl::Status LoadJobState(const core::StateDict& state) { return absl::OkStatus(); }
+};
+
+struct TrainerOptions {
+  std::string output_model_path;
+  int64_t total_steps = 100000;       // forward passes (UER-py counts accumulation micro-steps)
+  int64_t accumulation_steps = 1;
+  int64_t report_steps = 100;
+  int64_t save_checkpoint_steps = 0;  // 0: only on a signal
+  bool save_final_model = true;       // output_model_path at the end (pretrain)
+  bool resume = false;
+  OptimizerOptions optimizer;
+  Distributed* dist = nullptr;        // null: one process
+  std::atomic<int>* stop_signal = nullptr;
+};
+
+struct TrainResult {
+  int64_t steps_done = 0;
+  std::vector<double> losses;  // the loss of every forward pass
+  std::string last_checkpoint;
+  int stopped_by_signal = 0;   // the signal that stopped the run (a checkpoint was saved), or 0
+};
+
+absl::StatusOr<TrainResult> Train(TrainingJob& job, const TrainerOptions& options);
+
+// OUTPUT-STEP, and the newest step with a complete checkpoint (model and .state), or 0.
+std::string CheckpointPath(const std::string& output, int64_t step);
+int64_t LatestCheckpoint(const std::string& output);
+
+// Runs `fn`, turning a LibTorch exception (a shape error deep inside a module) into an
+// InvalidArgument status with its first line: every tool ends with a message, never an abort.
+absl::Status CatchTorchErrors(const std::function<absl::Status()>& fn);
+
+}  // namespace uer::runtime
+
+#endif  // UER_CORE_RUNTIME_TRAINER_H_

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The layering rule of the plugin architecture: what a caller needs to know about a plugin is a
+# capability the plugin declares (Target::ReadsPadding, Encoder::TrailingPaddingInvisible,
+# Embedding::max_positions, TokenizerFactory::SplitsWithoutVocab, ...), never a comparison with its
+# name. So no C++ file outside plugins/<kind>/<name>/ compares a string against a built-in plugin's
+# name (plugins/builtin.bzl). The one listed exception is core/config.cc, UER-py's JSON config
+# compatibility map (it translates UER-py's names of embeddings and targets).
+set -euo pipefail
+root="$TEST_SRCDIR/$TEST_WORKSPACE"
+names=$(sed -n 's/^ *"[a-z_]*\/\([a-z_.]*\)": .*/\1/p' "$root/plugins/builtin.bzl" | sort -u)
+[[ -n "$names" ]] || { echo "FAIL: no built-in plugin names read from plugins/builtin.bzl"; exit 1; }
+alternation=$(echo "$names" | paste -sd'|')
+exceptions="core/config.cc"
+checked=0; bad=0
+while IFS= read -r f; do
+  rel=${f#"$root/"}
+  [[ " $exceptions " == *" $rel "* ]] && continue
+  checked=$((checked + 1))
+  if hits=$(grep -nE "(==|!=) *\"($alternation)\"|\"($alternation)\" *(==|!=)" "$f"); then
+    echo "$rel compares against a built-in plugin's name (declare a capability instead):"
+    echo "$hits"
+    bad=1
+  fi
+done < <(find -L "$root/core" "$root/tools" "$root/testing" "$root/bench" "$root/plugins" -maxdepth 3 \
+           \( -name '*.cc' -o -name '*.h' \) | grep -vE "/plugins/(embeddings|encoders|targets|tokenizers|tasks|subencoders)/[a-z_]+/" || true; \
+         find -L "$root/plugins/targets/common" "$root/plugins/tokenizers/common" -name '*.cc' -o -name '*.h' 2>/dev/null)
+[[ $checked -gt 20 ]] || { echo "FAIL: only $checked files checked: the data of the test is wrong"; exit 1; }
+[[ $bad == 0 ]] || exit 1
+echo "PASS: $checked files, none compares against a built-in plugin name (names: $(echo $names))"
