@@ -17,6 +17,9 @@ EncoderFactory::~EncoderFactory() = default;
 TargetFactory::~TargetFactory() = default;
 SubencoderFactory::~SubencoderFactory() = default;
 TaskFactory::~TaskFactory() = default;
+Evaluator::~Evaluator() = default;
+PredictionWriter::~PredictionWriter() = default;
+TaskData::~TaskData() = default;
 
 void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
                        StateDict* state) {

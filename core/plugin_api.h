@@ -137,6 +137,72 @@ class Task : public PluginModule {
   virtual bool ReadsPadding() const { return true; }
 };
 
+// ---- The data side of a task -----------------------------------------------------------------------
+
+// A fine-tuning data set as a task reads it: src, seg [n, seq] and the task's inputs ("label": [n]
+// or [n, seq]), on the CPU.
+struct TaskDataset {
+  torch::Tensor src, seg;
+  TensorMap inputs;
+  int64_t size() const { return src.defined() ? src.size(0) : 0; }
+};
+
+struct TaskReadOptions {
+  int64_t seq_length = 128;
+  bool with_labels = true;  // false: inference input (labels not needed)
+  bool skip_bad_lines = false;
+};
+
+// An evaluation: the metric that picks the best epoch, and the printout (UER-py's wording).
+struct Evaluation {
+  double metric = 0;
+  std::string report;
+};
+
+// Sees the model's outputs (eval mode) batch by batch: rows [begin, begin + batch) of the data set.
+class Evaluator {
+ public:
+  virtual ~Evaluator();
+  virtual void Add(int64_t begin, const TargetOutput& out) = 0;
+  virtual Evaluation Finish() = 0;
+};
+
+// Writes one line per input row of a prediction file, after a header line.
+class PredictionWriter {
+ public:
+  virtual ~PredictionWriter();
+  virtual std::string Header() const = 0;  // without its newline
+  virtual void Add(int64_t begin, const TargetOutput& out, std::string* text) = 0;
+};
+
+struct TaskDataContext {
+  std::shared_ptr<const Vocab> vocab;
+  const Tokenizer* tokenizer = nullptr;  // the config's tokenizer
+  // The task's options from the tool, by flag name ("mean_reciprocal_rank" -> "true", ...).
+  std::map<std::string, std::string> options;
+};
+
+// A task's reader, evaluator and prediction writer, for one run (run_classifier's, run_ner's, ...).
+class TaskData {
+ public:
+  virtual ~TaskData();
+  // Reads what the training file fixes (its labels) and sizes the head: config->labels_num.
+  virtual absl::Status PrepareTraining(const std::string& train_path, const TaskReadOptions& options,
+                                       v1::ModelConfig* config) = 0;
+  // Before inference: the head's size from the fine-tuned checkpoint and what was saved beside it.
+  virtual absl::Status PrepareInference(const std::string& model_path, const StateDict& state,
+                                        v1::ModelConfig* config) = 0;
+  // Writes what inference needs beside a fine-tuned model (a label map), atomically.
+  virtual absl::Status SaveBeside(const std::string& model_path) const { return absl::OkStatus(); }
+  // A file as tensors; a dev or test file is checked against what PrepareTraining read.
+  virtual absl::StatusOr<TaskDataset> Read(const std::string& path, const TaskReadOptions& options) const = 0;
+  // UER-py's run_classifier shuffles the training set once; run_ner does not.
+  virtual bool ShuffleTraining() const { return true; }
+  virtual std::string metric_name() const = 0;  // "accuracy", "MRR", "F1"
+  virtual std::unique_ptr<Evaluator> NewEvaluator(const TaskDataset& data, bool full_report) const = 0;
+  virtual std::unique_ptr<PredictionWriter> NewPredictionWriter(const TaskDataset& data) const = 0;
+};
+
 // ---- Factories, one interface per kind -------------------------------------------------------------
 
 template <typename Product, PluginKind K>
@@ -169,6 +235,8 @@ class SubencoderFactory : public ModuleFactory<Subencoder, PluginKind::kSubencod
 class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
  public:
   ~TaskFactory() override;
+  // The task's data side (reader, evaluator, prediction writer) for one run.
+  virtual absl::StatusOr<std::unique_ptr<TaskData>> CreateData(const TaskDataContext& context) const = 0;
 };
 
 

@@ -1,5 +1,7 @@
 #include "tools/finetune_flags.h"
 
+#include <atomic>
+#include <csignal>
 #include <iostream>
 
 #include <gflags/gflags.h>
@@ -7,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "core/runtime/finetune.h"
+#include "core/runtime/launch.h"
 #include "tools/tool_common.h"
 
 // Paths.
@@ -36,8 +40,16 @@ DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of 
 DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
 DEFINE_bool(output_logits, false, "Write the logits (classifier inference).");
 DEFINE_bool(output_prob, false, "Write the probabilities (classifier inference).");
-// Device.
-DEFINE_string(gpu_ranks, "", "One GPU to run on (a CUDA build); empty = CPU.");
+// Training loop.
+DEFINE_string(task, "", "The task plugin: classifier, ner, or a plugin's (finetune and infer).");
+DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
+DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint (written on SIGTERM/SIGINT).");
+// Device and distributed (as pretrain's).
+DEFINE_string(gpu_ranks, "", "GPU ranks: one GPU to run on alone, or this machine's ranks with --world_size (\"0 1\" or 0,1).");
+DEFINE_int32(world_size, 1, "Total number of processes (data parallel ranks).");
+DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
+DEFINE_string(backend, "gloo", "Distributed backend: gloo (CPUs), nccl (GPUs, CUDA build).");
+DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 
 DECLARE_int32(labels_num);
 DECLARE_string(config_path);
@@ -50,82 +62,103 @@ void SetFlagDefault(const char* name, const std::string& value) {
 }
 
 namespace {
+
+std::atomic<int> g_stop{0};
+void OnSignal(int sig) { g_stop.store(sig); }
+
 absl::Status CheckSubword() {
   if (FLAGS_subword_type != "none") {
     return absl::UnimplementedError("--subword_type char is not built in uer-cc yet");
   }
   return absl::OkStatus();
 }
+
+bool IsSet(const char* name) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
+std::map<std::string, std::string> TaskOptions() {
+  std::map<std::string, std::string> o;
+  o["mean_reciprocal_rank"] = FLAGS_mean_reciprocal_rank ? "true" : "false";
+  o["output_logits"] = FLAGS_output_logits ? "true" : "false";
+  o["output_prob"] = FLAGS_output_prob ? "true" : "false";
+  o["label2id_path"] = FLAGS_label2id_path;
+  if (IsSet("labels_num")) o["labels_num"] = std::to_string(FLAGS_labels_num);
+  return o;
+}
+
 }  // namespace
 
-absl::StatusOr<FinetuneOptions> FinetuneOptionsFromFlags(const core::v1::ModelConfig& config) {
-  UER_RETURN_IF_ERROR(CheckSubword());
-  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"vocab_path", FLAGS_vocab_path},
-                                    {"train_path", FLAGS_train_path}, {"dev_path", FLAGS_dev_path}}) {
-    if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
-  }
-  FinetuneOptions o;
+int RunFinetuneTool(const std::string& task) {
+  LoadPluginsFromFlags();
+  if (absl::Status st = CheckSubword(); !st.ok()) return ExitCode(st);
+  auto config = ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return ExitCode(config.status());
+  runtime::FinetuneOptions o;
+  o.task = task.empty() ? FLAGS_task : task;
+  o.task_options = TaskOptions();
   o.pretrained_model_path = FLAGS_pretrained_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.vocab_path = FLAGS_vocab_path;
   o.train_path = FLAGS_train_path;
   o.dev_path = FLAGS_dev_path;
   o.test_path = FLAGS_test_path;
-  o.config = config;
+  o.config = *config;
   o.batch_size = FLAGS_batch_size;
   o.seq_length = FLAGS_seq_length;
   o.learning_rate = FLAGS_learning_rate;
   o.warmup = FLAGS_warmup;
   o.epochs_num = FLAGS_epochs_num;
   o.report_steps = FLAGS_report_steps;
+  o.accumulation_steps = FLAGS_accumulation_steps;
   o.seed = FLAGS_seed;
-  o.mean_reciprocal_rank = FLAGS_mean_reciprocal_rank;
   o.skip_bad_lines = FLAGS_skip_bad_lines;
-  UER_ASSIGN_OR_RETURN(o.gpu_ranks, ParseGpuRanks(FLAGS_gpu_ranks));
-  return o;
+  o.resume = FLAGS_resume;
+  auto ranks = ParseGpuRanks(FLAGS_gpu_ranks);
+  if (!ranks.ok()) return ExitCode(ranks.status());
+  o.launch.world_size = FLAGS_world_size;
+  o.launch.gpu_ranks = *ranks;
+  o.launch.backend = FLAGS_backend;
+  o.launch.master_ip = FLAGS_master_ip;
+  o.launch.master_ip_given = IsSet("master_ip");
+  o.launch.dist_timeout_s = FLAGS_dist_timeout;
+  auto launch = runtime::ResolveLaunch(OriginalArgv(), o.launch);
+  if (!launch.ok()) return ExitCode(launch.status());
+  if (launch->launcher) return launch->exit_code;
+  o.place = *launch;
+  o.stop_signal = &g_stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  auto result = runtime::RunFinetune(o);
+  if (!result.ok()) return ExitCode(result.status());
+  if (result->stopped_by_signal) return 128 + result->stopped_by_signal;
+  if (o.place.rank != 0) return 0;
+  std::cout << "best dev " << result->metric_name << ": " << result->best_dev << "\n";
+  if (!result->test_report.empty()) std::cout << result->test_report << "\n";
+  std::cout << "model: " << o.output_model_path << "\n";
+  return 0;
 }
 
-absl::StatusOr<InferOptions> InferOptionsFromFlags(const core::v1::ModelConfig& config) {
-  UER_RETURN_IF_ERROR(CheckSubword());
-  if (FLAGS_vocab_path.empty()) return absl::InvalidArgumentError("--vocab_path is required");
-  InferOptions o;
+int RunInferTool(const std::string& task) {
+  LoadPluginsFromFlags();
+  if (absl::Status st = CheckSubword(); !st.ok()) return ExitCode(st);
+  auto config = ResolveModelConfig(FLAGS_config_path);
+  if (!config.ok()) return ExitCode(config.status());
+  runtime::InferOptions o;
+  o.task = task.empty() ? FLAGS_task : task;
+  o.task_options = TaskOptions();
   o.load_model_path = FLAGS_load_model_path;
   o.vocab_path = FLAGS_vocab_path;
   o.test_path = FLAGS_test_path;
   o.prediction_path = FLAGS_prediction_path;
-  o.label2id_path = FLAGS_label2id_path;
-  o.config = config;
+  o.config = *config;
   o.batch_size = FLAGS_batch_size;
   o.seq_length = FLAGS_seq_length;
-  gflags::CommandLineFlagInfo info;
-  o.labels_num = gflags::GetCommandLineFlagInfo("labels_num", &info) && !info.is_default ? FLAGS_labels_num : 0;
-  o.output_logits = FLAGS_output_logits;
-  o.output_prob = FLAGS_output_prob;
-  UER_ASSIGN_OR_RETURN(o.gpu_ranks, ParseGpuRanks(FLAGS_gpu_ranks));
-  return o;
-}
-
-int RunFinetuneTool(absl::StatusOr<FinetuneResult> (*run)(const FinetuneOptions&), const char* metric) {
-  LoadPluginsFromFlags();
-  auto config = ResolveModelConfig(FLAGS_config_path);
-  if (!config.ok()) return ExitCode(config.status());
-  auto options = FinetuneOptionsFromFlags(*config);
-  if (!options.ok()) return ExitCode(options.status());
-  auto result = run(*options);
-  if (!result.ok()) return ExitCode(result.status());
-  std::cout << "best dev " << metric << ": " << result->best_dev << "\n";
-  if (!result->test_report.empty()) std::cout << result->test_report << "\n";
-  std::cout << "model: " << options->output_model_path << "\n";
-  return 0;
-}
-
-int RunInferTool(absl::Status (*run)(const InferOptions&)) {
-  LoadPluginsFromFlags();
-  auto config = ResolveModelConfig(FLAGS_config_path);
-  if (!config.ok()) return ExitCode(config.status());
-  auto options = InferOptionsFromFlags(*config);
-  if (!options.ok()) return ExitCode(options.status());
-  return ExitCode(run(*options));
+  auto ranks = ParseGpuRanks(FLAGS_gpu_ranks);
+  if (!ranks.ok()) return ExitCode(ranks.status());
+  o.gpu_ranks = *ranks;
+  return ExitCode(runtime::RunInfer(o));
 }
 
 }  // namespace uer::tools

@@ -1,33 +1,27 @@
-// The flags of the fine-tuning tools (run_classifier, run_ner) and their inference tools, in UER-py's
-// names, defined once (tools/finetune_flags.cc). A tool sets its own defaults before parsing:
+// The flags of the fine-tuning tools (finetune, run_classifier, run_ner) and of their inference
+// tools (infer, run_classifier_infer, run_ner_infer), in UER-py's names, defined once
+// (tools/finetune_flags.cc). A tool sets its own defaults before parsing, then hands over:
 //
 //   uer::tools::SetFlagDefault("batch_size", "32");
 //   uer::tools::InitTool(...);
-//   auto options = uer::tools::FinetuneOptionsFromFlags(*config);
+//   return uer::tools::RunFinetuneTool("ner");   // "" = the --task flag
 // The model flags (--config_path, --embedding, --encoder, --labels_num ...) come from model_flags.cc.
 #ifndef UER_TOOLS_FINETUNE_FLAGS_H_
 #define UER_TOOLS_FINETUNE_FLAGS_H_
 
 #include <string>
 
-#include "absl/status/statusor.h"
-#include "core/config.h"
-#include "tools/finetune_lib.h"
-
 namespace uer::tools {
 
 // Changes a flag's default (what --help shows and what applies when the flag is not given).
 void SetFlagDefault(const char* name, const std::string& value);
 
-absl::StatusOr<FinetuneOptions> FinetuneOptionsFromFlags(const core::v1::ModelConfig& config);
-absl::StatusOr<InferOptions> InferOptionsFromFlags(const core::v1::ModelConfig& config);
-
 // The rest of a fine-tuning tool's main() after InitTool: plugins, the resolved config, the options
-// from the flags, the run, and the report on stdout (`metric` names the dev metric). Returns the
-// exit code.
-int RunFinetuneTool(absl::StatusOr<FinetuneResult> (*run)(const FinetuneOptions&), const char* metric);
+// from the flags, the run (on this machine's ranks with --world_size), and the report on stdout.
+// `task` names the task plugin; empty takes --task. Returns the exit code.
+int RunFinetuneTool(const std::string& task);
 // The same for an inference tool.
-int RunInferTool(absl::Status (*run)(const InferOptions&));
+int RunInferTool(const std::string& task);
 
 }  // namespace uer::tools
 

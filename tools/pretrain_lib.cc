@@ -16,6 +16,7 @@
 #include "core/runtime/model.h"
 #include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
+#include "core/runtime/launch.h"
 #include "tools/tool_common.h"
 
 namespace uer::tools {
@@ -58,26 +59,20 @@ class PretrainJob : public runtime::TrainingJob {
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   runtime::FlushSubnormals();
-  torch::Device device(torch::kCPU);
-  std::unique_ptr<runtime::Distributed> dist;
-  if (o.world_size > 1) {
-    runtime::DistributedOptions dopt;
-    dopt.world_size = o.world_size;
-    dopt.rank = o.rank;
-    dopt.backend = o.backend;
-    dopt.timeout = std::chrono::seconds(o.dist_timeout_s);
-    UER_RETURN_IF_ERROR(runtime::ParseMasterIp(o.master_ip, &dopt.master_host, &dopt.master_port));
-    if (o.backend == "nccl") {
-      if (!torch::cuda::is_available()) {
-        return absl::FailedPreconditionError("--backend nccl needs GPUs and a CUDA build (--config=cuda); use "
-                                             "--backend gloo to train on CPUs");
-      }
-      device = torch::Device(torch::kCUDA, o.local_rank);
-    }
-    UER_ASSIGN_OR_RETURN(dist, runtime::Distributed::Connect(dopt));
-  } else {
-    UER_ASSIGN_OR_RETURN(device, runtime::SingleProcessDevice(o.gpu_ranks, "--gpu_ranks with more than one GPU needs --world_size"));
-  }
+  runtime::LaunchOptions lo;
+  lo.world_size = o.world_size;
+  lo.gpu_ranks = o.gpu_ranks;
+  lo.backend = o.backend;
+  lo.master_ip = o.master_ip;
+  lo.dist_timeout_s = o.dist_timeout_s;
+  runtime::Launch launch;
+  launch.rank = o.rank;
+  launch.local_rank = o.local_rank;
+  launch.master_ip = o.master_ip;
+  UER_ASSIGN_OR_RETURN(runtime::Placement place,
+                       runtime::Place(lo, launch, "--gpu_ranks with more than one GPU needs --world_size"));
+  const torch::Device device = place.device;
+  std::unique_ptr<runtime::Distributed> dist = std::move(place.dist);
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   if (o.total_steps < 1 || o.batch_size < 1 || o.accumulation_steps < 1 || o.report_steps < 1 ||
       o.save_checkpoint_steps < 1 || o.instances_buffer_size < 1) {

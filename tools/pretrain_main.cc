@@ -14,7 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
-#include "core/runtime/distributed.h"
+#include "core/runtime/launch.h"
 #include "tools/pretrain_lib.h"
 #include "tools/tool_common.h"
 
@@ -44,7 +44,7 @@ DEFINE_string(schedule, "warmup_linear", "warmup_linear, warmup_constant or warm
 DEFINE_string(subword_type, "none", "Subword feature type: none, char.");
 // GPU options.
 DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
-DEFINE_string(gpu_ranks, "", "List of ranks of each process, comma-separated.");
+DEFINE_string(gpu_ranks, "", "List of ranks of each process: \"0 1 2 3\" as UER-py spells it, or 0,1,2,3.");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
 DEFINE_string(backend, "nccl", "Distributed backend: nccl (GPUs, CUDA build), gloo (CPUs).");
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
@@ -90,44 +90,19 @@ int main(int argc, char** argv) {
   o.backend = FLAGS_backend;
   o.master_ip = FLAGS_master_ip;
   o.dist_timeout_s = FLAGS_dist_timeout;
-  if (FLAGS_world_size > 1) {
-    // UER-py's distributed mode: one process per rank. Without RANK in the environment this process
-    // starts this machine's ranks (--gpu_ranks, or all of them) and waits for them; with it (set by
-    // us or by a cluster launcher) it is one rank.
-    const char* env_rank = std::getenv("RANK");
-    if (env_rank == nullptr) {
-      std::vector<int> ranks = o.gpu_ranks;
-      if (ranks.empty()) {
-        if (FLAGS_backend == "nccl") {
-          return uer::tools::ExitCode(absl::InvalidArgumentError(
-              "--world_size > 1 with --backend nccl needs --gpu_ranks (this machine's ranks, one GPU each)"));
-        }
-        for (int r = 0; r < FLAGS_world_size; ++r) ranks.push_back(r);
-      }
-      for (int r : ranks) {
-        if (r < 0 || r >= FLAGS_world_size) {
-          return uer::tools::ExitCode(absl::InvalidArgumentError(
-              absl::StrCat("--gpu_ranks holds rank ", r, ", outside 0..", FLAGS_world_size - 1)));
-        }
-      }
-      return uer::runtime::LaunchLocalRanks(original_argv, ranks, FLAGS_world_size);
-    }
-    if (!absl::SimpleAtoi(env_rank, &o.rank) || o.rank < 0 || o.rank >= FLAGS_world_size) {
-      return uer::tools::ExitCode(absl::InvalidArgumentError(
-          absl::StrCat("RANK=", env_rank, " is not in 0..", FLAGS_world_size - 1, " (--world_size)")));
-    }
-    if (const char* ws = std::getenv("WORLD_SIZE"); ws != nullptr && std::string(ws) != std::to_string(FLAGS_world_size)) {
-      return uer::tools::ExitCode(absl::InvalidArgumentError(
-          absl::StrCat("WORLD_SIZE=", ws, " but --world_size ", FLAGS_world_size)));
-    }
-    if (const char* lr = std::getenv("LOCAL_RANK"); lr != nullptr) (void)absl::SimpleAtoi(lr, &o.local_rank);
-    gflags::CommandLineFlagInfo info;
-    const char* addr = std::getenv("MASTER_ADDR");
-    const char* port = std::getenv("MASTER_PORT");
-    if (addr != nullptr && port != nullptr && gflags::GetCommandLineFlagInfo("master_ip", &info) && info.is_default) {
-      o.master_ip = absl::StrCat("tcp://", addr, ":", port);
-    }
-  }
+  uer::runtime::LaunchOptions lo;
+  lo.world_size = FLAGS_world_size;
+  lo.gpu_ranks = o.gpu_ranks;
+  lo.backend = FLAGS_backend;
+  lo.master_ip = FLAGS_master_ip;
+  gflags::CommandLineFlagInfo info;
+  lo.master_ip_given = gflags::GetCommandLineFlagInfo("master_ip", &info) && !info.is_default;
+  auto launch = uer::runtime::ResolveLaunch(original_argv, lo);
+  if (!launch.ok()) return uer::tools::ExitCode(launch.status());
+  if (launch->launcher) return launch->exit_code;
+  o.rank = launch->rank;
+  o.local_rank = launch->local_rank;
+  o.master_ip = launch->master_ip;
   o.stop_signal = &g_stop;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);

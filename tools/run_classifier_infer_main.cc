@@ -12,5 +12,5 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Classifies a TSV with a fine-tuned model.\nUsage: run_classifier_infer --load_model_path M "
                        "--vocab_path V --test_path T --prediction_path P [--config_path C] [--output_logits] "
                        "[--output_prob]", &argc, &argv);
-  return uer::tools::RunInferTool(uer::tools::RunClassifierInfer);
+  return uer::tools::RunInferTool("classifier");
 }

@@ -9,11 +9,10 @@
 #include "tools/finetune_flags.h"
 #include "tools/tool_common.h"
 
-DECLARE_bool(mean_reciprocal_rank);
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Fine-tunes a classifier.\nUsage: run_classifier --vocab_path V --train_path T --dev_path D "
                        "[--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
                        &argc, &argv);
-  return uer::tools::RunFinetuneTool(uer::tools::RunClassifier, FLAGS_mean_reciprocal_rank ? "MRR" : "accuracy");
+  return uer::tools::RunFinetuneTool("classifier");
 }

@@ -13,5 +13,5 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Fine-tunes a sequence tagger (NER).\nUsage: run_ner --vocab_path V --train_path T --dev_path D "
                        "[--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
                        &argc, &argv);
-  return uer::tools::RunFinetuneTool(uer::tools::RunNer, "entity F1");
+  return uer::tools::RunFinetuneTool("ner");
 }

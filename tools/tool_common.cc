@@ -73,7 +73,15 @@ void JoinRankList(int* argc, char*** argv) {
 
 }  // namespace
 
+std::vector<std::string>& MutableOriginalArgv() {
+  static auto* argv = new std::vector<std::string>();
+  return *argv;
+}
+
+const std::vector<std::string>& OriginalArgv() { return MutableOriginalArgv(); }
+
 void InitTool(const char* usage, int* argc, char*** argv) {
+  MutableOriginalArgv().assign(*argv, *argv + *argc);
   // MKL may otherwise change its thread count with the machine's load, and with it the rounding of
   // a run: a resumed run would no longer be bit-identical to an uninterrupted one.
   setenv("MKL_DYNAMIC", "FALSE", /*overwrite=*/0);

@@ -20,6 +20,9 @@ namespace uer::tools {
 // Parses gflags (removing them from argv), starts glog (to stderr) and installs the failure handler.
 void InitTool(const char* usage, int* argc, char*** argv);
 
+// The command line as the process got it (before flags were parsed): what a launcher hands its ranks.
+const std::vector<std::string>& OriginalArgv();
+
 // Makes the built-in plugins load on first use, then loads --plugins and $UER_PLUGIN_PATH. Exits
 // with status 2 and the loader's message on error.
 void LoadPluginsFromFlags();

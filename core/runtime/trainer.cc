@@ -1,6 +1,10 @@
 #include "core/runtime/trainer.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -64,6 +68,20 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     return absl::InvalidArgumentError("--total_steps, --accumulation_steps and --report_steps must be >= 1");
   }
   Distributed* dist = o.dist;
+  if (!dist || dist->rank() == 0) {
+    // An unusable output folder is found now, not at the first save thousands of steps later.
+    const fs::path parent = fs::path(o.output_model_path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    const std::string probe = absl::StrCat(o.output_model_path, ".probe.", getpid());
+    FILE* f = ec ? nullptr : fopen(probe.c_str(), "wb");
+    if (f == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot write beside ", o.output_model_path, ": ",
+                                                      ec ? ec.message() : std::strerror(errno)));
+    }
+    fclose(f);
+    unlink(probe.c_str());
+  }
   torch::nn::Module& model = job.model();
   BertAdam optimizer(model.named_parameters(), o.optimizer);
   std::vector<torch::Tensor> params;
@@ -116,11 +134,14 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     }
     result.losses.push_back(loss);
     sums.values["loss"] += loss;
-    for (const auto& [name, t] : s.out.values) sums.values[name] += t.item<double>();
+    for (const auto& [name, t] : s.out.values) {
+      if (t.numel() == 1) sums.values[name] += t.item<double>();  // scalars; logits and the like are not summed
+    }
     ++sums.steps;
     sums.instances += s.instances;
     interval_tokens += s.tokens;
     (s.out.loss * (s.weight / static_cast<double>(o.accumulation_steps))).backward();
+    bool stop_now = false;
     if (step % o.accumulation_steps == 0) {
       if (dist) {
         // Gradients and two flags in one collective, so that every rank decides the same: stop on
@@ -133,26 +154,23 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
               bad_loss_step ? "this rank at step " + std::to_string(bad_loss_step) : "another rank", " (by step ", step,
               "); stopped without saving (", no_checkpoint(), "). Lower --learning_rate or check the data"));
         }
-        optimizer.Step();
-        model.zero_grad();
-        UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
-        if (flags[0] > 0) {
-          const std::string ck = CheckpointPath(o.output_model_path, step);
-          if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
-          UER_RETURN_IF_ERROR(dist->Barrier());
-          result.stopped_by_signal = stop_requested() ? o.stop_signal->load() : SIGTERM;
-          UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
-                           << (writer ? "; saved " + ck : "");
-          result.last_checkpoint = ck;
-          return result;
-        }
-      } else {
-        optimizer.Step();
-        model.zero_grad();
-        UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
+        stop_now = flags[0] > 0;
       }
+      optimizer.Step();
+      model.zero_grad();
     }
-    if (writer && step % o.report_steps == 0) {
+    UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
+    if (stop_now) {
+      const std::string ck = CheckpointPath(o.output_model_path, step);
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
+      UER_RETURN_IF_ERROR(dist->Barrier());
+      result.stopped_by_signal = stop_requested() ? o.stop_signal->load() : SIGTERM;
+      UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
+                       << (writer ? "; saved " + ck : "");
+      result.last_checkpoint = ck;
+      return result;
+    }
+    if (writer && job.ReportAfter(step, o.report_steps)) {
       const auto now = std::chrono::steady_clock::now();
       ReportContext c;
       c.step = step;

@@ -54,10 +54,14 @@ class TrainingJob {
   // The data position a checkpoint stores, and moving there on resume.
   virtual int64_t position() const = 0;
   virtual void Seek(int64_t position) = 0;
+  // Whether to report after `step` (UER-py: every report_steps steps; its fine-tuning counts them
+  // within each epoch).
+  virtual bool ReportAfter(int64_t step, int64_t report_steps) const { return step % report_steps == 0; }
   // The report line (rank 0 logs it).
   virtual std::string ReportLine(const ReportContext& context) const = 0;
-  // After each optimizer step, on every rank (`writer`: this rank writes files): the end of a
-  // fine-tuning epoch evaluates and saves the best model here.
+  // After each forward pass and the optimizer step it completes, on every rank (`writer`: this rank
+  // writes files): the end of a fine-tuning epoch evaluates and saves the best model here. The model
+  // must be back in train mode when it returns.
   virtual absl::Status AfterStep(int64_t step, bool writer) { return absl::OkStatus(); }
   // The job's own state in a checkpoint ("job." keys), read back on resume.
   virtual core::StateDict JobState() const { return {}; }

@@ -10,7 +10,7 @@
 namespace {
 constexpr char kName[] = "testing.old_sdk";
 using Factory = uer::testing::FixtureFactory<kName>;
-const int kRanCode = (std::abort(), 0);  // proves the loader never mapped this library
+[[maybe_unused]] const int kRanCode = (std::abort(), 0);  // proves the loader never mapped this library
 }  // namespace
 
 UER_REGISTER_FACTORY(Factory);

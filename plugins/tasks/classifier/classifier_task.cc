@@ -3,6 +3,7 @@
 // the loss is NLL of log-softmax. Values: logits, and with a label: loss, correct.
 #include "absl/strings/str_cat.h"
 #include "plugins/layers/layers.h"
+#include "plugins/tasks/classifier/classifier_data.h"
 
 namespace uer::tasks {
 namespace {
@@ -57,6 +58,10 @@ class ClassifierTaskFactory : public core::TaskFactory {
   absl::StatusOr<std::shared_ptr<core::Task>> Create(const core::v1::ModelConfig& c,
                                                      const core::BuildContext&) const override {
     return std::shared_ptr<core::Task>(std::make_shared<ClassifierTask>(c));
+  }
+  absl::StatusOr<std::unique_ptr<core::TaskData>> CreateData(const core::TaskDataContext& context) const override {
+    if (context.tokenizer == nullptr) return absl::InvalidArgumentError("the classifier task needs a tokenizer");
+    return NewClassifierData(context);
   }
 };
 

@@ -4,6 +4,7 @@
 // [batch, seq], and with a label: loss, correct, denominator.
 #include "absl/strings/str_cat.h"
 #include "plugins/layers/layers.h"
+#include "plugins/tasks/ner/ner_data.h"
 
 namespace uer::tasks {
 namespace {
@@ -53,6 +54,9 @@ class NerTaskFactory : public core::TaskFactory {
   absl::StatusOr<std::shared_ptr<core::Task>> Create(const core::v1::ModelConfig& c,
                                                      const core::BuildContext&) const override {
     return std::shared_ptr<core::Task>(std::make_shared<NerTask>(c));
+  }
+  absl::StatusOr<std::unique_ptr<core::TaskData>> CreateData(const core::TaskDataContext& context) const override {
+    return NewNerData(context);
   }
 };
 

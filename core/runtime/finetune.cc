@@ -1,0 +1,343 @@
+#include "core/runtime/finetune.h"
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/log.h"
+#include "core/plugin_api.h"
+#include "core/python_random.h"
+#include "core/runtime/checkpoint.h"
+#include "core/runtime/device.h"
+#include "core/runtime/model.h"
+#include "core/runtime/trainer.h"
+
+namespace uer::runtime {
+namespace {
+
+using core::TaskDataset;
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+std::string Duration(double seconds) {
+  const int64_t s = seconds > 0 ? static_cast<int64_t>(seconds) : 0;
+  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+}
+
+// Whether batches may be cut after their longest row: nothing the task reads sits in the padding, and
+// the encoder's outputs at the tokens do not see trailing padding (capabilities the plugins declare).
+bool CanTrimPadding(const FinetuneModel& m) { return !m.task->ReadsPadding() && m.encoder->TrailingPaddingInvisible(); }
+
+// src and seg of rows [begin, begin + len), cut after the longest row when `trim`.
+std::pair<torch::Tensor, torch::Tensor> BatchInputs(const TaskDataset& d, int64_t begin, int64_t len, bool trim) {
+  torch::Tensor src = d.src.narrow(0, begin, len), seg = d.seg.narrow(0, begin, len);
+  if (trim) {
+    const int64_t longest = std::max<int64_t>(1, seg.gt(0).sum(1).max().item<int64_t>());
+    src = src.narrow(1, 0, longest);
+    seg = seg.narrow(1, 0, longest);
+  }
+  return {src, seg};
+}
+
+// The Predictor: forward passes over `data` in eval mode, `use(begin, out)` per batch.
+void Predict(FinetuneModel* model, torch::Device device, const TaskDataset& data, int64_t bs, bool trim,
+             const std::function<void(int64_t, const core::TargetOutput&)>& use) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const int64_t n = data.size();
+  for (int64_t begin = 0; begin < n; begin += bs) {
+    const int64_t len = std::min(bs, n - begin);
+    auto [src, seg] = BatchInputs(data, begin, len, trim);
+    use(begin, model->Forward(src.to(device), seg.to(device), {}));
+  }
+}
+
+core::Evaluation Evaluate(FinetuneModel* model, torch::Device device, const core::TaskData& task, const TaskDataset& data,
+                          int64_t bs, bool trim, bool full) {
+  std::unique_ptr<core::Evaluator> e = task.NewEvaluator(data, full);
+  Predict(model, device, data, bs, trim, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
+  return e->Finish();
+}
+
+struct Setup {
+  std::shared_ptr<const core::Vocab> vocab;
+  std::unique_ptr<core::Tokenizer> tokenizer;
+  std::unique_ptr<core::TaskData> task;
+};
+
+absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& vocab_path, const core::v1::ModelConfig& c,
+                                const std::map<std::string, std::string>& options) {
+  Setup s;
+  UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(vocab_path));
+  for (auto [name, id] : {std::pair<const char*, int64_t>{"[PAD]", v.pad_id()}, {"[CLS]", v.cls_id()}, {"[SEP]", v.sep_id()}}) {
+    if (id < 0) return absl::InvalidArgumentError(absl::StrCat("vocabulary ", vocab_path, " has no ", name, " token"));
+  }
+  s.vocab = std::make_shared<const core::Vocab>(std::move(v));
+  core::TokenizerOptions topts;
+  topts.vocab = s.vocab;
+  UER_ASSIGN_OR_RETURN(s.tokenizer, core::CreateTokenizer(c.tokenizer(), topts));
+  if (task.empty()) return absl::InvalidArgumentError("--task is required (a task plugin: classifier, ner, ...)");
+  UER_ASSIGN_OR_RETURN(const core::TaskFactory* factory, core::FindFactory<core::TaskFactory>(task));
+  core::TaskDataContext ctx;
+  ctx.vocab = s.vocab;
+  ctx.tokenizer = s.tokenizer.get();
+  ctx.options = options;
+  UER_ASSIGN_OR_RETURN(s.task, factory->CreateData(ctx));
+  return s;
+}
+
+// Fine-tuning as a TrainingJob: UER-py's loop (batches in order over the once-shuffled training set,
+// a dev evaluation after each epoch, the best model saved), each global batch split over the ranks.
+class FinetuneJob : public TrainingJob {
+ public:
+  FinetuneJob(const FinetuneOptions& o, FinetuneModel* model, torch::Device device, const core::TaskData& task,
+              const TaskDataset& train, const TaskDataset& dev, bool trim, int rank, int world, FinetuneResult* result)
+      : o_(o), model_(model), device_(device), task_(task), train_(train), dev_(dev), trim_(trim), rank_(rank),
+        world_(world), result_(result) {
+    global_batch_ = o.batch_size * world;
+    batches_ = (train.size() + global_batch_ - 1) / global_batch_;
+  }
+  int64_t batches_per_epoch() const { return batches_; }
+  torch::nn::Module& model() override { return *model_; }
+  absl::StatusOr<StepOutput> Forward(int64_t step) override {
+    const int64_t i = (step - 1) % batches_, n = train_.size();
+    const int64_t begin = i * global_batch_, len = std::min(global_batch_, n - begin);
+    // This rank's slice of the global batch; its loss counts by its share of the rows, so that the
+    // ranks' averaged gradients are the global batch's (a mean over rows).
+    const int64_t from = begin + len * rank_ / world_, to = begin + len * (rank_ + 1) / world_;
+    if (to <= from) return absl::InvalidArgumentError(absl::StrCat("a batch of ", len, " rows for ", world_, " ranks"));
+    auto [src, seg] = BatchInputs(train_, from, to - from, trim_);
+    core::TensorMap inputs;
+    inputs["label"] = train_.inputs.at("label").narrow(0, from, to - from).to(device_);
+    StepOutput s;
+    s.out = model_->Forward(src.to(device_), seg.to(device_), inputs);
+    s.tokens = src.numel();
+    s.instances = to - from;
+    s.weight = static_cast<double>((to - from) * world_) / static_cast<double>(len);
+    result_->train_samples += to - from;
+    return s;
+  }
+  bool ReportAfter(int64_t step, int64_t report_steps) const override {
+    return ((step - 1) % batches_ + 1) % report_steps == 0;
+  }
+  int64_t position() const override { return 0; }  // the batch follows from the step
+  void Seek(int64_t) override {}
+  std::string ReportLine(const ReportContext& c) const override {
+    const int64_t epoch = (c.step - 1) / batches_ + 1, in_epoch = (c.step - 1) % batches_ + 1;
+    return absl::StrFormat("Epoch id: %d, Training steps: %d/%d, Avg loss: %.3f, %.1f samples/s, elapsed %s, ETA %s",
+                           epoch, in_epoch, batches_, c.sums.Mean("loss"),
+                           c.elapsed_seconds > 0 ? static_cast<double>(result_->train_samples * world_) / c.elapsed_seconds : 0.0,
+                           Duration(c.elapsed_seconds), Duration(c.eta_seconds));
+  }
+  absl::Status AfterStep(int64_t step, bool writer) override {
+    if (step % batches_ != 0) return absl::OkStatus();
+    const int64_t epoch = step / batches_;
+    auto start = std::chrono::steady_clock::now();
+    core::Evaluation e = Evaluate(model_, device_, task_, dev_, o_.batch_size, trim_, false);
+    model_->train();
+    result_->eval_seconds += Seconds(start);
+    result_->eval_samples += dev_.size();
+    result_->dev_metric.push_back(e.metric);
+    UER_LOG(INFO) << "dev: " << e.report;
+    if (!saved_ || e.metric > best_) {
+      best_ = e.metric;
+      saved_ = true;
+      if (writer) UER_RETURN_IF_ERROR(SaveStateDict(o_.output_model_path, ModelStateDict(*model_)));
+      UER_LOG(INFO) << "epoch " << epoch << ": dev " << e.metric << ", the best so far: saved " << o_.output_model_path;
+    } else {
+      UER_LOG(INFO) << "epoch " << epoch << ": dev " << e.metric << " (best " << best_ << ")";
+    }
+    return absl::OkStatus();
+  }
+  core::StateDict JobState() const override {
+    core::StateDict s;
+    s.emplace_back("best_dev", torch::tensor(best_, torch::kDouble));
+    s.emplace_back("saved", torch::tensor(saved_ ? 1 : 0));
+    if (!result_->dev_metric.empty()) s.emplace_back("dev_metric", torch::tensor(result_->dev_metric, torch::kDouble));
+    return s;
+  }
+  absl::Status LoadJobState(const core::StateDict& state) override {
+    for (const auto& [k, v] : state) {
+      if (k == "best_dev") best_ = v.item<double>();
+      if (k == "saved") saved_ = v.item<int64_t>() != 0;
+      if (k == "dev_metric") {
+        torch::Tensor d = v.to(torch::kDouble).contiguous();
+        result_->dev_metric.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+      }
+    }
+    return absl::OkStatus();
+  }
+  double best() const { return best_; }
+
+ private:
+  const FinetuneOptions& o_;
+  FinetuneModel* model_;
+  torch::Device device_;
+  const core::TaskData& task_;
+  const TaskDataset& train_;
+  const TaskDataset& dev_;
+  bool trim_;
+  int rank_, world_;
+  FinetuneResult* result_;
+  int64_t global_batch_ = 0, batches_ = 0;
+  double best_ = 0;
+  bool saved_ = false;
+};
+
+absl::Status CheckOptions(const FinetuneOptions& o) {
+  if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"vocab_path", o.vocab_path},
+                                    {"train_path", o.train_path}, {"dev_path", o.dev_path}}) {
+    if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
+  }
+  if (o.batch_size < 1 || o.seq_length < 1 || o.epochs_num < 1 || o.report_steps < 1 || o.accumulation_steps < 1) {
+    return absl::InvalidArgumentError(
+        "--batch_size, --seq_length, --epochs_num, --report_steps and --accumulation_steps must be >= 1");
+  }
+  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
+    return absl::InvalidArgumentError(absl::StrCat("--learning_rate must be > 0, got ", o.learning_rate));
+  }
+  if (!(o.warmup >= 0 && o.warmup < 1)) return absl::InvalidArgumentError("--warmup must be in [0, 1)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
+  UER_RETURN_IF_ERROR(CheckOptions(o));
+  FlushSubnormals();
+  UER_ASSIGN_OR_RETURN(Placement place, Place(o.launch, o.place, "fine-tuning on several GPUs needs --world_size"));
+  const int rank = place.dist ? place.dist->rank() : 0, world = place.dist ? place.dist->world_size() : 1;
+  const bool writer = rank == 0;
+  UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
+  core::TaskReadOptions read;
+  read.seq_length = o.seq_length;
+  read.skip_bad_lines = o.skip_bad_lines;
+  core::v1::ModelConfig config = o.config;
+  UER_RETURN_IF_ERROR(s.task->PrepareTraining(o.train_path, read, &config));
+  UER_ASSIGN_OR_RETURN(TaskDataset train, s.task->Read(o.train_path, read));
+  UER_ASSIGN_OR_RETURN(TaskDataset dev, s.task->Read(o.dev_path, read));
+  std::optional<TaskDataset> test;
+  if (!o.test_path.empty()) {
+    UER_ASSIGN_OR_RETURN(test, s.task->Read(o.test_path, read));
+  }
+  FinetuneResult result;
+  result.metric_name = s.task->metric_name();
+  result.labels_num = config.labels_num();
+
+  torch::manual_seed(o.seed);
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}));
+  if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
+  }
+  if (!o.pretrained_model_path.empty()) {
+    LoadOptions lo;
+    lo.allow_unexpected_target = true;
+    for (const auto& p : model->task->named_parameters()) lo.missing_ok_prefixes.push_back(p.key());
+    UER_ASSIGN_OR_RETURN(std::string gen, LoadModelWeights(model.get(), o.pretrained_model_path, lo));
+    UER_LOG(INFO) << "loaded " << o.pretrained_model_path << " (" << gen << " keys); the " << o.task << " head starts anew";
+  } else {
+    InitWeights(model->embedding.get(), 0.02, o.seed);
+    InitWeights(model->encoder.get(), 0.02, o.seed);
+    UER_LOG(INFO) << "no --pretrained_model_path: training from scratch";
+  }
+  model->to(place.device);
+  const bool trim = CanTrimPadding(*model);
+
+  // UER-py shuffles the training set once, with Python's random seeded by --seed (run_classifier).
+  if (s.task->ShuffleTraining()) {
+    std::vector<int64_t> order(train.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    core::PythonRandom rng(o.seed);
+    rng.Shuffle(order);
+    torch::Tensor index = torch::tensor(order, torch::kLong);
+    train.src = train.src.index_select(0, index);
+    train.seg = train.seg.index_select(0, index);
+    for (auto& [k, v] : train.inputs) v = v.index_select(0, index);
+  }
+  result.train_instances = train.size();
+  if (writer) UER_RETURN_IF_ERROR(s.task->SaveBeside(o.output_model_path));
+
+  FinetuneJob job(o, model.get(), place.device, *s.task, train, dev, trim, rank, world, &result);
+  TrainerOptions t;
+  t.output_model_path = o.output_model_path;
+  t.total_steps = job.batches_per_epoch() * o.epochs_num;
+  t.accumulation_steps = o.accumulation_steps;
+  t.report_steps = o.report_steps;
+  t.save_checkpoint_steps = 0;
+  t.save_final_model = false;  // the best epoch is saved by the job
+  t.resume = o.resume;
+  t.optimizer.learning_rate = o.learning_rate;
+  t.optimizer.warmup = o.warmup;
+  // UER-py's run_classifier: int(instances * epochs / batch_size) + 1 optimizer steps.
+  t.optimizer.total_steps =
+      static_cast<int64_t>(static_cast<double>(train.size()) * o.epochs_num / (o.batch_size * world * o.accumulation_steps)) + 1;
+  t.dist = place.dist.get();
+  t.stop_signal = o.stop_signal;
+  UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
+                << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
+                << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "");
+  auto start = std::chrono::steady_clock::now();
+  UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));
+  result.train_seconds = Seconds(start) - result.eval_seconds;
+  result.best_dev = job.best();
+  if (r.stopped_by_signal) {
+    result.stopped_by_signal = r.stopped_by_signal;
+    return result;
+  }
+  if (test && writer) {
+    UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.output_model_path, {}).status());
+    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true);
+    result.test_metric = e.metric;
+    result.test_report = absl::StrCat("Test set evaluation (", test->size(), " instances, the best model by dev):\n", e.report);
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<FinetuneResult> RunFinetune(const FinetuneOptions& options) {
+  absl::StatusOr<FinetuneResult> result = absl::InternalError("not run");
+  UER_RETURN_IF_ERROR(CatchTorchErrors([&]() -> absl::Status {
+    result = Finetune(options);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::Status RunInfer(const InferOptions& o) {
+  if (o.load_model_path.empty() || o.test_path.empty() || o.prediction_path.empty() || o.vocab_path.empty()) {
+    return absl::InvalidArgumentError("--load_model_path, --vocab_path, --test_path and --prediction_path are required");
+  }
+  if (o.batch_size < 1 || o.seq_length < 1) return absl::InvalidArgumentError("--batch_size and --seq_length must be >= 1");
+  return CatchTorchErrors([&]() -> absl::Status {
+    UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
+    UER_ASSIGN_OR_RETURN(torch::Device device, SingleProcessDevice(o.gpu_ranks, "inference runs on one GPU: give one rank in --gpu_ranks"));
+    UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(o.load_model_path));
+    core::v1::ModelConfig config = o.config;
+    UER_RETURN_IF_ERROR(s.task->PrepareInference(o.load_model_path, state, &config));
+    UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}));
+    if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
+      return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
+    }
+    LoadOptions lo;
+    lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target
+    UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), state, o.load_model_path, lo).status());
+    model->to(device);
+    core::TaskReadOptions read;
+    read.seq_length = o.seq_length;
+    read.with_labels = false;
+    UER_ASSIGN_OR_RETURN(TaskDataset data, s.task->Read(o.test_path, read));
+    std::unique_ptr<core::PredictionWriter> writer = s.task->NewPredictionWriter(data);
+    std::string text = writer->Header() + "\n";
+    Predict(model.get(), device, data, o.batch_size, CanTrimPadding(*model),
+            [&](int64_t begin, const core::TargetOutput& out) { writer->Add(begin, out, &text); });
+    UER_RETURN_IF_ERROR(WriteFileAtomically(o.prediction_path, text));
+    UER_LOG(INFO) << "wrote " << data.size() << " predictions to " << o.prediction_path;
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace uer::runtime

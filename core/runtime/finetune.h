@@ -1,0 +1,73 @@
+// Fine-tuning and inference for any task plugin (UER-py's run_classifier.py, run_ner.py, ...): the
+// task's data side reads the files, sizes the head, evaluates and writes predictions; the model is
+// the pre-trained embedding and encoder plus the task's head; training runs on the one Trainer
+// (accumulation, SIGTERM/SIGINT saves, exact --resume, data parallelism over Gloo or NCCL ranks).
+//
+//   FinetuneOptions o;  o.task = "classifier";  o.train_path = "train.tsv";  o.dev_path = "dev.tsv";
+//   o.vocab_path = "vocab.txt";  o.output_model_path = "models/classifier.bin";  o.config = config;
+//   UER_ASSIGN_OR_RETURN(FinetuneResult r, RunFinetune(o));   // r.best_dev, r.test_report
+#ifndef UER_CORE_RUNTIME_FINETUNE_H_
+#define UER_CORE_RUNTIME_FINETUNE_H_
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "core/runtime/launch.h"
+
+namespace uer::runtime {
+
+struct FinetuneOptions {
+  std::string task;                                 // a task plugin's name
+  std::map<std::string, std::string> task_options;  // handed to the task's data side
+  std::string pretrained_model_path, output_model_path, vocab_path, train_path, dev_path, test_path;
+  core::v1::ModelConfig config;  // labels_num is set by the task from the training file
+  int64_t batch_size = 64;       // per rank
+  int64_t seq_length = 128;
+  double learning_rate = 2e-5;
+  double warmup = 0.1;
+  int epochs_num = 3;
+  int64_t report_steps = 100;
+  int64_t accumulation_steps = 1;
+  int seed = 7;
+  bool skip_bad_lines = false;
+  bool resume = false;
+  std::atomic<int>* stop_signal = nullptr;
+  LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
+  Launch place;          // this rank's place (ResolveLaunch)
+};
+
+struct FinetuneResult {
+  std::string metric_name;         // the task's dev metric ("accuracy", "MRR", "F1")
+  std::vector<double> dev_metric;  // per epoch
+  double best_dev = 0;
+  double test_metric = -1;  // -1 without a test file
+  std::string test_report;
+  int64_t labels_num = 0;
+  int64_t train_instances = 0;
+  double train_seconds = 0, eval_seconds = 0;
+  int64_t train_samples = 0, eval_samples = 0;  // what the seconds were spent on
+  int stopped_by_signal = 0;                    // a checkpoint was saved; --resume continues
+};
+
+absl::StatusOr<FinetuneResult> RunFinetune(const FinetuneOptions& options);
+
+struct InferOptions {
+  std::string task;
+  std::map<std::string, std::string> task_options;
+  std::string load_model_path, vocab_path, test_path, prediction_path;
+  core::v1::ModelConfig config;
+  int64_t batch_size = 64;
+  int64_t seq_length = 128;
+  std::vector<int> gpu_ranks;
+};
+
+// A prediction file: the task's header line, then a line per input.
+absl::Status RunInfer(const InferOptions& options);
+
+}  // namespace uer::runtime
+
+#endif  // UER_CORE_RUNTIME_FINETUNE_H_
