@@ -15,5 +15,6 @@ DEFINE_int32(show, 3, "How many instances to print.");
 int main(int argc, char** argv) {
   uer::tools::InitTool("Prints a preprocessed dataset.\nUsage: inspect_dataset --dataset_path D [--vocab_path V] [--show N]",
                        &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();  // the target's data side decodes the records
   return uer::tools::ExitCode(uer::tools::InspectDataset(FLAGS_dataset_path, FLAGS_vocab_path, FLAGS_show, std::cout));
 }
