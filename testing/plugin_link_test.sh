@@ -17,7 +17,12 @@ for so in "$@"; do
   if nm -D --defined-only -C "$so" | grep -E " (gflags|google)::(FlagRegisterer|protobuf::DescriptorPool::generated_pool)" ; then
     echo "FAIL: $so carries a copy of gflags or of protobuf's descriptor pool"; fail=1
   fi
+  # Built by uer_plugin (testing/plugins and the built-in ones): the stamp is all it exports.
+  if [[ "$so" == */libuer_* && "$so" != */docs/* ]]; then
+    exported=$(nm -D --defined-only "$so" | awk 'NF == 3 {print $3}' | sort -u | paste -sd' ' || true)
+    [[ -z "$exported" || "$exported" == "uer_plugin_stamp" ]] || { echo "FAIL: $so exports more than its stamp: $exported" | cut -c1-300; fail=1; }
+  fi
 done
 [[ $n -gt 0 ]] || { echo "FAIL: no plugin given"; exit 1; }
-[[ $fail == 0 ]] && echo "$n plugins link core dynamically and carry no copy of it"
+[[ $fail == 0 ]] && echo "$n plugins link core dynamically, carry no copy of it and export their stamp alone"
 exit $fail

@@ -6,28 +6,6 @@
 
 namespace uer::tools {
 
-const std::vector<int64_t>& DecodedInstance::Field(const std::string& name) const {
-  static const std::vector<int64_t>* empty = new std::vector<int64_t>();
-  auto it = fields.find(name);
-  return it == fields.end() ? *empty : it->second;
-}
-
-absl::StatusOr<DecodedInstance> DecodeInstance(const runtime::Dataset& ds, uint64_t index) {
-  const core::DataSpec spec = ds.spec();
-  const int64_t seq = spec.seq_length;
-  const std::vector<core::FieldSpec> specs = ds.data().Fields();
-  DecodedInstance d;
-  d.src.assign(seq, spec.pad_id);
-  d.seg.assign(seq, 0);
-  core::RowView row;
-  row.src = d.src.data();
-  row.seg = d.seg.data();
-  for (const core::FieldSpec& f : specs) d.fields[f.name].assign(f.per_position ? seq : 1, 0);
-  for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
-  UER_RETURN_IF_ERROR(ds.Decode(index, &row));
-  return d;
-}
-
 absl::Status InspectDataset(const std::string& dataset_path, const std::string& vocab_path, int show,
                             std::ostream& out) {
   UER_ASSIGN_OR_RETURN(auto ds, runtime::Dataset::Open(dataset_path));

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include <glog/logging.h>
 
-#include "tools/preprocess_lib.h"
+#include "core/runtime/preprocess.h"
 #include "tools/tool_common.h"
 
 DEFINE_string(corpus_path, "", "Path of the corpus for pretraining.");
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   if (FLAGS_corpus_path.empty() || FLAGS_vocab_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--corpus_path and --vocab_path are required"));
   }
-  uer::tools::PreprocessOptions o;
+  uer::runtime::PreprocessOptions o;
   o.corpus_path = FLAGS_corpus_path;
   o.vocab_path = FLAGS_vocab_path;
   o.dataset_path = FLAGS_dataset_path;
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   o.dup_factor = FLAGS_dup_factor;
   o.short_seq_prob = FLAGS_short_seq_prob;
   o.seed = FLAGS_seed;
-  auto stats = uer::tools::RunPreprocess(o);
+  auto stats = uer::runtime::RunPreprocess(o);
   if (stats.ok()) {
     const auto& c = stats->stats.counts;
     auto count = [&](const char* k) { auto it = c.find(k); return it == c.end() ? int64_t{0} : it->second; };

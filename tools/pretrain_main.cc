@@ -15,7 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "core/runtime/launch.h"
-#include "tools/pretrain_lib.h"
+#include "core/runtime/pretrain.h"
 #include "tools/tool_common.h"
 
 // Paths.
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   }
   auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return uer::tools::ExitCode(config.status());
-  uer::tools::PretrainOptions o;
+  uer::runtime::PretrainOptions o;
   o.dataset_path = FLAGS_dataset_path;
   o.vocab_path = FLAGS_vocab_path;
   o.pretrained_model_path = FLAGS_pretrained_model_path;
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   o.stop_signal = &g_stop;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
-  auto result = uer::tools::RunPretrain(o);
+  auto result = uer::runtime::RunPretrain(o);
   if (!result.ok()) return uer::tools::ExitCode(result.status());
   return result->stopped_by_signal ? 128 + result->stopped_by_signal : 0;
 }

@@ -57,7 +57,7 @@ void JoinRankList(int* argc, char*** argv) {
     int j = i + 1;
     for (; j < *argc; ++j) {
       const std::string v = (*argv)[j];
-      if (v.empty() || v.find_first_not_of("0123456789,") != std::string::npos) break;
+      if (v.empty() || v.find_first_not_of("0123456789, ") != std::string::npos) break;
       absl::StrAppend(&ranks, ranks.empty() ? "" : ",", v);
     }
     out.push_back("--gpu_ranks=" + ranks);
@@ -135,7 +135,7 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
 
 absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text) {
   std::vector<int> ranks;
-  for (absl::string_view r : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+  for (absl::string_view r : absl::StrSplit(text, absl::ByAnyChar(", "), absl::SkipWhitespace())) {
     int rank;
     if (!absl::SimpleAtoi(r, &rank) || rank < 0) {
       return absl::InvalidArgumentError(absl::StrCat("--gpu_ranks must be comma-separated integers >= 0, got \"", text, "\""));

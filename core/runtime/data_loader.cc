@@ -46,8 +46,22 @@ DataLoader::DataLoader(const Dataset& ds, const DataLoaderOptions& o)
     : ds_(ds), batch_size_(o.batch_size * o.world_size), buffer_size_(o.buffer_size), rng_(o.seed),
       rank_(o.rank), world_size_(o.world_size) {}
 
+absl::StatusOr<Batch> DataLoader::Next(torch::Device device) {
+  std::vector<uint64_t> idx = NextIndices();
+  if (idx.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ds_.path(), ": a whole pass over its ", ds_.size(), " instances found no batch of ", batch_size_,
+        " that trains the ", ds_.target(), " target (an mlm corpus of very short lines has no masked token): "
+        "use more data or a larger --batch_size"));
+  }
+  return MakeBatch(ds_, idx, device);
+}
+
 std::vector<uint64_t> DataLoader::NextIndices() {
+  const uint64_t pass = ds_.size() / static_cast<uint64_t>(batch_size_) + 2;
+  uint64_t skipped = 0;
   while (true) {
+    if (skipped++ > pass) return {};
     while (start_ >= buffer_.size()) Fill();
     size_t end = std::min(buffer_.size(), start_ + batch_size_);
     std::vector<uint64_t> idx(buffer_.begin() + start_, buffer_.begin() + end);

@@ -46,9 +46,10 @@ struct DataLoaderOptions {
 class DataLoader {
  public:
   DataLoader(const Dataset& dataset, const DataLoaderOptions& options);
-  // Indices of this rank's part of the next batch.
+  // Indices of this rank's part of the next batch; empty when a whole pass over the dataset found no
+  // batch that trains anything.
   std::vector<uint64_t> NextIndices();
-  absl::StatusOr<Batch> Next(torch::Device device) { return MakeBatch(ds_, NextIndices(), device); }
+  absl::StatusOr<Batch> Next(torch::Device device);
   // Batches drawn so far (skipped ones included): the position a checkpoint stores.
   int64_t batches() const { return batches_; }
   // Moves to the position after `n` batches (resume), without building them.

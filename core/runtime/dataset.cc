@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/status_macros.h"
 
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
@@ -161,7 +162,10 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
   int fd = open(path.c_str(), O_RDONLY);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open dataset ", path, ": ", std::strerror(errno)));
   struct stat st;
-  fstat(fd, &st);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat("dataset ", path, " is not a regular file"));
+  }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < sizeof(DatasetHeader)) {
     close(fd);
@@ -188,6 +192,16 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
   }
   if (h.header_checksum != Fnv1a64(&h, offsetof(DatasetHeader, header_checksum))) {
     return absl::DataLossError(absl::StrCat(path, ": the header checksum does not match (corrupt file)"));
+  }
+  // Sizes checked before they are multiplied: a crafted count must not wrap the arithmetic around.
+  const uint64_t room = size - sizeof(DatasetHeader);
+  if (h.instance_count == 0 || h.instance_count > room / 8 - 1 ||
+      h.data_words > (room - (h.instance_count + 1) * 8) / 4) {
+    return absl::DataLossError(absl::StrCat(path, ": the header's instance count (", h.instance_count, ") and data size (",
+                                            h.data_words, " words) do not fit the file's ", size, " bytes (truncated or corrupt file)"));
+  }
+  if (h.seq_length == 0 || h.seq_length > (1u << 20)) {
+    return absl::DataLossError(absl::StrCat(path, ": seq_length ", h.seq_length, " in the header (corrupt file)"));
   }
   const size_t expect = sizeof(DatasetHeader) + (h.instance_count + 1) * 8 + h.data_words * 4;
   if (size != expect) {
@@ -300,6 +314,28 @@ absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& ta
   h.seed = static_cast<uint64_t>(seed);
   h.dup_factor = static_cast<uint32_t>(dup_factor);
   return h;
+}
+
+const std::vector<int64_t>& DecodedInstance::Field(const std::string& name) const {
+  static const std::vector<int64_t>* empty = new std::vector<int64_t>();
+  auto it = fields.find(name);
+  return it == fields.end() ? *empty : it->second;
+}
+
+absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& ds, uint64_t index) {
+  const core::DataSpec spec = ds.spec();
+  const int64_t seq = spec.seq_length;
+  const std::vector<core::FieldSpec> specs = ds.data().Fields();
+  DecodedInstance d;
+  d.src.assign(seq, spec.pad_id);
+  d.seg.assign(seq, 0);
+  core::RowView row;
+  row.src = d.src.data();
+  row.seg = d.seg.data();
+  for (const core::FieldSpec& f : specs) d.fields[f.name].assign(f.per_position ? seq : 1, 0);
+  for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
+  UER_RETURN_IF_ERROR(ds.Decode(index, &row));
+  return d;
 }
 
 }  // namespace uer::runtime

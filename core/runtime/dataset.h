@@ -19,6 +19,7 @@
 #define UER_CORE_RUNTIME_DATASET_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -125,6 +126,16 @@ class Dataset {
   const core::TargetDataFactory* data_side_ = nullptr;
 };
 
+// One instance as the trainer sees it, padded to seq_length (UER-py's data loader layout): src, seg
+// and the target's inputs by name (per position, or one value).
+struct DecodedInstance {
+  std::vector<int64_t> src, seg;
+  std::map<std::string, std::vector<int64_t>> fields;
+  // The field's values; an empty vector when the target has no such input.
+  const std::vector<int64_t>& Field(const std::string& name) const;
+};
+
+absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& dataset, uint64_t index);
 // A header for a new dataset of `target` (its name and record version) and `vocab`.
 absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,
                                                int seq_length, int seed, int dup_factor);

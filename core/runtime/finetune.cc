@@ -1,6 +1,7 @@
 #include "core/runtime/finetune.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <optional>
 
@@ -23,10 +24,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-std::string Duration(double seconds) {
-  const int64_t s = seconds > 0 ? static_cast<int64_t>(seconds) : 0;
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-}
 
 // Whether batches may be cut after their longest row: nothing the task reads sits in the padding, and
 // the encoder's outputs at the tokens do not see trailing padding (capabilities the plugins declare).
@@ -43,23 +40,10 @@ std::pair<torch::Tensor, torch::Tensor> BatchInputs(const TaskDataset& d, int64_
   return {src, seg};
 }
 
-// The Predictor: forward passes over `data` in eval mode, `use(begin, out)` per batch.
-void Predict(FinetuneModel* model, torch::Device device, const TaskDataset& data, int64_t bs, bool trim,
-             const std::function<void(int64_t, const core::TargetOutput&)>& use) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  const int64_t n = data.size();
-  for (int64_t begin = 0; begin < n; begin += bs) {
-    const int64_t len = std::min(bs, n - begin);
-    auto [src, seg] = BatchInputs(data, begin, len, trim);
-    use(begin, model->Forward(src.to(device), seg.to(device), {}));
-  }
-}
-
 core::Evaluation Evaluate(FinetuneModel* model, torch::Device device, const core::TaskData& task, const TaskDataset& data,
                           int64_t bs, bool trim, bool full) {
   std::unique_ptr<core::Evaluator> e = task.NewEvaluator(data, full);
-  Predict(model, device, data, bs, trim, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
+  Predictor(model, device, bs).Run(data, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
   return e->Finish();
 }
 
@@ -107,19 +91,29 @@ class FinetuneJob : public TrainingJob {
     const int64_t i = (step - 1) % batches_, n = train_.size();
     const int64_t begin = i * global_batch_, len = std::min(global_batch_, n - begin);
     // This rank's slice of the global batch; its loss counts by its share of the rows, so that the
-    // ranks' averaged gradients are the global batch's (a mean over rows).
-    const int64_t from = begin + len * rank_ / world_, to = begin + len * (rank_ + 1) / world_;
-    if (to <= from) return absl::InvalidArgumentError(absl::StrCat("a batch of ", len, " rows for ", world_, " ranks"));
+    // ranks' averaged gradients are the global batch's: exactly for a loss averaged over rows (the
+    // classifier), closely for one averaged over tokens (ner: each rank divides by its own count).
+    int64_t from = begin + len * rank_ / world_, to = begin + len * (rank_ + 1) / world_;
+    // A last batch of fewer rows than ranks leaves a rank without rows: it runs one row with weight 0,
+    // so that the collectives stay aligned and it adds nothing.
+    const bool empty = to <= from;
+    if (empty) from = begin, to = begin + 1;
     auto [src, seg] = BatchInputs(train_, from, to - from, trim_);
     core::TensorMap inputs;
     inputs["label"] = train_.inputs.at("label").narrow(0, from, to - from).to(device_);
     StepOutput s;
     s.out = model_->Forward(src.to(device_), seg.to(device_), inputs);
-    s.tokens = src.numel();
-    s.instances = to - from;
-    s.weight = static_cast<double>((to - from) * world_) / static_cast<double>(len);
-    result_->train_samples += to - from;
+    s.tokens = empty ? 0 : src.numel();
+    s.instances = empty ? 0 : to - from;
+    s.weight = empty ? 0.0 : static_cast<double>((to - from) * world_) / static_cast<double>(len);
+    result_->train_samples += s.instances;
     return s;
+  }
+  // Groups count from each epoch's start and end with it.
+  std::pair<int64_t, int64_t> AccumulationGroup(int64_t step, int64_t acc) const override {
+    const int64_t epoch_start = (step - 1) / batches_ * batches_;  // steps before this epoch
+    const int64_t first = epoch_start + (step - epoch_start - 1) / acc * acc + 1;
+    return {first, std::min(first + acc - 1, epoch_start + batches_)};
   }
   bool ReportAfter(int64_t step, int64_t report_steps) const override {
     return ((step - 1) % batches_ + 1) % report_steps == 0;
@@ -131,7 +125,7 @@ class FinetuneJob : public TrainingJob {
     return absl::StrFormat("Epoch id: %d, Training steps: %d/%d, Avg loss: %.3f, %.1f samples/s, elapsed %s, ETA %s",
                            epoch, in_epoch, batches_, c.sums.Mean("loss"),
                            c.elapsed_seconds > 0 ? static_cast<double>(result_->train_samples * world_) / c.elapsed_seconds : 0.0,
-                           Duration(c.elapsed_seconds), Duration(c.eta_seconds));
+                           FormatDuration(c.elapsed_seconds), FormatDuration(c.eta_seconds));
   }
   absl::Status AfterStep(int64_t step, bool writer) override {
     if (step % batches_ != 0) return absl::OkStatus();
@@ -156,12 +150,22 @@ class FinetuneJob : public TrainingJob {
   core::StateDict JobState() const override {
     core::StateDict s;
     s.emplace_back("best_dev", torch::tensor(best_, torch::kDouble));
+    s.emplace_back("batches_per_epoch", torch::tensor(batches_));
+    s.emplace_back("global_batch", torch::tensor(global_batch_));
     s.emplace_back("saved", torch::tensor(saved_ ? 1 : 0));
     if (!result_->dev_metric.empty()) s.emplace_back("dev_metric", torch::tensor(result_->dev_metric, torch::kDouble));
     return s;
   }
   absl::Status LoadJobState(const core::StateDict& state) override {
     for (const auto& [k, v] : state) {
+      // A resumed run must cut the data as the stopped one did.
+      if ((k == "batches_per_epoch" && v.item<int64_t>() != batches_) ||
+          (k == "global_batch" && v.item<int64_t>() != global_batch_)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--resume: the checkpoint was written with ", k, " ", v.item<int64_t>(), ", this run has ",
+            k == "global_batch" ? global_batch_ : batches_,
+            ": resume with the stopped run's training file, --batch_size and --world_size"));
+      }
       if (k == "best_dev") best_ = v.item<double>();
       if (k == "saved") saved_ = v.item<int64_t>() != 0;
       if (k == "dev_metric") {
@@ -187,6 +191,24 @@ class FinetuneJob : public TrainingJob {
   double best_ = 0;
   bool saved_ = false;
 };
+
+// Removes OUTPUT-STEP checkpoints and their .state files.
+void RemoveCheckpoints(const std::string& output) {
+  namespace fs = std::filesystem;
+  const fs::path p(output);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string prefix = p.filename().string() + "-";
+  std::error_code ec;
+  std::vector<fs::path> doomed;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string rest = it->path().filename().string();
+    if (rest.rfind(prefix, 0) != 0) continue;
+    rest = rest.substr(prefix.size());
+    if (rest.size() > 6 && rest.compare(rest.size() - 6, 6, ".state") == 0) rest.resize(rest.size() - 6);
+    if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos) doomed.push_back(it->path());
+  }
+  for (const fs::path& f : doomed) fs::remove(f, ec);
+}
 
 absl::Status CheckOptions(const FinetuneOptions& o) {
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
@@ -287,6 +309,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     result.stopped_by_signal = r.stopped_by_signal;
     return result;
   }
+  if (writer) RemoveCheckpoints(o.output_model_path);  // a finished run needs its signal saves no more
   if (test && writer) {
     UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.output_model_path, {}).status());
     core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true);
@@ -297,6 +320,20 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
 }
 
 }  // namespace
+
+Predictor::Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size)
+    : model_(model), device_(device), batch_size_(batch_size), trim_(CanTrimPadding(*model)) {}
+
+void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, const core::TargetOutput&)>& use) const {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const int64_t n = data.size();
+  for (int64_t begin = 0; begin < n; begin += batch_size_) {
+    const int64_t len = std::min(batch_size_, n - begin);
+    auto [src, seg] = BatchInputs(data, begin, len, trim_);
+    use(begin, model_->Forward(src.to(device_), seg.to(device_), {}));
+  }
+}
 
 absl::StatusOr<FinetuneResult> RunFinetune(const FinetuneOptions& options) {
   absl::StatusOr<FinetuneResult> result = absl::InternalError("not run");
@@ -332,8 +369,9 @@ absl::Status RunInfer(const InferOptions& o) {
     UER_ASSIGN_OR_RETURN(TaskDataset data, s.task->Read(o.test_path, read));
     std::unique_ptr<core::PredictionWriter> writer = s.task->NewPredictionWriter(data);
     std::string text = writer->Header() + "\n";
-    Predict(model.get(), device, data, o.batch_size, CanTrimPadding(*model),
-            [&](int64_t begin, const core::TargetOutput& out) { writer->Add(begin, out, &text); });
+    Predictor(model.get(), device, o.batch_size).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
+      writer->Add(begin, out, &text);
+    });
     UER_RETURN_IF_ERROR(WriteFileAtomically(o.prediction_path, text));
     UER_LOG(INFO) << "wrote " << data.size() << " predictions to " << o.prediction_path;
     return absl::OkStatus();

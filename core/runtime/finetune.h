@@ -10,13 +10,16 @@
 #define UER_CORE_RUNTIME_FINETUNE_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/plugin_api.h"
 #include "core/runtime/launch.h"
+#include "core/runtime/model.h"
 
 namespace uer::runtime {
 
@@ -63,6 +66,22 @@ struct InferOptions {
   int64_t batch_size = 64;
   int64_t seq_length = 128;
   std::vector<int> gpu_ranks;
+};
+
+// The Predictor: forward passes in eval mode over a task's data set, batch by batch, each batch cut
+// after its longest row where the plugins allow it (Task::ReadsPadding,
+// Encoder::TrailingPaddingInvisible): the same outputs, less work on short texts.
+class Predictor {
+ public:
+  Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size);
+  // `use(begin, out)` for rows [begin, begin + batch) of `data`.
+  void Run(const core::TaskDataset& data, const std::function<void(int64_t, const core::TargetOutput&)>& use) const;
+
+ private:
+  FinetuneModel* model_;
+  torch::Device device_;
+  int64_t batch_size_;
+  bool trim_;
 };
 
 // A prediction file: the task's header line, then a line per input.

@@ -62,7 +62,9 @@ absl::Status LoadFolder(const fs::path& dir) {
     // A folder may hold other libraries beside the plugins (a plugin's own dependencies): only
     // files that carry a stamp are plugins.
     absl::StatusOr<PluginStamp> stamp = ReadPluginStamp(f.string());
-    if (!stamp.ok() && stamp.status().code() == absl::StatusCode::kNotFound) {
+    // No stamp, or not a 64-bit ELF object at all (a linker script named .so): not a plugin.
+    if (!stamp.ok() && (stamp.status().code() == absl::StatusCode::kNotFound ||
+                        stamp.status().code() == absl::StatusCode::kFailedPrecondition)) {
       skipped.push_back(f.filename().string());
       continue;
     }
@@ -90,7 +92,7 @@ PluginStamp ParseStamp(std::string_view text) {
 
 absl::StatusOr<PluginStamp> ReadPluginStamp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read plugin ", path, ": ", std::strerror(errno)));
+  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot read plugin ", path, ": ", std::strerror(errno)));
   auto bad = [&](const char* why) {
     return absl::FailedPreconditionError(absl::StrCat("cannot load plugin ", path, ": not a 64-bit ELF shared object (", why, ")"));
   };

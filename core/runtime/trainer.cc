@@ -14,6 +14,7 @@
 #include <ATen/core/Generator.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/log.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/model.h"
@@ -39,7 +40,10 @@ absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const s
   state.emplace_back("uer.cpu_rng_state", at::detail::getDefaultCPUGenerator().get_state());
   for (auto& [k, v] : job.JobState()) state.emplace_back("job." + k, v);
   UER_RETURN_IF_ERROR(SaveStateDict(path + ".state.tmp", state));
-  UER_RETURN_IF_ERROR(SaveStateDict(path, ModelStateDict(job.model())));
+  if (absl::Status st = SaveStateDict(path, ModelStateDict(job.model())); !st.ok()) {
+    unlink((path + ".state.tmp").c_str());
+    return st;
+  }
   std::error_code ec;
   fs::rename(path + ".state.tmp", path + ".state", ec);
   if (ec) return absl::DataLossError(absl::StrCat("cannot write ", path, ".state: ", ec.message()));
@@ -116,7 +120,8 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     return last_good.empty() ? std::string("no checkpoint was written yet") : "the last good checkpoint is " + last_good;
   };
   for (; step <= o.total_steps; ++step) {
-    const bool at_boundary = (step - 1) % o.accumulation_steps == 0;
+    const auto [group_first, group_last] = job.AccumulationGroup(step, o.accumulation_steps);
+    const bool at_boundary = step == group_first;
     if (!dist && at_boundary && stop_requested()) {
       const std::string ck = CheckpointPath(o.output_model_path, step - 1);
       UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step - 1));
@@ -135,14 +140,15 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     result.losses.push_back(loss);
     sums.values["loss"] += loss;
     for (const auto& [name, t] : s.out.values) {
-      if (t.numel() == 1) sums.values[name] += t.item<double>();  // scalars; logits and the like are not summed
+      // Scalars other than the loss (counted above); logits and the like are not summed.
+      if (name != "loss" && t.numel() == 1) sums.values[name] += t.item<double>();
     }
     ++sums.steps;
     sums.instances += s.instances;
     interval_tokens += s.tokens;
-    (s.out.loss * (s.weight / static_cast<double>(o.accumulation_steps))).backward();
+    (s.out.loss * (s.weight / static_cast<double>(group_last - group_first + 1))).backward();
     bool stop_now = false;
-    if (step % o.accumulation_steps == 0) {
+    if (step == group_last) {
       if (dist) {
         // Gradients and two flags in one collective, so that every rank decides the same: stop on
         // a signal (any rank's) or on a non-finite loss (any rank's).
@@ -201,6 +207,11 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
 }
 
 }  // namespace
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = seconds > 0 ? static_cast<int64_t>(seconds) : 0;
+  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+}
 
 std::string CheckpointPath(const std::string& output, int64_t step) { return absl::StrCat(output, "-", step); }
 

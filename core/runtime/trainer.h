@@ -54,6 +54,14 @@ class TrainingJob {
   // The data position a checkpoint stores, and moving there on resume.
   virtual int64_t position() const = 0;
   virtual void Seek(int64_t position) = 0;
+  // The accumulation group of `step`: the first and last forward pass whose gradients one optimizer
+  // step applies. UER-py's: [k*acc + 1, (k+1)*acc] (a last, incomplete group is never applied);
+  // fine-tuning ends a group at each epoch's end, so that every epoch's last batches count before
+  // the dev evaluation.
+  virtual std::pair<int64_t, int64_t> AccumulationGroup(int64_t step, int64_t acc) const {
+    const int64_t first = (step - 1) / acc * acc + 1;
+    return {first, first + acc - 1};
+  }
   // Whether to report after `step` (UER-py: every report_steps steps; its fine-tuning counts them
   // within each epoch).
   virtual bool ReportAfter(int64_t step, int64_t report_steps) const { return step % report_steps == 0; }
@@ -93,6 +101,9 @@ absl::StatusOr<TrainResult> Train(TrainingJob& job, const TrainerOptions& option
 // OUTPUT-STEP, and the newest step with a complete checkpoint (model and .state), or 0.
 std::string CheckpointPath(const std::string& output, int64_t step);
 int64_t LatestCheckpoint(const std::string& output);
+
+// H:MM:SS, for elapsed times and ETAs in report lines.
+std::string FormatDuration(double seconds);
 
 // Runs `fn`, turning a LibTorch exception (a shape error deep inside a module) into an
 // InvalidArgument status with its first line: every tool ends with a message, never an abort.

@@ -213,6 +213,7 @@ class ClassifierData_ : public core::TaskData {
 
   absl::Status PrepareTraining(const std::string& train_path, const core::TaskReadOptions& o,
                                core::v1::ModelConfig* config) override {
+    train_path_ = train_path;
     UER_ASSIGN_OR_RETURN(ClassifierData train, ReadClassifierTsv(train_path, *context_.tokenizer, o));
     if (train.examples.empty()) return absl::InvalidArgumentError(absl::StrCat(train_path, ": no examples"));
     for (const auto& e : train.examples) train_labels_.insert(e.label);
@@ -267,7 +268,7 @@ class ClassifierData_ : public core::TaskData {
         }
       }
     }
-    if (mrr_ && o.with_labels && !d.has_qid) {
+    if (mrr_ && o.with_labels && !d.has_qid && path != train_path_) {  // MRR is for dev and test
       return absl::InvalidArgumentError(absl::StrCat("--mean_reciprocal_rank needs a qid column; ", path, " has none"));
     }
     if (d.skipped) UER_LOG(WARNING) << path << ": " << d.skipped << " bad lines skipped";
@@ -298,6 +299,7 @@ class ClassifierData_ : public core::TaskData {
  private:
   core::TaskDataContext context_;
   bool mrr_;
+  std::string train_path_;
   std::set<int64_t> train_labels_;
   int64_t labels_num_ = 0;
 };

@@ -4,8 +4,8 @@
 //
 //   PreprocessOptions o;  o.corpus_path = ...; o.vocab_path = ...; o.target = "bert";
 //   UER_ASSIGN_OR_RETURN(PreprocessStats s, RunPreprocess(o));
-#ifndef UER_TOOLS_PREPROCESS_LIB_H_
-#define UER_TOOLS_PREPROCESS_LIB_H_
+#ifndef UER_CORE_RUNTIME_PREPROCESS_H_
+#define UER_CORE_RUNTIME_PREPROCESS_H_
 
 #include <cstdint>
 #include <string>
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "core/target_data.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 struct PreprocessOptions {
   std::string corpus_path;
@@ -38,6 +38,6 @@ struct PreprocessStats {
 
 absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& options);
 
-}  // namespace uer::tools
+}  // namespace uer::runtime
 
-#endif  // UER_TOOLS_PREPROCESS_LIB_H_
+#endif  // UER_CORE_RUNTIME_PREPROCESS_H_

@@ -1,4 +1,4 @@
-#include "tools/pretrain_lib.h"
+#include "core/runtime/pretrain.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,9 +6,9 @@
 #include "core/runtime/loader.h"
 #include "core/runtime/model.h"
 #include "testing/test_util.h"
-#include "tools/preprocess_lib.h"
+#include "core/runtime/preprocess.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 namespace {
 
 using ::testing::HasSubstr;
@@ -16,7 +16,7 @@ using ::uer::testing::StatusIs;
 
 class PretrainTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { ASSERT_OK(runtime::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
+  static void SetUpTestSuite() { ASSERT_OK(LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
   void SetUp() override {
     vocab_ = ::uer::testing::WriteUerVocab(dir_, "abcdefghijklmnopqrstuvwxyz");
     std::string corpus;
@@ -82,8 +82,8 @@ TEST_F(PretrainTest, ResumeEndsWithTheSameWeightsAsOneRun) {
   ASSERT_OK_AND_ASSIGN(PretrainResult b, RunPretrain(split));
   ASSERT_EQ(b.losses.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(b.losses[i], a.losses[3 + i]) << "step " << 4 + i;
-  ASSERT_OK_AND_ASSIGN(core::StateDict wa, runtime::LoadStateDict(straight.output_model_path));
-  ASSERT_OK_AND_ASSIGN(core::StateDict wb, runtime::LoadStateDict(split.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict wa, LoadStateDict(straight.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict wb, LoadStateDict(split.output_model_path));
   ASSERT_EQ(wa.size(), wb.size());
   for (size_t i = 0; i < wa.size(); ++i) {
     EXPECT_EQ(wa[i].first, wb[i].first);
@@ -127,11 +127,11 @@ TEST_F(PretrainTest, NanLossStopsWithTheStepNumber) {
   PretrainOptions first = Options("good.bin");
   first.total_steps = 1;
   ASSERT_OK(RunPretrain(first));
-  ASSERT_OK_AND_ASSIGN(core::StateDict w, runtime::LoadStateDict(first.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict w, LoadStateDict(first.output_model_path));
   for (auto& [k, t] : w) {
     if (k == "embedding.layer_norm.gamma") t.fill_(std::nan(""));
   }
-  ASSERT_OK(runtime::SaveStateDict(dir_ + "/nan.bin", w));
+  ASSERT_OK(SaveStateDict(dir_ + "/nan.bin", w));
   PretrainOptions o = Options("nan_out.bin");
   o.pretrained_model_path = dir_ + "/nan.bin";
   EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kInternal, HasSubstr("the loss is nan at step 1; stopped without saving")));
@@ -173,4 +173,4 @@ TEST_F(PretrainTest, BookReviewMlmLossFalls) {
 }
 
 }  // namespace
-}  // namespace uer::tools
+}  // namespace uer::runtime

@@ -1,4 +1,4 @@
-#include "tools/pretrain_lib.h"
+#include "core/runtime/pretrain.h"
 
 #include <chrono>
 #include <csignal>
@@ -17,22 +17,22 @@
 #include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
 #include "core/runtime/launch.h"
-#include "tools/tool_common.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 namespace {
+
 
 // Pre-training as a TrainingJob: batches from the dataset's loader, the model's forward pass, and
 // the report line with the target's own part (its data side's ReportLine).
-class PretrainJob : public runtime::TrainingJob {
+class PretrainJob : public TrainingJob {
  public:
-  PretrainJob(runtime::Model* model, const runtime::Dataset& dataset, runtime::DataLoader* loader,
+  PretrainJob(Model* model, const Dataset& dataset, DataLoader* loader,
               torch::Device device)
       : model_(model), dataset_(dataset), loader_(loader), device_(device) {}
   torch::nn::Module& model() override { return *model_; }
-  absl::StatusOr<runtime::StepOutput> Forward(int64_t) override {
-    UER_ASSIGN_OR_RETURN(runtime::Batch batch, loader_->Next(device_));
-    runtime::StepOutput s;
+  absl::StatusOr<StepOutput> Forward(int64_t) override {
+    UER_ASSIGN_OR_RETURN(Batch batch, loader_->Next(device_));
+    StepOutput s;
     s.out = model_->Forward(batch.src, batch.seg, batch.tgt);
     s.tokens = batch.tokens;
     s.instances = batch.instances;
@@ -40,7 +40,7 @@ class PretrainJob : public runtime::TrainingJob {
   }
   int64_t position() const override { return loader_->batches(); }
   void Seek(int64_t position) override { loader_->Skip(position); }
-  std::string ReportLine(const runtime::ReportContext& c) const override {
+  std::string ReportLine(const ReportContext& c) const override {
     return absl::StrCat(absl::StrFormat("| %8d/%8d steps| %8.2f tokens/s| loss %7.2f", c.step, c.total_steps,
                                         c.tokens_per_second, c.sums.Mean("loss")),
                         dataset_.data().ReportLine(c.sums),
@@ -49,30 +49,30 @@ class PretrainJob : public runtime::TrainingJob {
   }
 
  private:
-  runtime::Model* model_;
-  const runtime::Dataset& dataset_;
-  runtime::DataLoader* loader_;
+  Model* model_;
+  const Dataset& dataset_;
+  DataLoader* loader_;
   torch::Device device_;
 };
 
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
-  runtime::FlushSubnormals();
-  runtime::LaunchOptions lo;
+  FlushSubnormals();
+  LaunchOptions lo;
   lo.world_size = o.world_size;
   lo.gpu_ranks = o.gpu_ranks;
   lo.backend = o.backend;
   lo.master_ip = o.master_ip;
   lo.dist_timeout_s = o.dist_timeout_s;
-  runtime::Launch launch;
+  Launch launch;
   launch.rank = o.rank;
   launch.local_rank = o.local_rank;
   launch.master_ip = o.master_ip;
-  UER_ASSIGN_OR_RETURN(runtime::Placement place,
-                       runtime::Place(lo, launch, "--gpu_ranks with more than one GPU needs --world_size"));
+  UER_ASSIGN_OR_RETURN(Placement place,
+                       Place(lo, launch, "--gpu_ranks with more than one GPU needs --world_size"));
   const torch::Device device = place.device;
-  std::unique_ptr<runtime::Distributed> dist = std::move(place.dist);
+  std::unique_ptr<Distributed> dist = std::move(place.dist);
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   if (o.total_steps < 1 || o.batch_size < 1 || o.accumulation_steps < 1 || o.report_steps < 1 ||
       o.save_checkpoint_steps < 1 || o.instances_buffer_size < 1) {
@@ -80,32 +80,32 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                                       "--save_checkpoint_steps and --instances_buffer_size must be >= 1");
   }
   UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
-  UER_ASSIGN_OR_RETURN(auto dataset, runtime::Dataset::Open(o.dataset_path));
+  UER_ASSIGN_OR_RETURN(auto dataset, Dataset::Open(o.dataset_path));
   UER_RETURN_IF_ERROR(dataset->CheckCompatible(vocab, o.config.target()));
 
   torch::manual_seed(o.seed);
-  UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}));
+  UER_ASSIGN_OR_RETURN(auto model, BuildModel(o.config, {vocab.size(), 0}));
   const int64_t max_positions = model->embedding->max_positions();
   if (max_positions > 0 && static_cast<int64_t>(dataset->header().seq_length) > max_positions) {
     return absl::FailedPreconditionError(absl::StrCat(o.dataset_path, " has seq_length ", dataset->header().seq_length,
                                                       ", more than the model's max_seq_length ", max_positions));
   }
-  runtime::InitWeights(model.get(), 0.02, o.seed);
+  InitWeights(model.get(), 0.02, o.seed);
   if (!o.pretrained_model_path.empty()) {
-    runtime::LoadOptions lo;
+    LoadOptions lo;
     lo.allow_missing_target = true;
     lo.allow_unexpected_target = true;
-    UER_ASSIGN_OR_RETURN(std::string gen, runtime::LoadModelWeights(model.get(), o.pretrained_model_path, lo));
+    UER_ASSIGN_OR_RETURN(std::string gen, LoadModelWeights(model.get(), o.pretrained_model_path, lo));
     UER_LOG(INFO) << "loaded " << o.pretrained_model_path << " (" << gen << " keys)";
   }
   model->to(device);
-  runtime::DataLoaderOptions lopt;
+  DataLoaderOptions lopt;
   lopt.batch_size = o.batch_size;
   lopt.buffer_size = o.instances_buffer_size;
   lopt.seed = o.seed;
   lopt.rank = dist ? dist->rank() : 0;
   lopt.world_size = dist ? dist->world_size() : 1;
-  runtime::DataLoader loader(*dataset, lopt);
+  DataLoader loader(*dataset, lopt);
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
   const bool skipping = model->SkipPadding(o.skip_padding);
@@ -113,7 +113,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                 << " (" << params << " parameters) on " << dataset->size() << " instances, " << device
                 << (skipping ? ", skipping padding" : "");
 
-  runtime::TrainerOptions t;
+  TrainerOptions t;
   t.output_model_path = o.output_model_path;
   t.total_steps = o.total_steps;
   t.accumulation_steps = o.accumulation_steps;
@@ -128,7 +128,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   t.dist = dist.get();
   t.stop_signal = o.stop_signal;
   PretrainJob job(model.get(), *dataset, &loader, device);
-  UER_ASSIGN_OR_RETURN(runtime::TrainResult r, runtime::Train(job, t));
+  UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));
   PretrainResult result;
   result.steps_done = r.steps_done;
   result.losses = std::move(r.losses);
@@ -137,4 +137,4 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   return result;
 }
 
-}  // namespace uer::tools
+}  // namespace uer::runtime

@@ -6,8 +6,8 @@
 //   PretrainOptions o;  o.dataset_path = "dataset.uer";  o.vocab_path = "vocab.txt";
 //   o.output_model_path = "models/bert.bin";  o.config = resolved_model_config;
 //   UER_ASSIGN_OR_RETURN(PretrainResult r, RunPretrain(o));
-#ifndef UER_TOOLS_PRETRAIN_LIB_H_
-#define UER_TOOLS_PRETRAIN_LIB_H_
+#ifndef UER_CORE_RUNTIME_PRETRAIN_H_
+#define UER_CORE_RUNTIME_PRETRAIN_H_
 
 #include <atomic>
 #include <string>
@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 
 struct PretrainOptions {
   std::string dataset_path = "dataset.uer";
@@ -61,6 +61,6 @@ struct PretrainResult {
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& options);
 
-}  // namespace uer::tools
+}  // namespace uer::runtime
 
-#endif  // UER_TOOLS_PRETRAIN_LIB_H_
+#endif  // UER_CORE_RUNTIME_PRETRAIN_H_

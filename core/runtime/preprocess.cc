@@ -1,4 +1,4 @@
-#include "tools/preprocess_lib.h"
+#include "core/runtime/preprocess.h"
 
 #include <unistd.h>
 
@@ -21,7 +21,7 @@
 #include "core/text.h"
 #include "core/tokenizer.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 namespace {
 
 
@@ -100,16 +100,16 @@ struct WorkerResult {
 // Hands the builder's records to one part of the dataset.
 class PartSink : public core::InstanceSink {
  public:
-  explicit PartSink(runtime::DatasetPartWriter* out) : out_(out) {}
+  explicit PartSink(DatasetPartWriter* out) : out_(out) {}
   absl::Status Add(const std::vector<int32_t>& record, int64_t) override { return out_->Add(record); }
 
  private:
-  runtime::DatasetPartWriter* out_;
+  DatasetPartWriter* out_;
 };
 
 // One worker: its slice of lines through the target's instance builder, once per pass.
 WorkerResult RunWorker(const PreprocessOptions& o, const core::InstanceOptions& io, const core::TargetDataFactory& data,
-                       const core::Tokenizer& tokenizer, runtime::DatasetPartWriter* out, uint64_t byte_offset,
+                       const core::Tokenizer& tokenizer, DatasetPartWriter* out, uint64_t byte_offset,
                        uint64_t first_line, uint64_t line_count) {
   WorkerResult r;
   auto builder = data.NewBuilder(io, tokenizer);
@@ -184,9 +184,9 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
   std::vector<uint64_t> offsets = {0};
   if (workers > 1) UER_RETURN_IF_ERROR(IndexLines(o.corpus_path, starts, &lines, &offsets));
 
-  std::vector<std::unique_ptr<runtime::DatasetPartWriter>> parts;
+  std::vector<std::unique_ptr<DatasetPartWriter>> parts;
   for (int w = 0; w < workers; ++w) {
-    UER_ASSIGN_OR_RETURN(auto part, runtime::DatasetPartWriter::Create(absl::StrCat(o.dataset_path, ".part", w, ".", getpid())));
+    UER_ASSIGN_OR_RETURN(auto part, DatasetPartWriter::Create(absl::StrCat(o.dataset_path, ".part", w, ".", getpid())));
     parts.push_back(std::move(part));
   }
   std::vector<WorkerResult> results(workers);
@@ -222,15 +222,15 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
     discard();
     return absl::InvalidArgumentError(absl::StrCat("corpus ", o.corpus_path, " gave no instance for target ", o.target));
   }
-  UER_ASSIGN_OR_RETURN(runtime::DatasetHeader h,
-                       runtime::NewDatasetHeader(*data, *vocab, o.seq_length, o.seed, o.dup_factor));
-  std::vector<runtime::DatasetPartWriter*> raw;
+  UER_ASSIGN_OR_RETURN(DatasetHeader h,
+                       NewDatasetHeader(*data, *vocab, o.seq_length, o.seed, o.dup_factor));
+  std::vector<DatasetPartWriter*> raw;
   for (auto& p : parts) raw.push_back(p.get());
-  UER_RETURN_IF_ERROR(runtime::MergeDatasetParts(o.dataset_path, h, raw));
+  UER_RETURN_IF_ERROR(MergeDatasetParts(o.dataset_path, h, raw));
   total.summary = data->Summary(total.stats);
   UER_LOG(INFO) << "preprocess: " << total.lines << " lines, " << total.stats.input_tokens << " input tokens -> "
                 << total.stats.instances << " " << o.target << " instances in " << o.dataset_path;
   return total;
 }
 
-}  // namespace uer::tools
+}  // namespace uer::runtime

@@ -1,4 +1,4 @@
-#include "tools/preprocess_lib.h"
+#include "core/runtime/preprocess.h"
 
 #include <unistd.h>
 
@@ -10,9 +10,8 @@
 #include "core/runtime/dataset.h"
 #include "core/runtime/loader.h"
 #include "testing/test_util.h"
-#include "tools/inspect_dataset_lib.h"
 
-namespace uer::tools {
+namespace uer::runtime {
 namespace {
 
 using ::testing::HasSubstr;
@@ -24,9 +23,9 @@ class PreprocessTest : public ::testing::Test {
   static void SetUpTestSuite() {
     for (const char* n : {"bert/libuer_tokenizer_bert.so", "char/libuer_tokenizer_char.so",
                           "space/libuer_tokenizer_space.so"}) {
-      ASSERT_OK(runtime::LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
+      ASSERT_OK(LoadPlugin(RunfilePath(std::string("plugins/tokenizers/") + n)));
     }
-    runtime::EnableLazyBuiltinPlugins();  // the targets' data sides, by name
+    EnableLazyBuiltinPlugins();  // the targets' data sides, by name
   }
   void SetUp() override { vocab_ = ::uer::testing::WriteUerVocab(dir_, "abcdefghijklmnopqrstuvwxyz"); }
   std::string Write(const std::string& name, const std::string& text) {
@@ -55,7 +54,7 @@ TEST_F(PreprocessTest, BertInstancesHaveUerPysStructure) {
   std::string corpus = Write("bert.txt", "abcdefg\nhijklmn\nopq\n\nrstuv\nwxyz\n\nabc\ndef\nghi\n\n");
   PreprocessOptions o = Options(corpus, "bert");
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(o.dataset_path));
   EXPECT_EQ(ds->size(), static_cast<uint64_t>(s.stats.instances));
   EXPECT_GT(s.stats.instances, 0);
   EXPECT_EQ(ds->target(), "bert");
@@ -113,7 +112,7 @@ TEST_F(PreprocessTest, MlmDupFactorCopiesEveryLine) {
   o.dup_factor = 3;
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
   EXPECT_EQ(s.stats.instances, 9);  // 3 non-empty lines x 3
-  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance first, DecodeInstance(*ds, 0));
   EXPECT_EQ(std::count(first.seg.begin(), first.seg.end(), 1), 16);  // truncated to seq_length, no [CLS]
   ASSERT_OK_AND_ASSIGN(DecodedInstance second, DecodeInstance(*ds, 1));
@@ -129,7 +128,7 @@ TEST_F(PreprocessTest, LmAndBilmShiftTheirTargets) {
   PreprocessOptions o = Options(corpus, "lm");
   o.seq_length = 3;
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto lm, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto lm, Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*lm, 0));
   const int a = 104;  // id of "a"
   EXPECT_EQ(d.src, (std::vector<int64_t>{a, a + 1, a + 2}));
@@ -138,7 +137,7 @@ TEST_F(PreprocessTest, LmAndBilmShiftTheirTargets) {
   o = Options(corpus, "bilm");
   o.seq_length = 6;
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto bilm, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto bilm, Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(DecodedInstance b, DecodeInstance(*bilm, 0));
   EXPECT_EQ(b.src, (std::vector<int64_t>{a, a + 1, a + 2, a + 3, 0, 0}));
   EXPECT_EQ(b.Field("tgt_forward"), (std::vector<int64_t>{a + 1, a + 2, a + 3, kSep, 0, 0}));
@@ -149,7 +148,7 @@ TEST_F(PreprocessTest, ClsSingleAndPair) {
   std::string corpus = Write("cls.tsv", "label\ttext_a\n1\tab\n0\tab\tcd\n");
   PreprocessOptions o = Options(corpus, "cls");
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(o.dataset_path));
   ASSERT_EQ(ds->size(), 2u);
   ASSERT_OK_AND_ASSIGN(DecodedInstance single, DecodeInstance(*ds, 0));
   EXPECT_EQ(single.Field("tgt")[0], 1);
@@ -167,7 +166,7 @@ TEST_F(PreprocessTest, NspInstancesArePairsWithoutMasks) {
   std::string corpus = Write("nsp.txt", "abcdefg\nhijklmn\nopq\n\nrstuv\nwxyz\n\nabc\ndef\nghi\n\n");
   PreprocessOptions o = Options(corpus, "nsp");
   ASSERT_OK_AND_ASSIGN(PreprocessStats s, RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(o.dataset_path));
   EXPECT_EQ(ds->target(), "nsp");
   EXPECT_EQ(s.stats.counts.count("masked"), 0u);
   std::set<int64_t> labels;
@@ -216,11 +215,11 @@ TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {
   PreprocessOptions o = Options(Write("lm2.txt", "abcd\nefgh\n"), "lm");
   ASSERT_OK(RunPreprocess(o));
   std::filesystem::resize_file(o.dataset_path, std::filesystem::file_size(o.dataset_path) - 4);
-  EXPECT_THAT(runtime::Dataset::Open(o.dataset_path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated or corrupt")));
+  EXPECT_THAT(Dataset::Open(o.dataset_path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated or corrupt")));
   std::string pickle = Write("dataset.pt", std::string(300, '\x80'));
-  EXPECT_THAT(runtime::Dataset::Open(pickle), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a uer-cc dataset")));
+  EXPECT_THAT(Dataset::Open(pickle), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a uer-cc dataset")));
   ASSERT_OK(RunPreprocess(o));
-  ASSERT_OK_AND_ASSIGN(auto ds, runtime::Dataset::Open(o.dataset_path));
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(o.dataset_path));
   ASSERT_OK_AND_ASSIGN(core::Vocab v, core::Vocab::Load(vocab_));
   EXPECT_OK(ds->CheckCompatible(v, "lm"));
   EXPECT_THAT(ds->CheckCompatible(v, "bert"),
@@ -254,4 +253,4 @@ TEST_F(PreprocessTest, BookReviewStatisticsAgreeWithUerPy) {
 }
 
 }  // namespace
-}  // namespace uer::tools
+}  // namespace uer::runtime
