@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <fstream>
@@ -209,6 +211,44 @@ TEST_F(PreprocessTest, BadInputSaysWhatTheFormatMustBe) {
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().string().find(".part"), std::string::npos) << e.path();
   }
+}
+
+// uer-cc 0.1's dataset format 1 named its target by a code; such files still read: the data side
+// that claims the code decodes them.
+TEST_F(PreprocessTest, FormatOneDatasetsStillRead) {
+  PreprocessOptions o = Options(Write("v1.txt", "abcd\nefgh\n"), "lm");
+  ASSERT_OK(RunPreprocess(o));
+  std::string bytes;
+  {
+    std::ifstream in(o.dataset_path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  DatasetHeader h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  ASSERT_EQ(h.format_version, 2u);
+  ASSERT_EQ(std::string(h.target_name), "lm");
+  h.format_version = 1;
+  h.target_code = 3;  // format 1's lm
+  std::memset(h.target_name, 0, sizeof(h.target_name));
+  h.record_version = 0;
+  h.header_checksum = Fnv1a64(&h, offsetof(DatasetHeader, header_checksum));
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  const std::string v1 = dir_ + "/v1.uer";
+  std::ofstream(v1, std::ios::binary) << bytes;
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(v1));
+  EXPECT_EQ(ds->target(), "lm");
+  EXPECT_EQ(ds->record_version(), 1u);
+  ASSERT_OK_AND_ASSIGN(DecodedInstance d, DecodeInstance(*ds, 1));
+  EXPECT_EQ(d.src[0], 108);  // "e"
+  EXPECT_EQ(d.Field("tgt")[0], 109);
+  // A code no data side claims is named.
+  h.target_code = 77;
+  h.header_checksum = Fnv1a64(&h, offsetof(DatasetHeader, header_checksum));
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  std::ofstream(v1, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_THAT(Dataset::Open(v1), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("format 1 target code 77")));
 }
 
 TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {

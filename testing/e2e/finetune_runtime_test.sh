@@ -36,10 +36,11 @@ assert diff <= float(sys.argv[3]), diff
 PY
 }
 
-# One process with batch 8 against two ranks with batch 4 each (dropout off: the ranks draw their own).
+# One process with batch 8 against two ranks with batch 4 each (dropout off: the ranks draw their own);
+# the ranks given as UER-py spells them, --gpu_ranks 0 1 (with gloo: this machine's ranks).
 "$ws/tools/run_classifier" "${model[@]}" --dropout 0 --epochs_num 2 --batch_size 8 --output_model_path "$t/one.bin" \
   > "$t/one.out" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }
-"$ws/tools/run_classifier" "${model[@]}" --dropout 0 --epochs_num 2 --batch_size 4 --world_size 2 --backend gloo \
+"$ws/tools/run_classifier" "${model[@]}" --dropout 0 --epochs_num 2 --batch_size 4 --world_size 2 --gpu_ranks 0 1 --backend gloo \
   --master_ip "tcp://127.0.0.1:$(port)" --output_model_path "$t/two.bin" > "$t/two.out" 2> "$t/two.log" \
   || { tail -20 "$t/two.log"; fail "two ranks"; }
 grep -q "started 2 ranks (0, 1) of 2" "$t/two.log" || fail "no launcher line"

@@ -4,7 +4,7 @@
 // own shared library (kind "target_data", registered under the target's name):
 //
 //   bazel build //docs/examples/acme_target:data     (libuer_target_data_acme_length.so)
-//   docs/examples/build_outside_bazel.sh docs/examples/acme_target/acme_length_data.cc \
+//   docs/examples/build_outside_bazel.sh docs/examples/acme_target/acme_length_data.cc
 //       libacme_length_data.so --no-torch
 //   preprocess --plugins=libacme_length_data.so --target acme.length --tokenizer space ...
 //
