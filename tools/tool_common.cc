@@ -11,6 +11,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -71,6 +72,61 @@ void JoinRankList(int* argc, char*** argv) {
   *argv = pointers.data();
 }
 
+// gflags ends a bad command line with exit status 1; a usage error is 2 for uer-cc's tools. So the
+// flags are checked first: an unknown one is named with the list of this tool's flags, a value that
+// does not parse is named with the flag's type.
+void CheckFlags(int argc, char** argv) {
+  auto fail = [](const std::string& message) {
+    std::cerr << "error: " << message << std::endl;
+    std::_Exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    a.erase(0, a[1] == '-' ? 2 : 1);
+    const size_t eq = a.find('=');
+    std::string name = a.substr(0, eq);
+    if (name == "help" || name == "helpfull" || name == "helpshort" || name == "version" || name == "flagfile" ||
+        name == "fromenv" || name == "tryfromenv" || name == "undefok" || name.rfind("help", 0) == 0) {
+      continue;
+    }
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) {
+      if (name.rfind("no", 0) == 0 && gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &info) && info.type == "bool" &&
+          eq == std::string::npos) {
+        continue;
+      }
+      std::vector<std::string> own;
+      std::vector<gflags::CommandLineFlagInfo> all;
+      gflags::GetAllFlags(&all);
+      for (const auto& f : all) {
+        if (f.filename.find("gflags") == std::string::npos && f.filename.find("glog") == std::string::npos &&
+            f.filename.find("logging") == std::string::npos && f.filename.find("utilities") == std::string::npos &&
+            f.filename.find("vlog") == std::string::npos) {
+          own.push_back("--" + f.name);
+        }
+      }
+      fail(absl::StrCat("unknown flag --", name, "; this tool's flags: ", absl::StrJoin(own, " ")));
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+    } else if (info.type == "bool") {
+      continue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      fail(absl::StrCat("flag --", name, " is missing its value (", info.type, ")"));
+    }
+    // Parsing the value into a scratch copy of the flag's state would be nicer; gflags parses it into
+    // the flag itself, which ParseCommandLineFlags sets again right after.
+    if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
+      fail(absl::StrCat("--", name, " ", value, ": not a valid ", info.type));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string>& MutableOriginalArgv() {
@@ -88,6 +144,7 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   std::set_terminate(OnTerminate);
   JoinRankList(argc, argv);
   gflags::SetUsageMessage(usage);
+  CheckFlags(*argc, *argv);
   gflags::SetVersionString("uer-cc 0.1.0");
   gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
   FLAGS_logtostderr = true;

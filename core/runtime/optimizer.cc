@@ -10,6 +10,24 @@
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
+absl::Status ValidateOptimizerOptions(const OptimizerOptions& o) {
+  if (o.kind != "bertadam" && o.kind != "adamw") {
+    return absl::InvalidArgumentError(absl::StrCat("--optimizer ", o.kind, ": known optimizers are bertadam, adamw"));
+  }
+  if (o.schedule != "warmup_linear" && o.schedule != "warmup_constant" && o.schedule != "warmup_cosine") {
+    return absl::InvalidArgumentError(absl::StrCat("--schedule ", o.schedule,
+                                                   ": known schedules are warmup_linear, warmup_constant, warmup_cosine"));
+  }
+  if (!std::isfinite(o.learning_rate) || o.learning_rate <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--learning_rate must be a number > 0, got ", o.learning_rate));
+  }
+  if (!(o.warmup >= 0 && o.warmup < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--warmup must be in [0, 1), got ", o.warmup));
+  }
+  if (o.total_steps < 1) return absl::InvalidArgumentError("--total_steps must be >= 1");
+  return absl::OkStatus();
+}
+
 double ScheduleFactor(const std::string& schedule, double x, double warmup) {
   if (x < warmup) return x / warmup;
   if (schedule == "warmup_constant") return 1.0;

@@ -32,6 +32,10 @@ struct OptimizerOptions {
   double max_grad_norm = 1.0;  // per parameter (BertAdam); <= 0 disables
 };
 
+// Refuses an unknown optimizer or schedule (listing the known ones), a learning rate that is not a
+// finite number > 0, a warmup outside [0, 1) and total_steps < 1. Errors name the flag.
+absl::Status ValidateOptimizerOptions(const OptimizerOptions& options);
+
 class BertAdam {
  public:
   BertAdam(const torch::OrderedDict<std::string, torch::Tensor>& params, OptimizerOptions options);

@@ -58,6 +58,15 @@ class PretrainJob : public TrainingJob {
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
+  {
+    OptimizerOptions check;  // the hyper-parameters first, before any data is read
+    check.kind = o.optimizer;
+    check.schedule = o.schedule;
+    check.learning_rate = o.learning_rate;
+    check.warmup = o.warmup;
+    check.total_steps = o.total_steps;
+    UER_RETURN_IF_ERROR(ValidateOptimizerOptions(check));
+  }
   FlushSubnormals();
   LaunchOptions lo;
   lo.world_size = o.world_size;

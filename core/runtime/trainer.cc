@@ -71,6 +71,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   if (o.total_steps < 1 || o.accumulation_steps < 1 || o.report_steps < 1 || o.save_checkpoint_steps < 0) {
     return absl::InvalidArgumentError("--total_steps, --accumulation_steps and --report_steps must be >= 1");
   }
+  UER_RETURN_IF_ERROR(ValidateOptimizerOptions(o.optimizer));
   Distributed* dist = o.dist;
   if (!dist || dist->rank() == 0) {
     // An unusable output folder is found now, not at the first save thousands of steps later.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Usage errors end a tool with exit status 2 and one line saying what is wrong, checked before any
+# data is read: an unknown flag (with the tool's flags listed), a value that does not parse, an
+# unknown optimizer or schedule (with the known ones), a learning rate that is not > 0.
+set -euo pipefail
+ws="$TEST_SRCDIR/$TEST_WORKSPACE"
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+expect2() {  # NAME EXPECTED -- COMMAND...
+  local name=$1 want=$2; shift 3
+  set +e; "$@" > "$t/$name.out" 2> "$t/$name.err"; local rc=$?; set -e
+  [[ $rc == 2 ]] || { tail -3 "$t/$name.err"; fail "$name: exit code $rc, expected 2"; }
+  grep -qF -- "$want" "$t/$name.err" || { tail -3 "$t/$name.err"; fail "$name: expected \"$want\""; }
+  ! grep -qE "terminate called|Exception raised from" "$t/$name.err" || fail "$name: a backtrace"
+  echo "$name: $(grep -F -- "$want" "$t/$name.err" | head -1 | cut -c1-140)"
+}
+expect2 unknown_flag "unknown flag --bogus; this tool's flags:" -- "$ws/tools/preprocess" --bogus 1
+grep -q -- "--corpus_path" "$t/unknown_flag.err" || fail "the tool's flags are not listed"
+expect2 bad_int "--total_steps abc: not a valid int64" -- "$ws/tools/pretrain" --total_steps abc
+expect2 bad_bool "--do_lower_case maybe: not a valid bool" -- "$ws/tools/preprocess" --do_lower_case=maybe
+expect2 optimizer "--optimizer sgd: known optimizers are bertadam, adamw" -- "$ws/tools/pretrain" --optimizer sgd \
+  --output_model_path "$t/m.bin"
+expect2 schedule "--schedule cosine: known schedules are warmup_linear, warmup_constant, warmup_cosine" -- \
+  "$ws/tools/pretrain" --schedule cosine --output_model_path "$t/m.bin"
+expect2 learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/tools/pretrain" --learning_rate -1 \
+  --output_model_path "$t/m.bin"
+expect2 finetune_learning_rate "--learning_rate must be > 0, got -1" -- "$ws/tools/run_classifier" --learning_rate -1 \
+  --vocab_path v --train_path a --dev_path b
+echo PASS
