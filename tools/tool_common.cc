@@ -171,6 +171,9 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
   if (!config_path.empty()) {
     absl::Status st = core::MergeModelConfigFromFile(config_path, &config);
     if (!st.ok()) return st;
+    // The file alone first: an error is the file's only when the file holds it.
+    st = core::ValidateModelConfig(config);
+    if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", st.message()));
   }
   // Flags the user gave on the command line win over the file.
   const auto* d = config.GetDescriptor();
@@ -183,8 +186,7 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
   }
   absl::Status st = core::ValidateModelConfig(config);
   if (!st.ok()) {
-    return absl::InvalidArgumentError(
-        config_path.empty() ? std::string(st.message()) : absl::StrCat(config_path, ": ", st.message()));
+    return absl::InvalidArgumentError(absl::StrCat("the command line's model flags: ", st.message()));
   }
   LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
   return config;

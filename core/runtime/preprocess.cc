@@ -1,5 +1,6 @@
 #include "core/runtime/preprocess.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -141,6 +142,16 @@ WorkerResult RunWorker(const PreprocessOptions& o, const core::InstanceOptions& 
 }  // namespace
 
 absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
+  {
+    // The corpus is read more than once (a line index, then the workers): a pipe or a device would
+    // hang or give a second read nothing.
+    struct stat st;
+    if (stat(o.corpus_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "corpus ", o.corpus_path, S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file (a pipe or a device)",
+          ": preprocess reads the corpus more than once; give it a file"));
+    }
+  }
   UER_ASSIGN_OR_RETURN(const core::TargetDataFactory* data, core::FindTargetData(o.target));
   core::InstanceOptions io;
   io.corpus_path = o.corpus_path;

@@ -26,4 +26,13 @@ expect2 learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/too
   --output_model_path "$t/m.bin"
 expect2 finetune_learning_rate "--learning_rate must be > 0, got -1" -- "$ws/tools/run_classifier" --learning_rate -1 \
   --vocab_path v --train_path a --dev_path b
+# A named pipe as corpus (preprocess reads it more than once) is refused, not waited on forever.
+mkfifo "$t/fifo"
+{ printf 'v\n' > "$t/vocab.txt"; }
+expect2 fifo "is not a regular file (a pipe or a device)" -- timeout 20 "$ws/tools/preprocess" --corpus_path "$t/fifo" \
+  --vocab_path "$t/vocab.txt" --dataset_path "$t/d.uer"
+# A bad value from a flag is the flag's, not the config file's.
+expect2 flag_not_file "the command line's model flags: field \"layers_num\" must be > 0" -- "$ws/tools/pretrain" \
+  --config_path "$ws/models/bert/tiny.pbtxt" --layers_num -1 --output_model_path "$t/m.bin"
+! grep -q "tiny.pbtxt:" "$t/flag_not_file.err" || fail "a flag's value blamed on the config file"
 echo PASS
