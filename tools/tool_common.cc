@@ -204,10 +204,6 @@ absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text) {
   return ranks;
 }
 
-std::string FormatDuration(double seconds) {
-  const int64_t s = seconds > 0 ? static_cast<int64_t>(seconds) : 0;
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-}
 
 int ExitCode(const absl::Status& status) {
   if (status.ok()) return 0;

@@ -34,9 +34,6 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
 // --gpu_ranks: comma-separated integers ("" = none).
 absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text);
 
-// H:MM:SS, for elapsed times and ETAs in progress lines.
-std::string FormatDuration(double seconds);
-
 // 0 for OK, 2 for usage errors (InvalidArgument, NotFound of an input), 1 otherwise; logs the error.
 int ExitCode(const absl::Status& status);
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/log.h"
+#include "core/runtime/dataset.h"
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "core/tokenizer.h"
@@ -69,26 +70,6 @@ absl::Status ForEachLine(const std::string& path,
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  bool ok = fwrite(content.data(), 1, content.size(), f) == content.size();
-  ok = (fflush(f) == 0) && ok;
-  ok = (fsync(fileno(f)) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok) {
-    std::string err = std::strerror(errno);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", err));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = std::strerror(errno);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", err));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status RunTokenize(const TokenizeOptions& o) {
   UER_ASSIGN_OR_RETURN(auto vocab, LoadVocab(o.vocab_path));
@@ -117,7 +98,7 @@ absl::Status RunTokenize(const TokenizeOptions& o) {
     ++lines;
     return absl::OkStatus();
   }));
-  UER_RETURN_IF_ERROR(WriteFileAtomically(o.output_path, out));
+  UER_RETURN_IF_ERROR(runtime::WriteFileAtomically(o.output_path, out));
   UER_LOG(INFO) << "tokenized " << lines << " lines into " << tokens << " tokens: " << o.output_path;
   return absl::OkStatus();
 }
@@ -220,7 +201,7 @@ absl::Status RunBuildVocab(const BuildVocabOptions& o) {
   UER_ASSIGN_OR_RETURN(std::vector<std::string> tokens, BuildVocab(o));
   std::string text;
   for (const std::string& t : tokens) absl::StrAppend(&text, t, "\n");
-  UER_RETURN_IF_ERROR(WriteFileAtomically(o.vocab_path, text));
+  UER_RETURN_IF_ERROR(runtime::WriteFileAtomically(o.vocab_path, text));
   UER_LOG(INFO) << "vocabulary size: " << tokens.size() << ", written to " << o.vocab_path;
   return absl::OkStatus();
 }

@@ -24,8 +24,6 @@ namespace uer::tools {
 absl::Status ForEachLine(const std::string& path,
                          const std::function<absl::Status(std::string_view line, int64_t number)>& fn);
 
-// Writes `content` to `path` atomically (a temporary file beside it, then rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
 
 struct TokenizeOptions {
   std::string vocab_path;

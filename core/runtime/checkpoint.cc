@@ -515,22 +515,5 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
   return WriteTorchFile(path, p.out(), storages);
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message()));
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", why));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace uer::runtime

@@ -48,9 +48,6 @@ absl::StatusOr<StateDict> LoadStateDict(const std::string& path);
 absl::Status SaveStateDict(const std::string& path, const StateDict& state);
 // Writes a dict of named values: tensors, and int64 / double / string scalars.
 using SaveValue = std::variant<torch::Tensor, int64_t, double, std::string>;
-// Writes `text` to `path` through a temporary file beside it (folders made as needed).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
-
 absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::string, SaveValue>>& items);
 
 }  // namespace uer::runtime

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -336,6 +337,31 @@ absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& ds, uint64_t index
   for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
   UER_RETURN_IF_ERROR(ds.Decode(index, &row));
   return d;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message()));
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  FILE* f = fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  bool ok = fwrite(content.data(), 1, content.size(), f) == content.size();
+  ok = (fflush(f) == 0) && ok;
+  ok = (fsync(fileno(f)) == 0) && ok;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok) {
+    std::string err = std::strerror(errno);
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", err));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", err));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace uer::runtime

@@ -136,6 +136,10 @@ struct DecodedInstance {
 };
 
 absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& dataset, uint64_t index);
+// Writes `content` to `path` through a temporary file beside it (folders made as needed), synced
+// before the rename: a crash leaves the old file or the new one, never half of one.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
+
 // A header for a new dataset of `target` (its name and record version) and `vocab`.
 absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,
                                                int seq_length, int seed, int dup_factor);

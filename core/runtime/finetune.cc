@@ -11,6 +11,7 @@
 #include "core/plugin_api.h"
 #include "core/python_random.h"
 #include "core/runtime/checkpoint.h"
+#include "core/runtime/dataset.h"
 #include "core/runtime/device.h"
 #include "core/runtime/model.h"
 #include "core/runtime/trainer.h"
@@ -194,20 +195,11 @@ class FinetuneJob : public TrainingJob {
 
 // Removes OUTPUT-STEP checkpoints and their .state files.
 void RemoveCheckpoints(const std::string& output) {
-  namespace fs = std::filesystem;
-  const fs::path p(output);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  const std::string prefix = p.filename().string() + "-";
   std::error_code ec;
-  std::vector<fs::path> doomed;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    std::string rest = it->path().filename().string();
-    if (rest.rfind(prefix, 0) != 0) continue;
-    rest = rest.substr(prefix.size());
-    if (rest.size() > 6 && rest.compare(rest.size() - 6, 6, ".state") == 0) rest.resize(rest.size() - 6);
-    if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos) doomed.push_back(it->path());
+  for (int64_t step : CheckpointSteps(output)) {
+    std::filesystem::remove(CheckpointPath(output, step), ec);
+    std::filesystem::remove(CheckpointPath(output, step) + ".state", ec);
   }
-  for (const fs::path& f : doomed) fs::remove(f, ec);
 }
 
 absl::Status CheckOptions(const FinetuneOptions& o) {

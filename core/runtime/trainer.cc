@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
@@ -216,19 +217,28 @@ std::string FormatDuration(double seconds) {
 
 std::string CheckpointPath(const std::string& output, int64_t step) { return absl::StrCat(output, "-", step); }
 
-int64_t LatestCheckpoint(const std::string& output) {
+std::vector<int64_t> CheckpointSteps(const std::string& output) {
   fs::path p(output);
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   const std::string prefix = p.filename().string() + "-";
-  int64_t best = 0;
+  std::set<int64_t> steps;
   std::error_code ec;
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
-    const std::string rest = name.substr(prefix.size());
+    std::string rest = name.substr(prefix.size());
+    if (rest.size() > 6 && rest.compare(rest.size() - 6, 6, ".state") == 0) rest.resize(rest.size() - 6);
     if (rest.empty() || rest.size() > 18 || rest.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (!fs::exists(it->path().string() + ".state")) continue;
-    best = std::max<int64_t>(best, std::stoll(rest));
+    steps.insert(std::stoll(rest));
+  }
+  return std::vector<int64_t>(steps.begin(), steps.end());
+}
+
+int64_t LatestCheckpoint(const std::string& output) {
+  int64_t best = 0;
+  for (int64_t step : CheckpointSteps(output)) {
+    const std::string ck = CheckpointPath(output, step);
+    if (fs::exists(ck) && fs::exists(ck + ".state")) best = std::max(best, step);
   }
   return best;
 }

@@ -98,8 +98,10 @@ struct TrainResult {
 
 absl::StatusOr<TrainResult> Train(TrainingJob& job, const TrainerOptions& options);
 
-// OUTPUT-STEP, and the newest step with a complete checkpoint (model and .state), or 0.
+// OUTPUT-STEP; the steps of every OUTPUT-STEP or OUTPUT-STEP.state file, sorted; and the newest step
+// with a complete checkpoint (model and .state), or 0.
 std::string CheckpointPath(const std::string& output, int64_t step);
+std::vector<int64_t> CheckpointSteps(const std::string& output);
 int64_t LatestCheckpoint(const std::string& output);
 
 // H:MM:SS, for elapsed times and ETAs in report lines.
