@@ -91,9 +91,20 @@ class Encoder : public PluginModule {
 
 // What a target computes: the loss that training minimises and UER-py's returned values, in its
 // order and under its names ("loss_mlm", "loss_nsp", "correct_mlm", "correct_nsp", "denominator").
+//
+// `terms` says what the loss averages: loss = sum over terms of sum / (count + eps), each a scalar
+// of this batch (mlm: the masked tokens' NLL summed and their number). With them, distributed
+// training normalises by the counts of all ranks together, so that N ranks train as one process
+// with N times the batch even when ranks hold different numbers of target tokens. A target without
+// terms is weighted by its rows.
+struct LossTerm {
+  torch::Tensor sum, count;
+  double eps = 0;
+};
 struct TargetOutput {
   torch::Tensor loss;
   std::vector<std::pair<std::string, torch::Tensor>> values;
+  std::vector<LossTerm> terms;
   const torch::Tensor* Find(const std::string& name) const {
     for (const auto& [n, t] : values) {
       if (n == name) return &t;
@@ -151,6 +162,9 @@ struct TaskReadOptions {
   int64_t seq_length = 128;
   bool with_labels = true;  // false: inference input (labels not needed)
   bool skip_bad_lines = false;
+  // Invalid UTF-8 (a GBK file): an error naming the line (core::InvalidUtf8Message), or with this
+  // read as U+FFFD.
+  bool replace_invalid_utf8 = false;
 };
 
 // An evaluation: the metric that picks the best epoch, and the printout (UER-py's wording).
@@ -196,6 +210,9 @@ class TaskData {
   virtual absl::Status SaveBeside(const std::string& model_path) const { return absl::OkStatus(); }
   // A file as tensors; a dev or test file is checked against what PrepareTraining read.
   virtual absl::StatusOr<TaskDataset> Read(const std::string& path, const TaskReadOptions& options) const = 0;
+  // The special tokens its reader puts into rows: the runtime checks the vocabulary has them (and
+  // [PAD]) before anything is read.
+  virtual std::vector<std::string> NeededTokens() const { return {"[CLS]", "[SEP]"}; }
   // UER-py's run_classifier shuffles the training set once; run_ner does not.
   virtual bool ShuffleTraining() const { return true; }
   virtual std::string metric_name() const = 0;  // "accuracy", "MRR", "F1"

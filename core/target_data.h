@@ -79,13 +79,18 @@ struct DataSpec {
   int32_t pad_id = 0, unk_id = 0, cls_id = 0, sep_id = 0, mask_id = 0;
 };
 
-// A named input of the target: [batch, seq_length] (per_position) or [batch].
+// A named input of the target: [batch, seq_length] (per_position) or [batch], and the values a
+// record may hold there. The runtime checks every decoded row against them (and src against the
+// vocabulary, seg against 0..2), so that a damaged file is named, never indexed past a table.
 struct FieldSpec {
   std::string name;
   bool per_position = true;
+  bool token_ids = false;  // values are token ids: [0, vocab_size)
+  int64_t max_value = -1;  // values lie in [0, max_value]; -1: not checked (beyond token_ids)
 };
 
-// One row of a batch being filled. src is pre-filled with pad_id, seg and the fields with 0.
+// One row of a batch being filled. src is pre-filled with pad_id, seg and the fields with 0. Segment
+// ids are 0 (padding), 1 and 2.
 // fields[k] points at the row's slot of Fields()[k]: seq_length values, or one.
 struct RowView {
   int64_t* src = nullptr;

@@ -30,6 +30,27 @@ long FindInvalidUtf8(std::string_view s) {
   return ForEachCodePoint(s, [](char32_t) { return true; });
 }
 
+std::string ReplaceInvalidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const long bad = FindInvalidUtf8(s);
+    if (bad < 0) {
+      out.append(s);
+      break;
+    }
+    out.append(s.substr(0, static_cast<size_t>(bad)));
+    out.append("\xEF\xBF\xBD");
+    s.remove_prefix(static_cast<size_t>(bad) + 1);
+  }
+  return out;
+}
+
+std::string InvalidUtf8Message(std::string_view path, int64_t line, long byte) {
+  return std::string(path) + ":" + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(byte) +
+         " (use --replace_invalid_utf8 to read it as U+FFFD)";
+}
+
 bool IsPythonSpace(char32_t cp) {
   switch (cp) {
     case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x1C: case 0x1D: case 0x1E:

@@ -1,5 +1,6 @@
 #include "core/vocab.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -7,12 +8,18 @@
 namespace uer::core {
 
 absl::StatusOr<Vocab> Vocab::Load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("vocabulary ", path, " is a directory, not a file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocabulary ", path));
   std::vector<std::string> tokens;
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // A UTF-8 byte order mark (an editor's or Excel's export) is not part of the first token.
+    if (tokens.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     // UER-py keeps the first whitespace-separated field of the line ("token count" files work).
     size_t b = line.find_first_not_of(" \t");
     std::string token;

@@ -13,6 +13,7 @@ DEFINE_int32(workers_num, 1, "The number of processes to build vocabulary.");
 DEFINE_int32(min_count, 1, "The minimum count of words retained in the vocabulary.");
 DEFINE_string(tokenizer, "space", "Specify the tokenizer: char segments sentences into characters, "
                                   "space segments sentences into words according to space.");
+DEFINE_bool(replace_invalid_utf8, false, "Read invalid UTF-8 as U+FFFD instead of stopping.");
 DEFINE_string(reserved_vocab_path, "", "Tokens put first (default: UER-py's reserved vocabulary).");
 
 int main(int argc, char** argv) {
@@ -29,5 +30,6 @@ int main(int argc, char** argv) {
   o.min_count = FLAGS_min_count;
   o.tokenizer = FLAGS_tokenizer;
   o.reserved_vocab_path = FLAGS_reserved_vocab_path;
+  o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
   return uer::tools::ExitCode(uer::tools::RunBuildVocab(o));
 }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/runtime/model.h"
+#include "core/runtime/trainer.h"
 
 namespace uer::tools {
 
@@ -40,20 +41,63 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     }
     return v->tensor;
   };
+  // The inputs are checked before they reach the model: an id past a table or a shape the model
+  // cannot take is named, not left to LibTorch.
+  auto integers = [&](const std::string& k, const torch::Tensor& t) -> absl::Status {
+    if (!at::isIntegralType(t.scalar_type(), /*includeBool=*/false)) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds ", c10::toString(t.scalar_type()),
+                                                     " values; ids are integers (torch.long)"));
+    }
+    if (t.numel() > 0 && t.min().item<int64_t>() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds a negative value ",
+                                                     t.min().item<int64_t>()));
+    }
+    return absl::OkStatus();
+  };
   UER_ASSIGN_OR_RETURN(torch::Tensor src, get("src"));
   UER_ASSIGN_OR_RETURN(torch::Tensor seg, get("seg"));
+  UER_RETURN_IF_ERROR(integers("src", src));
+  UER_RETURN_IF_ERROR(integers("seg", seg));
+  if (src.dim() != 2 || src.size(0) == 0 || src.size(1) == 0 || seg.sizes() != src.sizes()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src ", c10::str(src.sizes()), " and seg ", c10::str(seg.sizes()),
+                                                   " must both be [batch, seq_length], not empty"));
+  }
+  if (src.max().item<int64_t>() >= vocab.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src holds id ", src.max().item<int64_t>(), ", past the ",
+                                                   vocab.size(), " tokens of ", o.vocab_path));
+  }
+  if (seg.max().item<int64_t>() > 2) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": seg holds ", seg.max().item<int64_t>(),
+                                                   "; segment ids are 0 (padding), 1 and 2"));
+  }
+  if (const int64_t max = model->embedding->max_positions(); max > 0 && src.size(1) > max) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": sequences of ", src.size(1),
+                                                   " positions; the embedding has ", max, " (max_seq_length)"));
+  }
+  src = src.to(torch::kLong);
+  seg = seg.to(torch::kLong);
   core::TensorMap tgt;
   for (const std::string& name : model->target->InputNames()) {
     auto t = get(name);
     if (!t.ok() && name == "tgt_mlm") t = get("tgt");
     if (!t.ok()) return t.status();
-    tgt[name] = *t;
+    UER_RETURN_IF_ERROR(integers(name, *t));
+    if (t->dim() == 0 || t->size(0) != src.size(0)) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", name, "\" is ", c10::str(t->sizes()),
+                                                     "; its first dimension must be the batch (", src.size(0), ")"));
+    }
+    tgt[name] = t->to(torch::kLong);
   }
   model->eval();
   torch::NoGradGuard no_grad;
-  torch::Tensor emb = model->embedding->Forward(src, seg);
-  torch::Tensor hidden = model->encoder->Forward(emb, seg);
-  core::TargetOutput result = model->target->Forward(hidden, tgt);
+  torch::Tensor emb, hidden;
+  core::TargetOutput result;
+  UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
+    emb = model->embedding->Forward(src, seg);
+    hidden = model->encoder->Forward(emb, seg);
+    result = model->target->Forward(hidden, tgt);
+    return absl::OkStatus();
+  }));
   std::vector<torch::Tensor> values;
   std::string names;
   for (const auto& [n, t] : result.values) {

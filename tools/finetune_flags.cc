@@ -35,6 +35,7 @@ DEFINE_double(warmup, 0.1, "Warm up value.");
 DEFINE_int32(epochs_num, 3, "Number of epochs.");
 DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int32(seed, 7, "Random seed.");
+DEFINE_bool(replace_invalid_utf8, false, "Read invalid UTF-8 (a GBK file) as U+FFFD instead of stopping at the line.");
 DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of stopping at the first.");
 // Evaluation and output.
 DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
@@ -43,12 +44,14 @@ DEFINE_bool(output_prob, false, "Write the probabilities (classifier inference).
 // Training loop.
 DEFINE_string(task, "", "The task plugin: classifier, ner, or a plugin's (finetune and infer).");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
+DEFINE_bool(overwrite_checkpoints, false, "Without --resume: delete the OUTPUT-STEP checkpoints of an earlier run at --output_model_path instead of refusing to start.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint (written on SIGTERM/SIGINT).");
 // Device and distributed (as pretrain's).
 DEFINE_string(gpu_ranks, "", "GPU ranks: one GPU to run on alone, or this machine's ranks with --world_size (\"0 1\" or 0,1).");
 DEFINE_int32(world_size, 1, "Total number of processes (data parallel ranks).");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
 DEFINE_string(backend, "gloo", "Distributed backend: gloo (CPUs), nccl (GPUs, CUDA build).");
+DEFINE_string(loss_normalization, "global", "Distributed runs: global normalises the loss by the target counts of all ranks (N ranks train as one process with N x batch); per_rank by each rank's own, as UER-py does.");
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 
 DECLARE_int32(labels_num);
@@ -114,7 +117,12 @@ int RunFinetuneTool(const std::string& task) {
   o.accumulation_steps = FLAGS_accumulation_steps;
   o.seed = FLAGS_seed;
   o.skip_bad_lines = FLAGS_skip_bad_lines;
+  o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
   o.resume = FLAGS_resume;
+  auto global_loss = ParseLossNormalization(FLAGS_loss_normalization);
+  if (!global_loss.ok()) return ExitCode(global_loss.status());
+  o.global_loss_normalization = *global_loss;
+  o.overwrite_checkpoints = FLAGS_overwrite_checkpoints;
   auto ranks = ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return ExitCode(ranks.status());
   o.launch.world_size = FLAGS_world_size;
@@ -155,6 +163,7 @@ int RunInferTool(const std::string& task) {
   o.config = *config;
   o.batch_size = FLAGS_batch_size;
   o.seq_length = FLAGS_seq_length;
+  o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
   auto ranks = ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return ExitCode(ranks.status());
   o.gpu_ranks = *ranks;

@@ -3,6 +3,9 @@
 //   bazel run //tools:preprocess -- --corpus_path corpora/book_review_bert.txt
 //       --vocab_path models/google_zh_vocab.txt --dataset_path dataset.uer --target bert
 //       --processes_num 2
+#include <atomic>
+#include <csignal>
+
 #include <gflags/gflags.h>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,12 @@ DEFINE_int32(seq_length, 128, "Sequence length of instances.");
 DEFINE_int32(dup_factor, 5, "Duplicate instances multiple times.");
 DEFINE_double(short_seq_prob, 0.1, "Probability of truncating sequence. The larger value, the higher probability of using short (truncated) sequence.");
 DEFINE_int32(seed, 7, "Random seed.");
+DEFINE_bool(replace_invalid_utf8, false, "Read invalid UTF-8 (a GBK corpus) as U+FFFD instead of stopping at the line.");
+
+namespace {
+std::atomic<int> g_stop{0};
+void OnSignal(int sig) { g_stop.store(sig); }
+}  // namespace
 
 int main(int argc, char** argv) {
   uer::tools::InitTool("Builds a pre-training dataset.\nUsage: preprocess --corpus_path C --vocab_path V "
@@ -44,7 +53,15 @@ int main(int argc, char** argv) {
   o.dup_factor = FLAGS_dup_factor;
   o.short_seq_prob = FLAGS_short_seq_prob;
   o.seed = FLAGS_seed;
+  o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
+  o.stop_signal = &g_stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
   auto stats = uer::runtime::RunPreprocess(o);
+  if (g_stop.load() != 0 && stats.status().code() == absl::StatusCode::kCancelled) {
+    LOG(WARNING) << stats.status().message();
+    return 128 + g_stop.load();
+  }
   if (stats.ok()) {
     const auto& c = stats->stats.counts;
     auto count = [&](const char* k) { auto it = c.find(k); return it == c.end() ? int64_t{0} : it->second; };

@@ -31,6 +31,7 @@ DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
 DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
 DEFINE_bool(skip_padding, true, "Leave padding positions out of the encoder's work where the target reads none of them (the same loss and gradients); --noskip_padding computes every position, as UER-py does.");
+DEFINE_bool(overwrite_checkpoints, false, "Without --resume: delete the OUTPUT-STEP checkpoints of an earlier run at --output_model_path instead of refusing to start.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
 // Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
 DECLARE_string(config_path);
@@ -47,6 +48,7 @@ DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
 DEFINE_string(gpu_ranks, "", "List of ranks of each process: \"0 1 2 3\" as UER-py spells it, or 0,1,2,3.");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
 DEFINE_string(backend, "nccl", "Distributed backend: nccl (GPUs, CUDA build), gloo (CPUs).");
+DEFINE_string(loss_normalization, "global", "Distributed runs: global normalises the loss by the target counts of all ranks (N ranks train as one process with N x batch); per_rank by each rank's own, as UER-py does.");
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 
 namespace {
@@ -83,6 +85,10 @@ int main(int argc, char** argv) {
   o.schedule = FLAGS_schedule;
   o.world_size = FLAGS_world_size;
   o.resume = FLAGS_resume;
+  auto global_loss = uer::tools::ParseLossNormalization(FLAGS_loss_normalization);
+  if (!global_loss.ok()) return uer::tools::ExitCode(global_loss.status());
+  o.global_loss_normalization = *global_loss;
+  o.overwrite_checkpoints = FLAGS_overwrite_checkpoints;
   o.skip_padding = FLAGS_skip_padding;
   auto ranks = uer::tools::ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return uer::tools::ExitCode(ranks.status());
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
   lo.gpu_ranks = o.gpu_ranks;
   lo.backend = FLAGS_backend;
   lo.master_ip = FLAGS_master_ip;
+  lo.dist_timeout_s = FLAGS_dist_timeout;
   gflags::CommandLineFlagInfo info;
   lo.master_ip_given = gflags::GetCommandLineFlagInfo("master_ip", &info) && !info.is_default;
   auto launch = uer::runtime::ResolveLaunch(original_argv, lo);

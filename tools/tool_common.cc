@@ -1,5 +1,6 @@
 #include "tools/tool_common.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -150,6 +151,9 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   FLAGS_logtostderr = true;
   google::InitGoogleLogging((*argv)[0]);
   google::InstallFailureSignalHandler();
+  // SIGTERM is a request to stop, not a crash: no stack trace. Tools that can stop cleanly
+  // (preprocess, pretrain, fine-tuning) install their own handler.
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 void LoadPluginsFromFlags() {
@@ -190,6 +194,12 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
   }
   LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
   return config;
+}
+
+absl::StatusOr<bool> ParseLossNormalization(const std::string& text) {
+  if (text == "global") return true;
+  if (text == "per_rank") return false;
+  return absl::InvalidArgumentError(absl::StrCat("--loss_normalization must be global or per_rank, got \"", text, "\""));
 }
 
 absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text) {

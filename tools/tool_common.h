@@ -34,6 +34,9 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
 // --gpu_ranks: comma-separated integers ("" = none).
 absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text);
 
+// --loss_normalization: "global" (true) or "per_rank" (false).
+absl::StatusOr<bool> ParseLossNormalization(const std::string& text);
+
 // 0 for OK, 2 for usage errors (InvalidArgument, NotFound of an input), 1 otherwise; logs the error.
 int ExitCode(const absl::Status& status);
 

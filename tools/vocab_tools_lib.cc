@@ -82,8 +82,7 @@ absl::Status RunTokenize(const TokenizeOptions& o) {
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view line, int64_t number) -> absl::Status {
     long bad = core::FindInvalidUtf8(line);
     if (bad >= 0 && !o.replace_invalid_utf8) {
-      return absl::InvalidArgumentError(absl::StrCat(o.input_path, ":", number, ": invalid UTF-8 at byte ", bad,
-                                                     " of the line (use --replace_invalid_utf8 to read it as U+FFFD)"));
+      return absl::InvalidArgumentError(core::InvalidUtf8Message(o.input_path, number, bad));
     }
     if (o.output_tokens) {
       std::vector<std::string> toks = tokenizer->Tokenize(line);
@@ -146,10 +145,10 @@ absl::StatusOr<std::vector<std::string>> BuildVocab(const BuildVocabOptions& o) 
   std::vector<std::string> lines;
   UER_RETURN_IF_ERROR(ForEachLine(o.corpus_path, [&](std::string_view line, int64_t number) -> absl::Status {
     long bad = core::FindInvalidUtf8(line);
-    if (bad >= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(o.corpus_path, ":", number, ": invalid UTF-8 at byte ", bad));
+    if (bad >= 0 && !o.replace_invalid_utf8) {
+      return absl::InvalidArgumentError(core::InvalidUtf8Message(o.corpus_path, number, bad));
     }
-    lines.emplace_back(line);
+    lines.emplace_back(bad >= 0 ? core::ReplaceInvalidUtf8(line) : std::string(line));
     return absl::OkStatus();
   }));
   if (lines.empty()) return absl::InvalidArgumentError(absl::StrCat("corpus ", o.corpus_path, " is empty"));

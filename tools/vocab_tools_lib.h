@@ -47,6 +47,7 @@ struct BuildVocabOptions {
   // One token a line, put first; empty: UER-py's reserved vocabulary ([PAD], [unused1..99], [UNK],
   // [CLS], [SEP], [MASK]).
   std::string reserved_vocab_path;
+  bool replace_invalid_utf8 = false;
 };
 absl::Status RunBuildVocab(const BuildVocabOptions& options);
 // The tokens of the built vocabulary, in order (what RunBuildVocab writes).

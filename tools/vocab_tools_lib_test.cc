@@ -10,6 +10,7 @@
 namespace uer::tools {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::uer::testing::RunfilePath;
@@ -87,7 +88,13 @@ TEST_F(VocabToolsTest, BuildVocabErrors) {
   o.corpus_path = dir_ + "/missing.txt";
   EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open " + o.corpus_path)));
   o.corpus_path = Write("bad.txt", "ok\nbad \xff here\n");
-  EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument, o.corpus_path + ":2: invalid UTF-8 at byte 4"));
+  EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      o.corpus_path + ":2: invalid UTF-8 at byte 4 (use --replace_invalid_utf8 to read it as U+FFFD)"));
+  o.replace_invalid_utf8 = true;
+  auto replaced = BuildVocab(o);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_THAT(*replaced, Contains(HasSubstr("\xEF\xBF\xBD")));
+  o.replace_invalid_utf8 = false;
   o.tokenizer = "bert";
   EXPECT_THAT(BuildVocab(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs a tokenizer that splits without a vocabulary (char, space)")));
 }

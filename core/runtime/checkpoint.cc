@@ -1,5 +1,6 @@
 #include "core/runtime/checkpoint.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -414,19 +415,46 @@ class Pickler {
 absl::Status WriteTorchFile(const std::string& path, const std::string& pickle,
                             const std::vector<torch::Tensor>& storages) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  // The zip writer writes through this function, which never fails towards it: a full disk is
+  // recorded here and the writer finishes normally (LibTorch's writer throws from its destructor
+  // when a write fails, which would abort the process), then the file is dropped.
+  int write_errno = 0;
+  auto write_all = [&](const void* data, size_t n) -> size_t {
+    const char* p = static_cast<const char*>(data);
+    size_t left = n;
+    while (left > 0 && write_errno == 0) {
+      const ssize_t w = write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        write_errno = w < 0 ? errno : EIO;
+        break;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+    return n;
+  };
+  std::string error;
   try {
-    caffe2::serialize::PyTorchStreamWriter writer(tmp);
+    caffe2::serialize::PyTorchStreamWriter writer(write_all);
     writer.writeRecord("data.pkl", pickle.data(), pickle.size());
     writer.writeRecord("byteorder", "little", 6);
-    for (size_t k = 0; k < storages.size(); ++k) {
+    for (size_t k = 0; k < storages.size() && write_errno == 0; ++k) {
       const torch::Tensor& t = storages[k];
       writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.numel() * t.element_size());
     }
     writer.writeEndOfFile();
   } catch (const std::exception& e) {
-    unlink(tmp.c_str());
     const std::string what = e.what();
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", what.substr(0, what.find('\n'))));
+    error = what.substr(0, what.find('\n'));
+  }
+  if (error.empty() && write_errno == 0 && fsync(fd) != 0) write_errno = errno;
+  if (close(fd) != 0 && error.empty() && write_errno == 0) write_errno = errno;
+  if (!error.empty() || write_errno != 0) {
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", error.empty() ? std::strerror(write_errno) : error));
   }
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
@@ -448,6 +476,9 @@ const PyValue* PyValue::Get(const std::string& key) const {
 
 absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint ", path, " is a directory, not a file"));
+  }
   if (!std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": no such file"));
   }

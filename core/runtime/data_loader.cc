@@ -26,13 +26,6 @@ absl::StatusOr<Batch> MakeBatch(const Dataset& ds, const std::vector<uint64_t>& 
     }
     UER_RETURN_IF_ERROR(ds.Decode(idx[r], &row));
   }
-  const int64_t vocab = spec.vocab_size;
-  // Ids outside the vocabulary would index past the embedding: a damaged file, named.
-  if (n > 0 && vocab > 0 && (src.min().item<int64_t>() < 0 || src.max().item<int64_t>() >= vocab)) {
-    return absl::DataLossError(absl::StrCat(ds.path(), ": a token id outside the vocabulary (", vocab,
-                                            " tokens) in the batch of instances starting at ", idx[0],
-                                            " (corrupt file)"));
-  }
   Batch b;
   b.src = src.to(device);
   b.seg = seg.to(device);

@@ -1,6 +1,7 @@
 #include "core/runtime/dataset.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "zlib.h"
+#include "core/log.h"
 #include "core/status_macros.h"
 
 namespace uer::runtime {
@@ -37,11 +40,13 @@ uint64_t VocabChecksum(const Vocab& vocab) {
 
 absl::StatusOr<std::unique_ptr<DatasetPartWriter>> DatasetPartWriter::Create(const std::string& prefix) {
   auto w = std::unique_ptr<DatasetPartWriter>(new DatasetPartWriter());
-  w->data_path_ = prefix + ".data";
-  w->offsets_path_ = prefix + ".offsets";
+  w->data_path_ = absl::StrCat(prefix, ".data.tmp.", getpid());
+  w->offsets_path_ = absl::StrCat(prefix, ".offsets.tmp.", getpid());
   w->data_ = fopen(w->data_path_.c_str(), "wb");
   w->offsets_ = fopen(w->offsets_path_.c_str(), "wb");
   if (!w->data_ || !w->offsets_) {
+    unlink(w->data_path_.c_str());
+    unlink(w->offsets_path_.c_str());
     return absl::PermissionDeniedError(absl::StrCat("cannot write ", prefix, ".*: ", std::strerror(errno)));
   }
   return w;
@@ -58,6 +63,7 @@ absl::Status DatasetPartWriter::Add(const std::vector<int32_t>& record) {
       fwrite(record.data(), sizeof(int32_t), record.size(), data_) != record.size()) {
     return absl::DataLossError(absl::StrCat("cannot write ", data_path_, ": ", std::strerror(errno)));
   }
+  data_crc_ = crc32_z(data_crc_, reinterpret_cast<const Bytef*>(record.data()), record.size() * sizeof(int32_t));
   words_ += record.size();
   ++count_;
   return absl::OkStatus();
@@ -73,8 +79,11 @@ absl::Status DatasetPartWriter::Close() {
 
 namespace {
 
-absl::Status CopyFile(FILE* out, const std::string& path, const std::string& dest, uint64_t add) {
-  if (add == 0) {
+// Appends `path` to `out`; with `crc`, adds `add` to every uint64 (offsets) and updates *crc with
+// what was written.
+absl::Status CopyFile(FILE* out, const std::string& path, const std::string& dest, uint64_t add,
+                      uint32_t* crc = nullptr) {
+  if (crc == nullptr) {
     // Kernel-side copy, no trip through user space.
     int in_fd = open(path.c_str(), O_RDONLY);
     if (in_fd < 0) return absl::DataLossError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
@@ -104,6 +113,7 @@ absl::Status CopyFile(FILE* out, const std::string& path, const std::string& des
       auto* w = reinterpret_cast<uint64_t*>(buf.data());
       for (size_t i = 0; i < n / 8; ++i) w[i] += add;
     }
+    *crc = crc32_z(*crc, reinterpret_cast<const Bytef*>(buf.data()), n);
     if (fwrite(buf.data(), 1, n, out) != n) { ok = false; break; }
   }
   fclose(in);
@@ -121,25 +131,36 @@ absl::Status MergeDatasetParts(const std::string& path, DatasetHeader header,
     header.instance_count += p->count();
     header.data_words += p->words();
   }
-  header.header_checksum = Fnv1a64(&header, offsetof(DatasetHeader, header_checksum));
+  // The payload's CRC: the offsets' (computed as they are shifted below) combined with the data's
+  // (each part's, kept as it was written).
+  uint32_t data_crc = 0;
+  for (auto* p : parts) data_crc = crc32_combine(data_crc, p->data_crc32(), p->words() * sizeof(int32_t));
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   FILE* out = fopen(tmp.c_str(), "wb");
   if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
   absl::Status st;
   if (fwrite(&header, sizeof(header), 1, out) != 1) st = absl::DataLossError(absl::StrCat("cannot write ", tmp));
   uint64_t base = 0;
+  uint32_t crc = 0;
   for (auto* p : parts) {
     if (!st.ok()) break;
-    // CopyFile adds `base` to every offset; the first part needs no shift.
-    st = base == 0 ? CopyFile(out, p->offsets_path(), tmp, 0) : CopyFile(out, p->offsets_path(), tmp, base);
+    st = CopyFile(out, p->offsets_path(), tmp, base, &crc);  // shifted by the words of the parts before
     base += p->words();
   }
   if (st.ok() && fwrite(&header.data_words, sizeof(uint64_t), 1, out) != 1) {
     st = absl::DataLossError(absl::StrCat("cannot write ", tmp));
   }
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(&header.data_words), sizeof(uint64_t));
+  header.payload_crc32 = crc32_combine(crc, data_crc, header.data_words * sizeof(int32_t));
+  header.flags |= kDatasetPayloadCrc;
+  header.header_checksum = Fnv1a64(&header, offsetof(DatasetHeader, header_checksum));
   for (auto* p : parts) {
     if (!st.ok()) break;
     st = CopyFile(out, p->data_path(), tmp, 0);
+  }
+  // The header again, now with the payload's CRC.
+  if (st.ok() && (fflush(out) != 0 || pwrite(fileno(out), &header, sizeof(header), 0) != sizeof(header))) {
+    st = absl::DataLossError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
   }
   bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
   ok = (fclose(out) == 0) && ok;
@@ -165,7 +186,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("dataset ", path, " is not a regular file"));
+    return absl::InvalidArgumentError(absl::StrCat("dataset ", path, S_ISDIR(st.st_mode) ? " is a directory, not a file"
+                                                                                         : " is not a regular file"));
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < sizeof(DatasetHeader)) {
@@ -211,6 +233,14 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
   }
   ds->offsets_ = reinterpret_cast<const uint64_t*>(static_cast<const char*>(map) + sizeof(DatasetHeader));
   ds->data_ = reinterpret_cast<const int32_t*>(ds->offsets_ + h.instance_count + 1);
+  if (h.flags & kDatasetPayloadCrc) {
+    const size_t payload = size - sizeof(DatasetHeader);
+    const uint32_t crc = crc32_z(0, reinterpret_cast<const Bytef*>(ds->offsets_), payload);
+    if (crc != h.payload_crc32) {
+      return absl::DataLossError(absl::StrCat(path, ": the payload's CRC-32 is ", absl::Hex(crc), ", the header says ",
+                                              absl::Hex(h.payload_crc32), " (corrupt file: run preprocess again)"));
+    }
+  }
   if (ds->offsets_[h.instance_count] != h.data_words) {
     return absl::DataLossError(absl::StrCat(path, ": the offsets do not end at the data size (corrupt file)"));
   }
@@ -242,6 +272,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) 
     }
     ds->data_side_ = *f;
   }
+  ds->fields_ = ds->data_side_->Fields();
   if (ds->record_version_ != ds->data_side_->record_version()) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": its ", ds->target_, " records are version ", ds->record_version_, ", the loaded target reads version ",
@@ -284,9 +315,31 @@ absl::Status Dataset::CheckCompatible(const Vocab& vocab, const std::string& tar
 absl::Status Dataset::Decode(uint64_t i, core::RowView* row) const {
   if (i >= size()) return absl::OutOfRangeError(absl::StrCat("instance ", i, " of ", size(), " in ", path_));
   const InstanceView v = Instance(i);
-  absl::Status st = data_side_->Decode(v.data, v.words, spec(), row);
+  const core::DataSpec s = spec();
+  absl::Status st = data_side_->Decode(v.data, v.words, s, row);
   if (!st.ok()) {
     return absl::DataLossError(absl::StrCat(path_, ": instance ", i, " (", target_, ") is malformed: ", st.message()));
+  }
+  // Every value that will index a table is checked here, so that a damaged file is named instead
+  // of reaching an embedding or a softmax with an id past its end.
+  auto bad = [&](const std::string& what, int64_t value, int64_t limit) {
+    return absl::DataLossError(absl::StrCat(path_, ": instance ", i, " (", target_, ") holds ", what, " ", value,
+                                            ", outside [0, ", limit, ") (corrupt file)"));
+  };
+  const int64_t seq = s.seq_length;
+  for (int64_t k = 0; k < seq; ++k) {
+    if (row->src[k] < 0 || row->src[k] >= s.vocab_size) return bad("the token id", row->src[k], s.vocab_size);
+    if (row->seg[k] < 0 || row->seg[k] > 2) return bad("the segment id", row->seg[k], 3);
+  }
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    const core::FieldSpec& spec = fields_[f];
+    const int64_t limit = spec.token_ids ? s.vocab_size : spec.max_value + 1;
+    if (!spec.token_ids && spec.max_value < 0) continue;
+    const int64_t n = spec.per_position ? seq : 1;
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t value = row->fields[f][k];
+      if (value < 0 || value >= limit) return bad(absl::StrCat("a ", spec.name, " value"), value, limit);
+    }
   }
   return absl::OkStatus();
 }
@@ -337,6 +390,38 @@ absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& ds, uint64_t index
   for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
   UER_RETURN_IF_ERROR(ds.Decode(index, &row));
   return d;
+}
+
+std::vector<std::string> RemoveStaleTemporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string prefix = p.filename().string();
+  std::vector<std::string> removed;
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (name.rfind(prefix, 0) != 0 || at == std::string::npos || at < prefix.size()) continue;
+    const std::string digits = name.substr(at + 5);
+    long pid = 0;
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid = std::stol(digits);
+    // Only a dead process's: a live one (another run writing here) keeps its file.
+    if (pid <= 0 || pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code size_ec;
+    const uintmax_t size = fs::file_size(it->path(), size_ec);
+    if (fs::remove(it->path(), size_ec)) {
+      removed.push_back(it->path().string());
+      if (size != static_cast<uintmax_t>(-1)) bytes += size;
+    }
+  }
+  if (!removed.empty()) {
+    UER_LOG(WARNING) << "removed " << removed.size() << " temporary file(s) (" << bytes / (1 << 20)
+                     << " MiB) that dead processes left beside " << path << ": " << absl::StrJoin(removed, ", ");
+  }
+  return removed;
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {

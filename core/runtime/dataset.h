@@ -3,7 +3,7 @@
 //
 //   [header: 256 bytes]  magic "UERDSET1", format version (2), the target's name and its record
 //                        version, seq_length, vocabulary size and checksum, special ids, instance
-//                        count, data size, header checksum
+//                        count, data size, a CRC-32 of the offsets and the data, header checksum
 //   [offsets: uint64 x (count + 1)]  start of each instance in the data, in int32 words
 //   [data: int32 x words]            the instances, unpadded; only the target's data side
 //                                    (core/target_data.h) knows their layout
@@ -35,6 +35,7 @@ using core::Vocab;
 
 inline constexpr char kDatasetMagic[8] = {'U', 'E', 'R', 'D', 'S', 'E', 'T', '1'};
 inline constexpr uint32_t kDatasetFormatVersion = 2;
+inline constexpr uint32_t kDatasetPayloadCrc = 1;  // DatasetHeader::flags: payload_crc32 is set
 
 #pragma pack(push, 1)
 struct DatasetHeader {
@@ -55,7 +56,9 @@ struct DatasetHeader {
   char target_name[32];     // format 2: the target's registered name, NUL-padded
   uint32_t record_version;  // format 2: TargetDataFactory::record_version() of the writer
   uint32_t reserved3;
-  uint8_t reserved[256 - 144];
+  uint32_t payload_crc32;  // CRC-32 (zlib's) of the offsets and the data, when flags has kPayloadCrc
+  uint32_t flags;
+  uint8_t reserved[256 - 152];
   uint64_t header_checksum;  // FNV-1a 64 of the bytes before it
 };
 #pragma pack(pop)
@@ -75,12 +78,14 @@ class DatasetPartWriter {
   uint64_t words() const { return words_; }
   const std::string& data_path() const { return data_path_; }
   const std::string& offsets_path() const { return offsets_path_; }
+  uint32_t data_crc32() const { return data_crc_; }
 
  private:
   std::string data_path_, offsets_path_;
   FILE* data_ = nullptr;
   FILE* offsets_ = nullptr;
   uint64_t count_ = 0, words_ = 0;
+  uint32_t data_crc_ = 0;
 };
 
 // Joins parts (in order) under `header` into `path`, atomically, and removes the part files.
@@ -95,7 +100,8 @@ struct InstanceView {
 // A read-only, memory-mapped dataset.
 class Dataset {
  public:
-  // Checks the magic, version, header checksum and sizes; errors name the file.
+  // Checks the magic, version, header checksum, sizes, offsets and the payload's CRC-32 (a flipped
+  // byte anywhere is found here, before training); errors name the file.
   static absl::StatusOr<std::unique_ptr<Dataset>> Open(const std::string& path);
   ~Dataset();
   const DatasetHeader& header() const { return *header_; }
@@ -111,7 +117,8 @@ class Dataset {
   const std::string& path() const { return path_; }
   // Refuses a dataset built for another vocabulary or target (say which).
   absl::Status CheckCompatible(const Vocab& vocab, const std::string& target) const;
-  // Fills `row` from instance i; a malformed record is an error naming the file and instance.
+  // Fills `row` from instance i; a malformed record, or an id outside the vocabulary or a field's
+  // range (core::FieldSpec), is an error naming the file and instance.
   absl::Status Decode(uint64_t i, core::RowView* row) const;
 
  private:
@@ -124,6 +131,7 @@ class Dataset {
   std::string target_;
   uint32_t record_version_ = 0;
   const core::TargetDataFactory* data_side_ = nullptr;
+  std::vector<core::FieldSpec> fields_;
 };
 
 // One instance as the trainer sees it, padded to seq_length (UER-py's data loader layout): src, seg
@@ -139,6 +147,10 @@ absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& dataset, uint64_t 
 // Writes `content` to `path` through a temporary file beside it (folders made as needed), synced
 // before the rename: a crash leaves the old file or the new one, never half of one.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
+
+// Removes the temporary files beside `path` (PATH*.tmp.PID: a dataset's parts, a checkpoint being
+// written) whose process is dead: what a kill -9 left. Logs and returns what was removed.
+std::vector<std::string> RemoveStaleTemporaries(const std::string& path);
 
 // A header for a new dataset of `target` (its name and record version) and `vocab`.
 absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,

@@ -229,6 +229,19 @@ absl::Status Distributed::AllReduceGradients(const std::vector<torch::Tensor>& p
   return absl::OkStatus();
 }
 
+absl::Status Distributed::AllReduceSum(std::vector<double>* values, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> v{torch::tensor(*values, torch::kDouble).to(device)};
+  try {
+    impl_->pg->allreduce(v)->wait();
+  } catch (const std::exception& e) {
+    return Lost("the loss-count all-reduce", e.what());
+  }
+  torch::Tensor sums = v[0].to(torch::kCPU);
+  for (size_t i = 0; i < values->size(); ++i) (*values)[i] = sums[static_cast<int64_t>(i)].item<double>();
+  return absl::OkStatus();
+}
+
 absl::Status Distributed::Barrier() {
   try {
     impl_->pg->barrier()->wait();
@@ -245,7 +258,8 @@ std::atomic<int> g_forward_signal{0};
 void RecordSignal(int sig) { g_forward_signal.store(sig); }
 }  // namespace
 
-int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size) {
+int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size,
+                     int dist_timeout_s) {
   std::map<pid_t, int> children;  // pid -> rank
   for (size_t i = 0; i < ranks.size(); ++i) {
     pid_t pid = fork();
@@ -307,9 +321,10 @@ int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int
                      << (children.empty() ? "" : "; stopping the other ranks");
       stopping = true;
       for (auto& [p, r] : children) kill(p, SIGTERM);
-      // Ranks blocked in a collective leave when their peer's socket closes; make sure they do.
-      std::thread([pids = children]() {
-        std::this_thread::sleep_for(std::chrono::seconds(30));
+      // Ranks blocked in a collective leave when their peer's socket closes or their collective
+      // times out (--dist_timeout, naming the lost rank); after that, make sure they do.
+      std::thread([pids = children, dist_timeout_s]() {
+        std::this_thread::sleep_for(std::chrono::seconds(dist_timeout_s + 5));
         for (auto& [p, r] : pids) kill(p, SIGKILL);
       }).detach();
     }

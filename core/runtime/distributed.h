@@ -48,6 +48,8 @@ class Distributed {
   // Averages the gradients of `params` over the ranks, in buckets of about 25 MB whose all-reduces
   // run concurrently, and sums `flags` (one float each) in the same collective.
   absl::Status AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags);
+  // Sums `values` over the ranks (in float64, on `device`: the process group's).
+  absl::Status AllReduceSum(std::vector<double>* values, torch::Device device);
   absl::Status Barrier();
 
  private:
@@ -61,8 +63,10 @@ class Distributed {
 
 // Starts one child process per rank in `ranks` (this same program with `argv`, and RANK,
 // LOCAL_RANK, WORLD_SIZE in its environment), forwards SIGTERM/SIGINT to them and waits. When one
-// fails, the others are stopped and the rank that failed is named. Returns the exit code to use.
-int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size);
+// fails, the others are stopped (SIGTERM, then SIGKILL once --dist_timeout and 5 s have passed) and
+// the rank that failed is named. Returns the exit code to use.
+int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int>& ranks, int world_size,
+                     int dist_timeout_s = 600);
 
 }  // namespace uer::runtime
 

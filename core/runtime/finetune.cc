@@ -58,9 +58,6 @@ absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& voca
                                 const std::map<std::string, std::string>& options) {
   Setup s;
   UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(vocab_path));
-  for (auto [name, id] : {std::pair<const char*, int64_t>{"[PAD]", v.pad_id()}, {"[CLS]", v.cls_id()}, {"[SEP]", v.sep_id()}}) {
-    if (id < 0) return absl::InvalidArgumentError(absl::StrCat("vocabulary ", vocab_path, " has no ", name, " token"));
-  }
   s.vocab = std::make_shared<const core::Vocab>(std::move(v));
   core::TokenizerOptions topts;
   topts.vocab = s.vocab;
@@ -72,6 +69,14 @@ absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& voca
   ctx.tokenizer = s.tokenizer.get();
   ctx.options = options;
   UER_ASSIGN_OR_RETURN(s.task, factory->CreateData(ctx));
+  std::vector<std::string> needed = s.task->NeededTokens();
+  needed.insert(needed.begin(), "[PAD]");
+  for (const std::string& token : needed) {
+    if (s.vocab->Id(token) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("vocabulary ", vocab_path, " has no ", token,
+                                                     " token (task ", task, " needs it)"));
+    }
+  }
   return s;
 }
 
@@ -229,6 +234,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   core::TaskReadOptions read;
   read.seq_length = o.seq_length;
   read.skip_bad_lines = o.skip_bad_lines;
+  read.replace_invalid_utf8 = o.replace_invalid_utf8;
   core::v1::ModelConfig config = o.config;
   UER_RETURN_IF_ERROR(s.task->PrepareTraining(o.train_path, read, &config));
   UER_ASSIGN_OR_RETURN(TaskDataset train, s.task->Read(o.train_path, read));
@@ -289,6 +295,17 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   t.optimizer.total_steps =
       static_cast<int64_t>(static_cast<double>(train.size()) * o.epochs_num / (o.batch_size * world * o.accumulation_steps)) + 1;
   t.dist = place.dist.get();
+  t.global_loss_normalization = o.global_loss_normalization;
+  t.overwrite_checkpoints = o.overwrite_checkpoints;
+  t.run_settings = {{"task", o.task},
+                    {"train_path", o.train_path},
+                    {"pretrained_model_path", o.pretrained_model_path},
+                    {"batch_size", absl::StrCat(o.batch_size)},
+                    {"world_size", absl::StrCat(world)},
+                    {"seq_length", absl::StrCat(o.seq_length)},
+                    {"epochs_num", absl::StrCat(o.epochs_num)},
+                    {"learning_rate", absl::StrCat(o.learning_rate)},
+                    {"seed", absl::StrCat(o.seed)}};
   t.stop_signal = o.stop_signal;
   UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
                 << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
@@ -358,6 +375,7 @@ absl::Status RunInfer(const InferOptions& o) {
     core::TaskReadOptions read;
     read.seq_length = o.seq_length;
     read.with_labels = false;
+    read.replace_invalid_utf8 = o.replace_invalid_utf8;
     UER_ASSIGN_OR_RETURN(TaskDataset data, s.task->Read(o.test_path, read));
     std::unique_ptr<core::PredictionWriter> writer = s.task->NewPredictionWriter(data);
     std::string text = writer->Header() + "\n";

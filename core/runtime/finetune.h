@@ -37,7 +37,10 @@ struct FinetuneOptions {
   int64_t accumulation_steps = 1;
   int seed = 7;
   bool skip_bad_lines = false;
+  bool replace_invalid_utf8 = false;  // core::TaskReadOptions
   bool resume = false;
+  bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
+  bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
   std::atomic<int>* stop_signal = nullptr;
   LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
   Launch place;          // this rank's place (ResolveLaunch)
@@ -65,6 +68,7 @@ struct InferOptions {
   core::v1::ModelConfig config;
   int64_t batch_size = 64;
   int64_t seq_length = 128;
+  bool replace_invalid_utf8 = false;
   std::vector<int> gpu_ranks;
 };
 

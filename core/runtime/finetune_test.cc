@@ -224,6 +224,29 @@ TEST_F(FinetuneTest, ShapeErrorsAreStatusesNamingTheCause) {
   EXPECT_THAT(RunFinetune(o), StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown task \"nope\"")));
 }
 
+// Inputs a hostile user would try: a vocabulary without the special tokens the task puts into rows,
+// a GBK training file; each refused with a message naming the file, before any work.
+TEST_F(FinetuneTest, BadVocabularyOrEncodingIsRefused) {
+  FinetuneOptions o;
+  o.task = "classifier";
+  o.train_path = Write("train3.tsv", ToyClassifierTsv(16, 0));
+  o.dev_path = Write("dev3.tsv", ToyClassifierTsv(8, 1));
+  o.output_model_path = dir_ + "/bad.bin";
+  o.config = TinyConfig("bert");
+  o.seq_length = 6;
+  o.epochs_num = 1;
+  o.vocab_path = Write("no_cls.txt", "[PAD]\n[UNK]\n[SEP]\na\nb\n");
+  EXPECT_THAT(RunFinetune(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr(o.vocab_path + " has no [CLS] token (task classifier needs it)")));
+  o.vocab_path = Write("no_pad.txt", "[UNK]\n[CLS]\n[SEP]\na\nb\n");
+  EXPECT_THAT(RunFinetune(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has no [PAD] token")));
+  o.vocab_path = vocab_path_;
+  o.train_path = Write("gbk.tsv", "label\ttext_a\n1\tabc\n0\t\xc4\xe3\xba\xc3\n");
+  EXPECT_THAT(RunFinetune(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       o.train_path + ":3: invalid UTF-8 at byte 2 (use --replace_invalid_utf8 to read it as U+FFFD)"));
+  EXPECT_FALSE(std::filesystem::exists(o.output_model_path));
+}
+
 // Gradient accumulation over two half batches gives what one full batch gives (classifier loss is a
 // mean over rows; dropout off).
 TEST_F(FinetuneTest, AccumulationMatchesTheFullBatch) {

@@ -33,7 +33,7 @@ absl::StatusOr<Launch> ResolveLaunch(const std::vector<std::string>& argv, const
       }
     }
     l.launcher = true;
-    l.exit_code = LaunchLocalRanks(argv, ranks, o.world_size);
+    l.exit_code = LaunchLocalRanks(argv, ranks, o.world_size, o.dist_timeout_s);
     return l;
   }
   if (!absl::SimpleAtoi(env_rank, &l.rank) || l.rank < 0 || l.rank >= o.world_size) {

@@ -128,8 +128,21 @@ WorkerResult RunWorker(const PreprocessOptions& o, const core::InstanceOptions& 
     }
     std::string line;
     for (uint64_t i = 0; i < line_count && (*reader)->Next(&line); ++i) {
+      if (o.stop_signal != nullptr && o.stop_signal->load() != 0) {
+        r.status = absl::CancelledError(absl::StrCat("stopped by signal ", o.stop_signal->load(), "; ",
+                                                     o.dataset_path, " was not written"));
+        break;
+      }
       if (pass == 0) ++r.lines;
-      r.status = (*builder)->Line(line, first_line + i + 1, pass, &sink);
+      const uint64_t number = first_line + i + 1;
+      if (const long bad = core::FindInvalidUtf8(line); bad >= 0) {
+        if (!o.replace_invalid_utf8) {
+          r.status = absl::InvalidArgumentError(core::InvalidUtf8Message(o.corpus_path, static_cast<int64_t>(number), bad));
+          break;
+        }
+        line = core::ReplaceInvalidUtf8(line);
+      }
+      r.status = (*builder)->Line(line, number, pass, &sink);
       if (!r.status.ok()) break;
     }
     if (r.status.ok()) r.status = (*builder)->EndPass(pass, &sink);
@@ -153,6 +166,15 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
     }
   }
   UER_ASSIGN_OR_RETURN(const core::TargetDataFactory* data, core::FindTargetData(o.target));
+  {
+    struct stat st;
+    if (stat(o.dataset_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat("--dataset_path ", o.dataset_path,
+                                                     " is a directory; name the dataset file (", o.dataset_path,
+                                                     "/dataset.uer, say)"));
+    }
+  }
+  RemoveStaleTemporaries(o.dataset_path);
   core::InstanceOptions io;
   io.corpus_path = o.corpus_path;
   io.seq_length = o.seq_length;
@@ -197,7 +219,7 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
 
   std::vector<std::unique_ptr<DatasetPartWriter>> parts;
   for (int w = 0; w < workers; ++w) {
-    UER_ASSIGN_OR_RETURN(auto part, DatasetPartWriter::Create(absl::StrCat(o.dataset_path, ".part", w, ".", getpid())));
+    UER_ASSIGN_OR_RETURN(auto part, DatasetPartWriter::Create(absl::StrCat(o.dataset_path, ".part", w)));
     parts.push_back(std::move(part));
   }
   std::vector<WorkerResult> results(workers);

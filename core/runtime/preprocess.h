@@ -8,6 +8,7 @@
 #define UER_CORE_RUNTIME_PREPROCESS_H_
 
 #include <cstdint>
+#include <atomic>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -28,6 +29,11 @@ struct PreprocessOptions {
   int dup_factor = 5;
   double short_seq_prob = 0.1;
   int seed = 7;
+  // Invalid UTF-8 (a GBK corpus): an error naming the line, or with this read as U+FFFD.
+  bool replace_invalid_utf8 = false;
+  // Set by a signal handler: the workers stop at their next line, the parts are removed and the
+  // run ends with a Cancelled status (nothing is written under dataset_path).
+  std::atomic<int>* stop_signal = nullptr;
 };
 
 struct PreprocessStats {

@@ -1,6 +1,9 @@
 #include "core/runtime/preprocess.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <cstddef>
 #include <cstring>
@@ -9,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "core/runtime/dataset.h"
 #include "core/runtime/loader.h"
 #include "testing/test_util.h"
@@ -267,6 +271,88 @@ TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {
   ASSERT_OK_AND_ASSIGN(core::Vocab other, core::Vocab::FromTokens({"[UNK]", "x"}, "other.txt"));
   EXPECT_THAT(ds->CheckCompatible(other, "lm"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was built with another vocabulary")));
+}
+
+// A flipped byte anywhere in the payload is found at open (the CRC); a file without the CRC (an
+// older uer-cc's) still has every id checked against the vocabulary when an instance is decoded.
+TEST_F(PreprocessTest, DamagedPayloadIsNamedNeverIndexed) {
+  PreprocessOptions o = Options(Write("mlm.txt", "abcdefgh\nijklmnop\nqrstuvwx\n"), "mlm");
+  ASSERT_OK(RunPreprocess(o));
+  std::string bytes;
+  {
+    std::ifstream in(o.dataset_path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  DatasetHeader h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  ASSERT_TRUE(h.flags & kDatasetPayloadCrc);
+  ASSERT_OK(Dataset::Open(o.dataset_path).status());
+  // Instance 1's first token id (after its two header words), pushed past the vocabulary.
+  const size_t data_start = sizeof(DatasetHeader) + (h.instance_count + 1) * 8;
+  uint64_t offset1;
+  std::memcpy(&offset1, bytes.data() + sizeof(DatasetHeader) + 8, 8);
+  const size_t at = data_start + (offset1 + 2) * 4 + 3;
+  bytes[at] ^= 0x10;
+  const std::string flipped = dir_ + "/flipped.uer";
+  std::ofstream(flipped, std::ios::binary) << bytes;
+  EXPECT_THAT(Dataset::Open(flipped), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr(flipped + ": the payload's CRC-32 is ")));
+  // The same damage in a file that carries no CRC: decoding instance 1 names it.
+  h.flags = 0;
+  h.header_checksum = Fnv1a64(&h, offsetof(DatasetHeader, header_checksum));
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  std::ofstream(flipped, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_OK_AND_ASSIGN(auto ds, Dataset::Open(flipped));
+  ASSERT_OK(DecodeInstance(*ds, 0).status());
+  EXPECT_THAT(DecodeInstance(*ds, 1), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr(flipped + ": instance 1 (mlm) holds the token id 26843")));
+  // An offset past the data (2^40) is found at open.
+  uint64_t huge = uint64_t{1} << 40;
+  std::memcpy(bytes.data() + sizeof(DatasetHeader), &huge, 8);
+  std::ofstream(flipped, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_THAT(Dataset::Open(flipped), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("the offset of instance 0")));
+}
+
+// A GBK corpus is refused at its first bad line, as tokenize and build_vocab refuse it; the same
+// flag reads it as U+FFFD.
+TEST_F(PreprocessTest, InvalidUtf8IsRefusedWithItsLineOrReplaced) {
+  PreprocessOptions o = Options(Write("gbk.txt", "abcd\n\xc4\xe3\xba\xc3 efg\n"), "mlm");
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         o.corpus_path + ":2: invalid UTF-8 at byte 0 (use --replace_invalid_utf8 to "
+                                         "read it as U+FFFD)"));
+  EXPECT_FALSE(std::filesystem::exists(o.dataset_path));
+  o.replace_invalid_utf8 = true;
+  EXPECT_OK(RunPreprocess(o).status());
+}
+
+TEST_F(PreprocessTest, StopSignalLeavesNothingBehind) {
+  PreprocessOptions o = Options(Write("stop.txt", "abcd\nefgh\n"), "mlm");
+  std::atomic<int> stop{15};
+  o.stop_signal = &stop;
+  EXPECT_THAT(RunPreprocess(o), StatusIs(absl::StatusCode::kCancelled, HasSubstr("stopped by signal 15")));
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().string().find("stop.uer"), std::string::npos) << e.path();
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
+
+// What a kill -9 left (PATH*.tmp.PID of a dead process) is removed; a live process's file stays.
+TEST_F(PreprocessTest, StaleTemporariesOfDeadProcessesAreRemoved) {
+  const std::string path = dir_ + "/stale.uer";
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  int status;
+  waitpid(dead, &status, 0);
+  const std::string stale = Write(absl::StrCat("stale.uer.part0.data.tmp.", dead), "x");
+  const std::string live = Write(absl::StrCat("stale.uer.tmp.", getppid()), "x");
+  const std::string other = Write(absl::StrCat("other.uer.tmp.", dead), "x");
+  EXPECT_THAT(RemoveStaleTemporaries(path), ::testing::ElementsAre(stale));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
 }
 
 // UER-py's seed preprocess.py on corpora/book_review_bert.txt with the default flags (bert target,

@@ -135,6 +135,18 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   t.optimizer.total_steps = o.total_steps;
   t.optimizer.schedule = o.schedule;
   t.dist = dist.get();
+  t.global_loss_normalization = o.global_loss_normalization;
+  t.overwrite_checkpoints = o.overwrite_checkpoints;
+  t.run_settings = {{"dataset_path", o.dataset_path},
+                    {"vocab_path", o.vocab_path},
+                    {"model", absl::StrCat(o.config.embedding(), "/", o.config.encoder(), "/", o.config.target(), " ",
+                                           o.config.layers_num(), "x", o.config.hidden_size())},
+                    {"batch_size", absl::StrCat(o.batch_size)},
+                    {"world_size", absl::StrCat(o.world_size)},
+                    {"accumulation_steps", absl::StrCat(o.accumulation_steps)},
+                    {"total_steps", absl::StrCat(o.total_steps)},
+                    {"learning_rate", absl::StrCat(o.learning_rate)},
+                    {"seed", absl::StrCat(o.seed)}};
   t.stop_signal = o.stop_signal;
   PretrainJob job(model.get(), *dataset, &loader, device);
   UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));

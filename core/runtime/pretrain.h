@@ -45,6 +45,8 @@ struct PretrainOptions {
   std::string backend = "gloo";
   int dist_timeout_s = 600;
   bool resume = false;
+  bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
+  bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
   // Let the encoder leave padding positions out when the target reads none of them (the same loss
   // and gradients; Model::SkipPadding). false computes every position, as UER-py does.
   bool skip_padding = true;

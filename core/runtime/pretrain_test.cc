@@ -7,6 +7,7 @@
 #include "core/runtime/model.h"
 #include "testing/test_util.h"
 #include "core/runtime/preprocess.h"
+#include "core/runtime/trainer.h"
 
 namespace uer::runtime {
 namespace {
@@ -89,6 +90,36 @@ TEST_F(PretrainTest, ResumeEndsWithTheSameWeightsAsOneRun) {
     EXPECT_EQ(wa[i].first, wb[i].first);
     EXPECT_TRUE(torch::equal(wa[i].second, wb[i].second)) << wa[i].first << " max diff " << (wa[i].second - wb[i].second).abs().max().item<double>();
   }
+}
+
+// A fresh run over an earlier run's checkpoints is refused (a later --resume would pick up the older
+// run's higher step); --overwrite_checkpoints deletes them first.
+TEST_F(PretrainTest, EarlierCheckpointsAreRefusedOrOverwritten) {
+  PretrainOptions o = Options("again.bin");
+  ASSERT_OK(RunPretrain(o));
+  EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr(o.output_model_path + "-6 (and 1 more of steps 3..6) are checkpoints "
+                                                 "of an earlier run: continue it with --resume, or pass --overwrite_checkpoints")));
+  o.overwrite_checkpoints = true;
+  o.total_steps = 2;
+  o.save_checkpoint_steps = 2;
+  ASSERT_OK(RunPretrain(o));
+  EXPECT_EQ(CheckpointSteps(o.output_model_path), std::vector<int64_t>({2}));
+}
+
+// --resume passes over a damaged newest checkpoint to the one before; with none usable it stops.
+TEST_F(PretrainTest, ResumeFallsBackPastADamagedCheckpoint) {
+  PretrainOptions o = Options("torn.bin");
+  ASSERT_OK_AND_ASSIGN(PretrainResult a, RunPretrain(o));
+  std::filesystem::resize_file(o.output_model_path + "-6", 100);
+  std::filesystem::remove(o.output_model_path);
+  o.resume = true;
+  ASSERT_OK_AND_ASSIGN(PretrainResult b, RunPretrain(o));
+  ASSERT_EQ(b.losses.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(b.losses[i], a.losses[3 + i]) << "step " << 4 + i;
+  std::filesystem::resize_file(o.output_model_path + "-3", 100);
+  std::filesystem::resize_file(o.output_model_path + "-6", 100);
+  EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("--resume: no usable checkpoint")));
 }
 
 TEST_F(PretrainTest, StopSignalWritesACheckpointAndItsState) {

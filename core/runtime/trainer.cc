@@ -9,6 +9,8 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <random>
 #include <set>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -16,8 +18,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "core/log.h"
 #include "core/runtime/checkpoint.h"
+#include "core/runtime/dataset.h"
 #include "core/runtime/model.h"
 
 namespace uer::runtime {
@@ -33,30 +37,70 @@ std::string FirstLine(const std::string& what) {
   return nl == std::string::npos ? what : what.substr(0, nl);
 }
 
-absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const std::string& path, int64_t step) {
+// A string as a uint8 tensor (a state dict holds tensors), and back.
+torch::Tensor TextTensor(const std::string& s) {
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
+}
+std::string TensorText(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kCPU).to(torch::kUInt8).contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+// "key=value" lines of the run's settings, sorted.
+std::string SettingsText(const std::map<std::string, std::string>& settings) {
+  std::string out;
+  for (const auto& [k, v] : settings) absl::StrAppend(&out, k, "=", v, "\n");
+  return out;
+}
+
+absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const std::string& path, int64_t step,
+                            const core::StateDict& run_identity) {
   // The training state first: a checkpoint is only used for --resume when its state exists.
   core::StateDict state = optimizer.State();
   state.emplace_back("uer.step", torch::tensor(step));
   state.emplace_back("uer.loader_batches", torch::tensor(job.position()));
   state.emplace_back("uer.cpu_rng_state", at::detail::getDefaultCPUGenerator().get_state());
   for (auto& [k, v] : job.JobState()) state.emplace_back("job." + k, v);
-  UER_RETURN_IF_ERROR(SaveStateDict(path + ".state.tmp", state));
+  for (const auto& [k, v] : run_identity) state.emplace_back(k, v);
+  const std::string state_tmp = absl::StrCat(path, ".state.tmp.", getpid());
+  UER_RETURN_IF_ERROR(SaveStateDict(state_tmp, state));
   if (absl::Status st = SaveStateDict(path, ModelStateDict(job.model())); !st.ok()) {
-    unlink((path + ".state.tmp").c_str());
+    unlink(state_tmp.c_str());
     return st;
   }
   std::error_code ec;
-  fs::rename(path + ".state.tmp", path + ".state", ec);
-  if (ec) return absl::DataLossError(absl::StrCat("cannot write ", path, ".state: ", ec.message()));
+  fs::rename(state_tmp, path + ".state", ec);
+  if (ec) {
+    unlink(state_tmp.c_str());
+    return absl::DataLossError(absl::StrCat("cannot write ", path, ".state: ", ec.message()));
+  }
   return absl::OkStatus();
 }
 
-absl::Status Resume(TrainingJob& job, BertAdam* optimizer, const std::string& ck) {
+absl::Status Resume(TrainingJob& job, BertAdam* optimizer, const std::string& ck,
+                    const std::map<std::string, std::string>& settings, core::StateDict* run_identity) {
   UER_RETURN_IF_ERROR(LoadModelWeights(&job.model(), ck, {}).status());
   UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(ck + ".state"));
   UER_RETURN_IF_ERROR(optimizer->LoadState(state));
   core::StateDict job_state;
   for (const auto& [k, v] : state) {
+    if (k == "uer.run_id") run_identity->at(0).second = v;  // the run goes on under its identity
+    if (k == "uer.run_settings") {
+      // Say what differs from the run that wrote the checkpoint (a changed batch size or data set
+      // is allowed, but should not pass unseen).
+      std::map<std::string, std::string> before;
+      for (absl::string_view line : absl::StrSplit(TensorText(v), '\n', absl::SkipEmpty())) {
+        const size_t eq = line.find('=');
+        if (eq != absl::string_view::npos) before[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+      }
+      for (const auto& [key, now] : settings) {
+        auto it = before.find(key);
+        if (it != before.end() && it->second != now) {
+          UER_LOG(WARNING) << "--resume: " << key << " was " << it->second << " in the run that wrote " << ck
+                           << ", now " << now;
+        }
+      }
+    }
     if (k == "uer.loader_batches") job.Seek(v.item<int64_t>());
     if (k == "uer.cpu_rng_state") {
       at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -74,8 +118,15 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   }
   UER_RETURN_IF_ERROR(ValidateOptimizerOptions(o.optimizer));
   Distributed* dist = o.dist;
-  if (!dist || dist->rank() == 0) {
+  const bool writer_rank = !dist || dist->rank() == 0;
+  if (writer_rank) {
     // An unusable output folder is found now, not at the first save thousands of steps later.
+    std::error_code dir_ec;
+    if (fs::is_directory(o.output_model_path, dir_ec)) {
+      return absl::InvalidArgumentError(absl::StrCat("--output_model_path ", o.output_model_path,
+                                                     " is a directory; name the model file (", o.output_model_path,
+                                                     "/model.bin, say)"));
+    }
     const fs::path parent = fs::path(o.output_model_path).parent_path();
     std::error_code ec;
     if (!parent.empty()) fs::create_directories(parent, ec);
@@ -87,6 +138,27 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     }
     fclose(f);
     unlink(probe.c_str());
+    RemoveStaleTemporaries(o.output_model_path);
+  }
+  // Checkpoints of an earlier run in the same place: continuing them is --resume; starting anew
+  // over them must be asked for, or a later --resume would pick the older run's higher step.
+  if (!o.resume) {
+    const std::vector<int64_t> old = CheckpointSteps(o.output_model_path);
+    if (!old.empty() && !o.overwrite_checkpoints) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          CheckpointPath(o.output_model_path, old.back()), " (and ", old.size() - 1, " more of steps ",
+          old.front(), "..", old.back(), ") are checkpoints of an earlier run: continue it with --resume, or "
+          "pass --overwrite_checkpoints to delete them and start anew"));
+    }
+    if (!old.empty() && writer_rank) {
+      for (int64_t s : old) {
+        std::error_code ec;
+        fs::remove(CheckpointPath(o.output_model_path, s), ec);
+        fs::remove(CheckpointPath(o.output_model_path, s) + ".state", ec);
+      }
+      UER_LOG(WARNING) << "--overwrite_checkpoints: deleted " << old.size() << " checkpoint(s) of an earlier run ("
+                       << CheckpointPath(o.output_model_path, old.front()) << " .. " << old.back() << ")";
+    }
   }
   torch::nn::Module& model = job.model();
   BertAdam optimizer(model.named_parameters(), o.optimizer);
@@ -94,16 +166,36 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   for (const auto& p : model.parameters()) params.push_back(p);
   const bool writer = !dist || dist->rank() == 0;
 
+  // The run's identity, stored in every checkpoint: a random id (kept across resumes) and the
+  // settings it ran with.
+  core::StateDict run_identity = {{"uer.run_id", torch::tensor(static_cast<int64_t>(std::random_device{}() >> 1))},
+                                  {"uer.run_settings", TextTensor(SettingsText(o.run_settings))}};
   int64_t step = 1;
   if (o.resume) {
-    const int64_t last = LatestCheckpoint(o.output_model_path);
-    if (last == 0) {
+    // The newest complete checkpoint; a damaged one (a torn file, a full disk) is passed over for
+    // the one before, saying so.
+    std::vector<int64_t> steps = CheckpointSteps(o.output_model_path);
+    std::string skipped;
+    for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+      const std::string ck = CheckpointPath(o.output_model_path, *it);
+      if (!fs::exists(ck) || !fs::exists(ck + ".state")) continue;
+      absl::Status st = Resume(job, &optimizer, ck, o.run_settings, &run_identity);
+      if (!st.ok()) {
+        UER_LOG(WARNING) << "--resume: cannot use " << ck << " (" << st.message() << "); trying the one before";
+        skipped = ck;
+        continue;
+      }
+      step = *it + 1;
+      UER_LOG(INFO) << "resumed from " << ck << " at step " << step
+                    << (skipped.empty() ? "" : " (newer checkpoints were damaged)");
+      break;
+    }
+    if (step == 1) {
+      if (!skipped.empty()) {
+        return absl::DataLossError(absl::StrCat("--resume: no usable checkpoint ", o.output_model_path,
+                                                "-STEP (the oldest tried, ", skipped, ", was damaged too)"));
+      }
       UER_LOG(WARNING) << "--resume: no checkpoint " << o.output_model_path << "-STEP with a .state file; starting anew";
-    } else {
-      const std::string ck = CheckpointPath(o.output_model_path, last);
-      UER_RETURN_IF_ERROR(Resume(job, &optimizer, ck));
-      step = last + 1;
-      UER_LOG(INFO) << "resumed from " << ck << " at step " << step;
     }
   }
   if (dist) UER_RETURN_IF_ERROR(dist->Broadcast(params));  // rank 0's weights everywhere
@@ -126,7 +218,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     const bool at_boundary = step == group_first;
     if (!dist && at_boundary && stop_requested()) {
       const std::string ck = CheckpointPath(o.output_model_path, step - 1);
-      UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step - 1));
+      UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step - 1, run_identity));
       UER_LOG(WARNING) << "stopped by signal " << o.stop_signal->load() << " after step " << step - 1 << "; saved " << ck;
       result.stopped_by_signal = o.stop_signal->load();
       result.last_checkpoint = ck;
@@ -148,7 +240,19 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     ++sums.steps;
     sums.instances += s.instances;
     interval_tokens += s.tokens;
-    (s.out.loss * (s.weight / static_cast<double>(group_last - group_first + 1))).backward();
+    torch::Tensor objective = s.out.loss * s.weight;
+    if (dist && o.global_loss_normalization && !s.out.terms.empty()) {
+      // sum_i / (N_i + eps) with N_i the count of all ranks: times world_size, since the gradients
+      // are averaged over the ranks.
+      std::vector<double> counts;
+      for (const core::LossTerm& t : s.out.terms) counts.push_back(t.count.item<double>());
+      UER_RETURN_IF_ERROR(dist->AllReduceSum(&counts, s.out.loss.device()));
+      objective = torch::zeros({}, s.out.loss.options());
+      for (size_t i = 0; i < counts.size(); ++i) {
+        objective = objective + s.out.terms[i].sum * (world / (counts[i] + s.out.terms[i].eps));
+      }
+    }
+    (objective / static_cast<double>(group_last - group_first + 1)).backward();
     bool stop_now = false;
     if (step == group_last) {
       if (dist) {
@@ -170,7 +274,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
     if (stop_now) {
       const std::string ck = CheckpointPath(o.output_model_path, step);
-      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step, run_identity));
       UER_RETURN_IF_ERROR(dist->Barrier());
       result.stopped_by_signal = stop_requested() ? o.stop_signal->load() : SIGTERM;
       UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
@@ -195,7 +299,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     }
     if (o.save_checkpoint_steps > 0 && step % o.save_checkpoint_steps == 0) {
       const std::string ck = CheckpointPath(o.output_model_path, step);
-      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step));
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step, run_identity));
       last_good = ck;
       result.last_checkpoint = ck;
     }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct StepOutput {
   int64_t tokens = 0;     // positions of the batch (for tokens/s)
   int64_t instances = 0;  // rows of the batch
   // The loss is multiplied by this before backward (a rank's share of a global mean); 1 usually.
+  // Not used where the loss's terms are normalised over all ranks (TrainerOptions).
   double weight = 1.0;
 };
 
@@ -84,8 +86,17 @@ struct TrainerOptions {
   int64_t save_checkpoint_steps = 0;  // 0: only on a signal
   bool save_final_model = true;       // output_model_path at the end (pretrain)
   bool resume = false;
+  // Without resume: checkpoints of an earlier run at output_model_path are deleted (true) or refused.
+  bool overwrite_checkpoints = false;
+  // What the run is (data set, batch size, ...), stored in its checkpoints as "key=value" lines: a
+  // resume with other values says what differs.
+  std::map<std::string, std::string> run_settings;
   OptimizerOptions optimizer;
   Distributed* dist = nullptr;        // null: one process
+  // Distributed runs: a loss with terms (core::TargetOutput::terms) is normalised by the counts of
+  // all ranks together, so that N ranks train as one process with N times the batch. false: each
+  // rank by its own counts (UER-py's way; the ranks' gradients are then averaged).
+  bool global_loss_normalization = true;
   std::atomic<int>* stop_signal = nullptr;
 };
 

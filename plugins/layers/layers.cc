@@ -362,8 +362,7 @@ void MlmHead::Register(torch::nn::Module* owner, const core::v1::ModelConfig& c,
   linear_2 = owner->register_module("mlm_linear_2", torch::nn::Linear(c.hidden_size(), vocab_size));
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MlmHead::Forward(const torch::Tensor& memory_bank,
-                                                                         const torch::Tensor& tgt_mlm) {
+MlmHead::Output MlmHead::Forward(const torch::Tensor& memory_bank, const torch::Tensor& tgt_mlm) {
   // The head works on each position alone, so the positions that count are picked first.
   torch::Tensor tgt = tgt_mlm.contiguous().view({-1});
   torch::Tensor selected = tgt > 0;
@@ -376,7 +375,8 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MlmHead::Forward(const t
   torch::Tensor loss = numerator / denominator.to(numerator.device());
   torch::Tensor correct = out.size(0) == 0 ? torch::zeros({}, out.options())
                                            : argmax.eq(tgt).to(out.scalar_type()).sum();
-  return {loss, correct, denominator};
+  return {loss, correct, denominator,
+          {numerator, torch::tensor(static_cast<double>(out.size(0)), torch::kDouble), 1e-6}};
 }
 
 const torch::Tensor& Need(const core::TensorMap& tgt, const char* name) {

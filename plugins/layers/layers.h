@@ -122,9 +122,12 @@ struct MlmHead {
   LayerNorm layer_norm{nullptr};
   int64_t hidden_size = 0;
   void Register(torch::nn::Module* owner, const core::v1::ModelConfig& config, int64_t vocab_size);
-  // loss, correct, denominator (UER-py's mlm()).
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Forward(const torch::Tensor& memory_bank,
-                                                                  const torch::Tensor& tgt_mlm);
+  // UER-py's mlm(): loss, correct, denominator; and the loss as a term (its sum and count).
+  struct Output {
+    torch::Tensor loss, correct, denominator;
+    core::LossTerm term;
+  };
+  Output Forward(const torch::Tensor& memory_bank, const torch::Tensor& tgt_mlm);
 };
 
 // Renames the mlm head's 2023 keys under `prefix` (mlm.linear_1/2, mlm.layer_norm) to the seed's

@@ -56,6 +56,34 @@ else
   echo "SKIP (weights comparison): no $python"
 fi
 
+# Real mlm data (book reviews): ranks hold different numbers of masked tokens, so each rank's own
+# mean (UER-py's way, --loss_normalization per_rank) trains otherwise than one process with the
+# global batch; the default normalises by the count of all ranks and ends with the same weights.
+shared="${UER_SHARED_DIR:-$root/../shared}"
+if [[ -s "$shared/data/corpora/book_review.txt" && -x "$python" ]]; then
+  head -400 "$shared/data/corpora/book_review.txt" > "$t/reviews.txt"
+  "$ws/tools/preprocess" --corpus_path "$t/reviews.txt" --vocab_path "$shared/data/vocab/google_zh_vocab.txt" \
+    --dataset_path "$t/mlm.uer" --target mlm --seq_length 64 --dup_factor 1 2> "$t/mlm_pre.log" || { tail -3 "$t/mlm_pre.log"; fail "mlm preprocess"; }
+  mlm=(--dataset_path "$t/mlm.uer" --vocab_path "$shared/data/vocab/google_zh_vocab.txt" --emb_size 32 --hidden_size 32
+       --feedforward_size 64 --heads_num 2 --layers_num 1 --dropout 0 --target mlm --total_steps 3 --report_steps 1
+       --learning_rate 1e-3 --save_checkpoint_steps 100)
+  "$ws/tools/pretrain" "${mlm[@]}" --batch_size 8 --output_model_path "$t/mlm_one.bin" 2> "$t/mlm_one.log" || { tail "$t/mlm_one.log"; fail "mlm one"; }
+  for norm in global per_rank; do
+    "$ws/tools/pretrain" "${mlm[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
+      --loss_normalization $norm --output_model_path "$t/mlm_$norm.bin" 2> "$t/mlm_$norm.log" || { tail "$t/mlm_$norm.log"; fail "mlm $norm"; }
+  done
+  "$python" - "$t/mlm_one.bin" "$t/mlm_global.bin" "$t/mlm_per_rank.bin" <<'PY' || fail "mlm weights"
+import sys, torch
+one, glob, per = (torch.load(p, weights_only=True) for p in sys.argv[1:])
+d = lambda a: max((one[k] - a[k]).abs().max().item() for k in one)
+print(f"mlm, two ranks: max |one - global| = {d(glob):.3g}, max |one - per_rank| = {d(per):.3g}")
+assert d(glob) <= 1e-6, d(glob)
+assert d(per) > 1e-5, d(per)
+PY
+else
+  echo "SKIP (mlm normalisation): no $shared/data/corpora/book_review.txt or no $python"
+fi
+
 # A rendezvous where rank 1 never comes.
 set +e
 RANK=0 WORLD_SIZE=2 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo \

@@ -27,7 +27,7 @@ class BertDataFactory : public core::TargetDataFactory {
     auto it = s.counts.find("random_next");
     return absl::StrFormat("random next %.1f%%", s.instances ? 100.0 * (it == s.counts.end() ? 0 : it->second) / s.instances : 0.0);
   }
-  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_mlm", true}, {"tgt_nsp", false}}; }
+  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_mlm", true, true}, {"tgt_nsp", false, false, 1}}; }
   absl::Status Decode(const int32_t* p, uint64_t words, const core::DataSpec& spec, core::RowView* row) const override {
     if (words < 5) return common::Malformed("shorter than its header");
     const int64_t len = p[0], n = p[1];

@@ -22,15 +22,17 @@ class BertTarget : public core::Target {
                                      {"sp_linear_1.", "nsp_linear_1."}, {"sp_linear_2.", "nsp_linear_2."}}, state);
   }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
-    auto [loss_mlm, correct_mlm, denominator] = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
+    layers::MlmHead::Output m = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
     const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");
     torch::Tensor out = nsp_linear_2_->forward(torch::tanh(nsp_linear_1_->forward(memory_bank.select(1, 0))));
     torch::Tensor log_probs = torch::log_softmax(out, -1);
     torch::Tensor loss_nsp = torch::nll_loss(log_probs, tgt_nsp);
     torch::Tensor correct_nsp = log_probs.argmax(-1).eq(tgt_nsp).sum();
-    return {loss_mlm + loss_nsp,
-            {{"loss_mlm", loss_mlm}, {"loss_nsp", loss_nsp}, {"correct_mlm", correct_mlm},
-             {"correct_nsp", correct_nsp}, {"denominator", denominator}}};
+    const double rows = static_cast<double>(tgt_nsp.size(0));
+    return {m.loss + loss_nsp,
+            {{"loss_mlm", m.loss}, {"loss_nsp", loss_nsp}, {"correct_mlm", m.correct},
+             {"correct_nsp", correct_nsp}, {"denominator", m.denominator}},
+            {m.term, {loss_nsp * rows, torch::tensor(rows, torch::kDouble)}}};
   }
 
  private:

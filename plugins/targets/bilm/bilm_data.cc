@@ -32,7 +32,7 @@ class BilmDataFactory : public core::TargetDataFactory {
                                                                     const core::Tokenizer& t) const override {
     return std::unique_ptr<core::InstanceBuilder>(new BilmBuilder(o, t));
   }
-  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_forward", true}, {"tgt_backward", true}}; }
+  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_forward", true, true}, {"tgt_backward", true, true}}; }
   absl::Status Decode(const int32_t* p, uint64_t words, const core::DataSpec& spec, core::RowView* row) const override {
     if (words < 1) return common::Malformed("empty");
     const int64_t len = p[0];

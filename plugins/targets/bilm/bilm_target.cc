@@ -23,14 +23,15 @@ class BilmTarget : public core::Target {
       torch::Tensor rows = hidden.contiguous().view({-1, half_}).index({selected});
       auto [numerator, correct, count] = layers::MaskedNll(output_layer_->forward(rows), flat_t.index({selected}));
       torch::Tensor denominator = count + 1e-6;
-      return std::make_tuple(numerator / denominator, correct, denominator);
+      return std::make_tuple(numerator / denominator, correct, denominator, core::LossTerm{numerator, count, 1e-6});
     };
-    auto [loss_f, correct_f, den_f] = side(memory_bank.index({Slice(), Slice(), Slice(0, half_)}), layers::Need(tgt, "tgt_forward"));
-    auto [loss_b, correct_b, den_b] = side(memory_bank.index({Slice(), Slice(), Slice(half_, torch::indexing::None)}),
+    auto [loss_f, correct_f, den_f, term_f] = side(memory_bank.index({Slice(), Slice(), Slice(0, half_)}), layers::Need(tgt, "tgt_forward"));
+    auto [loss_b, correct_b, den_b, term_b] = side(memory_bank.index({Slice(), Slice(), Slice(half_, torch::indexing::None)}),
                                            layers::Need(tgt, "tgt_backward"));
     return {loss_f + loss_b,
             {{"loss_forward", loss_f}, {"loss_backward", loss_b}, {"correct_forward", correct_f},
-             {"correct_backward", correct_b}, {"denominator", den_b}}};
+             {"correct_backward", correct_b}, {"denominator", den_b}},
+            {term_f, term_b}};
   }
 
  private:

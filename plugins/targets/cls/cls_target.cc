@@ -16,7 +16,8 @@ class ClsTarget : public core::Target {
     torch::Tensor log_probs = torch::log_softmax(linear_2_->forward(torch::tanh(linear_1_->forward(memory_bank.select(1, 0)))), -1);
     torch::Tensor loss = torch::nll_loss(log_probs, labels);
     torch::Tensor correct = log_probs.argmax(-1).eq(labels).sum();
-    return {loss, {{"loss", loss}, {"correct", correct}}};
+    const double rows = static_cast<double>(labels.size(0));
+    return {loss, {{"loss", loss}, {"correct", correct}}, {{loss * rows, torch::tensor(rows, torch::kDouble)}}};
   }
 
  private:

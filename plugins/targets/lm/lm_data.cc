@@ -29,7 +29,7 @@ class LmDataFactory : public core::TargetDataFactory {
                                                                     const core::Tokenizer& t) const override {
     return std::unique_ptr<core::InstanceBuilder>(new LmBuilder(o, t));
   }
-  std::vector<core::FieldSpec> Fields() const override { return {{"tgt", true}}; }
+  std::vector<core::FieldSpec> Fields() const override { return {{"tgt", true, true}}; }
   absl::Status Decode(const int32_t* p, uint64_t words, const core::DataSpec& spec, core::RowView* row) const override {
     if (words < 1) return common::Malformed("empty");
     const int64_t len = p[0];

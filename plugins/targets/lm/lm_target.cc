@@ -22,7 +22,7 @@ class LmTarget : public core::Target {
     auto [numerator, correct, count] = layers::MaskedNll(output_layer_->forward(hidden), t.index({selected}));
     torch::Tensor denominator = count + 1e-6;
     torch::Tensor loss = numerator / denominator;
-    return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}};
+    return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}, {{numerator, count, 1e-6}}};
   }
 
  private:

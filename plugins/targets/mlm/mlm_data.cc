@@ -36,7 +36,7 @@ class MlmDataFactory : public core::TargetDataFactory {
                                                                     const core::Tokenizer& t) const override {
     return std::unique_ptr<core::InstanceBuilder>(new MlmBuilder(o, t));
   }
-  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_mlm", true}}; }
+  std::vector<core::FieldSpec> Fields() const override { return {{"tgt_mlm", true, true}}; }
   absl::Status Decode(const int32_t* p, uint64_t words, const core::DataSpec& spec, core::RowView* row) const override {
     if (words < 2) return common::Malformed("shorter than its header");
     const int64_t len = p[0], n = p[1];

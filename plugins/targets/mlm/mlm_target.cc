@@ -15,8 +15,8 @@ class MlmTarget : public core::Target {
   }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto it = tgt.find("tgt_mlm");
-    auto [loss, correct, denominator] = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));
-    return {loss, {{"loss", loss}, {"correct", correct}, {"denominator", denominator}}};
+    layers::MlmHead::Output m = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));
+    return {m.loss, {{"loss", m.loss}, {"correct", m.correct}, {"denominator", m.denominator}}, {m.term}};
   }
 
  private:

@@ -25,7 +25,7 @@ class NspDataFactory : public core::TargetDataFactory {
     auto it = s.counts.find("random_next");
     return absl::StrFormat("random next %.1f%%", s.instances ? 100.0 * (it == s.counts.end() ? 0 : it->second) / s.instances : 0.0);
   }
-  std::vector<core::FieldSpec> Fields() const override { return {{"tgt", false}}; }
+  std::vector<core::FieldSpec> Fields() const override { return {{"tgt", false, false, 1}}; }
   absl::Status Decode(const int32_t* p, uint64_t words, const core::DataSpec& spec, core::RowView* row) const override {
     if (words < 4) return common::Malformed("shorter than its header");
     const int64_t len = p[0];

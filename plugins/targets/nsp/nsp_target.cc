@@ -18,7 +18,8 @@ class NspTarget : public core::Target {
     torch::Tensor log_probs = torch::log_softmax(linear_->forward(memory_bank.select(1, 0)), -1);
     torch::Tensor loss = torch::nll_loss(log_probs, label.view({-1}));
     torch::Tensor correct = log_probs.argmax(-1).eq(label.view({-1})).sum();
-    return {loss, {{"loss", loss}, {"correct", correct}}};
+    const double rows = static_cast<double>(label.numel());
+    return {loss, {{"loss", loss}, {"correct", correct}}, {{loss * rows, torch::tensor(rows, torch::kDouble)}}};
   }
 
  private:

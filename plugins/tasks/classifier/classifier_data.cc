@@ -12,7 +12,7 @@ namespace uer::tasks {
 
 absl::StatusOr<ClassifierData> ReadClassifierTsv(const std::string& path, const core::Tokenizer& tokenizer,
                                                  const core::TaskReadOptions& o) {
-  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, tsv::ReadLines(path));
+  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, tsv::ReadLines(path, o.replace_invalid_utf8));
   std::vector<std::string> required = {"text_a"};
   if (o.with_labels) required.insert(required.begin(), "label");
   UER_ASSIGN_OR_RETURN(auto columns, tsv::Header(path, lines[0], required));

@@ -35,6 +35,8 @@ class ClassifierTask : public core::Task {
       torch::Tensor log_probs = torch::log_softmax(logits, -1);
       out.loss = torch::nll_loss(log_probs, it->second.view({-1}));
       out.values.emplace_back("loss", out.loss);
+      const double rows = static_cast<double>(it->second.numel());
+      out.terms.push_back({out.loss * rows, torch::tensor(rows, torch::kDouble)});
       out.values.emplace_back("correct", logits.argmax(-1).eq(it->second.view({-1})).sum());
     }
     return out;

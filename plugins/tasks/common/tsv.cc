@@ -9,12 +9,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/log.h"
+#include "core/text.h"
 
 namespace uer::tasks::tsv {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
+absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path, bool replace_invalid_utf8) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a file"));
   std::ifstream in(path, std::ios::binary);
@@ -28,6 +29,14 @@ absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
   if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
   if (lines.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": empty file (expected a header line)"));
   if (lines[0].rfind("\xEF\xBB\xBF", 0) == 0) lines[0].erase(0, 3);  // Excel's UTF-8 export
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const long bad = core::FindInvalidUtf8(lines[i]);
+    if (bad < 0) continue;
+    if (!replace_invalid_utf8) {
+      return absl::InvalidArgumentError(core::InvalidUtf8Message(path, static_cast<int64_t>(i) + 1, bad));
+    }
+    lines[i] = core::ReplaceInvalidUtf8(lines[i]);
+  }
   return lines;
 }
 

@@ -19,7 +19,7 @@ namespace uer::tasks::tsv {
 
 // The lines of a text file without their line ends (a UTF-8 byte order mark is dropped); an error
 // names a missing, unreadable, directory or empty file.
-absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
+absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path, bool replace_invalid_utf8 = false);
 std::vector<std::string> SplitTabs(const std::string& line);
 // Column name -> index from a header line; `required` columns must be there.
 absl::StatusOr<std::map<std::string, size_t>> Header(const std::string& path, const std::string& line,

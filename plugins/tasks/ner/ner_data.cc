@@ -29,7 +29,7 @@ NerLabels NerLabels::FromNames(std::vector<std::string> names) {
 }
 
 absl::StatusOr<NerLabels> CollectNerLabels(const std::string& path, const core::TaskReadOptions& o) {
-  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path));
+  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path, o.replace_invalid_utf8));
   UER_ASSIGN_OR_RETURN(auto columns, Header(path, lines[0], {"text_a", "label"}));
   const size_t width = SplitTabs(lines[0]).size();
   std::vector<std::string> names = {"[PAD]"};
@@ -47,7 +47,7 @@ absl::StatusOr<NerLabels> CollectNerLabels(const std::string& path, const core::
 
 absl::StatusOr<NerData> ReadNerTsv(const std::string& path, const core::Vocab& vocab, const NerLabels& labels,
                                    const core::TaskReadOptions& o) {
-  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path));
+  UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path, o.replace_invalid_utf8));
   std::vector<std::string> required = {"text_a"};
   if (o.with_labels) required.push_back("label");
   UER_ASSIGN_OR_RETURN(auto columns, Header(path, lines[0], required));
@@ -250,6 +250,7 @@ class NerData_ : public core::TaskData {
     t.inputs["length"] = torch::tensor(length, torch::kLong);
     return t;
   }
+  std::vector<std::string> NeededTokens() const override { return {}; }  // rows are the tokens alone
   bool ShuffleTraining() const override { return false; }  // UER-py's run_ner.py does not shuffle
   std::string metric_name() const override { return "F1"; }
   std::unique_ptr<core::Evaluator> NewEvaluator(const core::TaskDataset& data, bool) const override {

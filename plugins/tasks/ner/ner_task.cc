@@ -31,6 +31,7 @@ class NerTask : public core::Task {
       out.values.emplace_back("loss", out.loss);
       out.values.emplace_back("correct", (mask * predict.reshape({-1}).eq(label).to(mask.scalar_type())).sum());
       out.values.emplace_back("denominator", denominator);
+      out.terms.push_back({(mask * nll).sum(), mask.sum(), 1e-6});
     }
     return out;
   }
