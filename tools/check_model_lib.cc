@@ -1,6 +1,7 @@
 #include "tools/check_model_lib.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/runtime/interop.h"
 #include "core/runtime/model.h"
 #include "core/runtime/trainer.h"
 
@@ -17,7 +18,12 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
   UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}));
   runtime::LoadOptions lo;
-  lo.allow_missing_target = o.allow_missing_target;
+  // A headless checkpoint (HuggingFace's BertModel, an encoder alone): no target to load or run.
+  bool has_target = false;
+  for (const auto& [k, t] : state) has_target = has_target || k.rfind("target.", 0) == 0;
+  const bool headless = generation == "huggingface" ? runtime::BertHeadsIn(state) == "none" : !has_target;
+  if (headless) out << "headless: no target in the checkpoint; embedding and encoder only\n";
+  lo.allow_missing_target = o.allow_missing_target || headless;
   absl::StatusOr<std::string> loaded = runtime::LoadModelWeights(model.get(), state, o.load_model_path, lo);
   if (!loaded.ok()) {
     out << "keys: PROBLEMS\n" << loaded.status().message() << "\n";
@@ -77,7 +83,7 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   src = src.to(torch::kLong);
   seg = seg.to(torch::kLong);
   core::TensorMap tgt;
-  for (const std::string& name : model->target->InputNames()) {
+  for (const std::string& name : headless ? std::vector<std::string>() : model->target->InputNames()) {
     auto t = get(name);
     if (!t.ok() && name == "tgt_mlm") t = get("tgt");
     if (!t.ok()) return t.status();
@@ -95,9 +101,14 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
     emb = model->embedding->Forward(src, seg);
     hidden = model->encoder->Forward(emb, seg);
-    result = model->target->Forward(hidden, tgt);
+    if (!headless) result = model->target->Forward(hidden, tgt);
     return absl::OkStatus();
   }));
+  if (headless) {
+    UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, {{"embedding_output", emb}, {"encoder_output", hidden}}));
+    out << "outputs (embedding and encoder): " << o.output_path << "\n";
+    return absl::OkStatus();
+  }
   std::vector<torch::Tensor> values;
   std::string names;
   for (const auto& [n, t] : result.values) {

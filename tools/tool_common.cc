@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,12 +12,15 @@
 #include <glog/logging.h>
 #include <google/protobuf/descriptor.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
+#include "core/runtime/hf_config.h"
+#include "core/status_macros.h"
 #include "core/runtime/loader.h"
 
 DEFINE_string(plugins, "",
@@ -172,7 +176,26 @@ void LoadPluginsFromFlags() {
 
 absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path) {
   core::v1::ModelConfig config;
-  if (!config_path.empty()) {
+  // A HuggingFace model as the weights to start from, without a config: its config.json.
+  std::string hf_config;
+  for (const char* flag : {"pretrained_model_path", "load_model_path"}) {
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(flag, &info) || info.current_value.empty()) continue;
+    const std::filesystem::path p(info.current_value);
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
+    if (std::filesystem::exists(dir / "config.json", ec) &&
+        (std::filesystem::is_directory(p, ec) || absl::EndsWith(info.current_value, ".safetensors"))) {
+      hf_config = (dir / "config.json").string();
+    }
+  }
+  if (config_path.empty() && !hf_config.empty()) {
+    UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(hf_config));
+    LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";
+  }
+  if (!config_path.empty() && absl::EndsWith(config_path, "config.json") && runtime::ConfigFromHuggingFace(config_path).ok()) {
+    UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(config_path));
+  } else if (!config_path.empty()) {
     absl::Status st = core::MergeModelConfigFromFile(config_path, &config);
     if (!st.ok()) return st;
     // The file alone first: an error is the file's only when the file holds it.

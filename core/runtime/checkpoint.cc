@@ -11,7 +11,9 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/runtime/interop.h"
 
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
@@ -498,6 +500,19 @@ absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
 }
 
 absl::StatusOr<StateDict> LoadStateDict(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return LoadHuggingFaceFolder(path);
+  {
+    // A safetensors file by its name or its first bytes (an 8-byte header size, then '{').
+    char head[9] = {0};
+    FILE* f = fopen(path.c_str(), "rb");
+    const size_t n = f ? fread(head, 1, sizeof(head), f) : 0;
+    if (f) fclose(f);
+    if (absl::EndsWith(path, ".safetensors") || (n == 9 && head[8] == '{' && head[0] != 'P')) return LoadSafetensors(path);
+    if (n >= 8 && std::memcmp(head, "version ", 8) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " is a git-LFS pointer file, not the weights: fetch them (git lfs pull)"));
+    }
+  }
   auto v = LoadTorchFile(path);
   if (!v.ok()) return v.status();
   if (v->kind != PyValue::Kind::kDict) {

@@ -1,5 +1,7 @@
 #include "core/runtime/model.h"
 
+#include "core/runtime/interop.h"
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -83,7 +85,8 @@ std::string KeyGeneration(const StateDict& state) {
       head = true;
     } else if (absl::StartsWith(k, "target.sp_linear")) {
       y2022 = true;
-    } else if (absl::StartsWith(k, "bert.") || absl::StartsWith(k, "cls.predictions")) {
+    } else if (absl::StartsWith(k, "bert.") || absl::StartsWith(k, "cls.predictions") ||
+               absl::StartsWith(k, "embeddings.") || absl::StartsWith(k, "encoder.layer.")) {  // BertModel: no prefix
       hf = true;
     } else if (absl::StartsWith(k, "embedding.") || absl::StartsWith(k, "encoder.") || absl::StartsWith(k, "target.")) {
       seed = true;
@@ -134,12 +137,16 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const std
 absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const StateDict& raw,
                                              const std::string& name, const LoadOptions& options) {
   const std::string generation = KeyGeneration(raw);
+  StateDict converted;
   if (generation == "huggingface") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, " uses HuggingFace's key names (bert.embeddings.*): convert it with "
-              "convert_bert_from_huggingface_to_uer first"));
+    // HuggingFace's BERT names, converted in memory (nothing written), with whichever heads it has.
+    KeyReport report;
+    absl::StatusOr<StateDict> c = BertFromHuggingFace(raw, BertHeadsIn(raw), &report);
+    if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(name, ": ", c.status().message()));
+    UER_LOG(INFO) << name << ": HuggingFace's BERT keys converted in memory: " << report.Summary();
+    converted = *std::move(c);
   }
-  StateDict state = UpgradeKeys(*model, raw);
+  StateDict state = UpgradeKeys(*model, generation == "huggingface" ? converted : raw);
   std::map<std::string, torch::Tensor> file;
   for (const auto& [k, v] : state) file[k] = v;
   std::vector<std::string> missing, unexpected, mismatched;

@@ -82,7 +82,7 @@ expect dir_dataset 2 "dataset $t/adir is a directory" -- "$ws/tools/pretrain" "$
   --output_model_path "$t/d/m.bin" --total_steps 2
 expect dir_output 2 "--output_model_path $t/adir is a directory" -- "$ws/tools/pretrain" "${pt[@]}" --dataset_path "$t/mlm.uer" \
   --output_model_path "$t/adir" --total_steps 2
-expect dir_pretrained 2 "checkpoint $t/adir is a directory" -- "$ws/tools/pretrain" "${pt[@]}" --dataset_path "$t/mlm.uer" \
+expect dir_pretrained 2 "adir holds no model.safetensors, model.safetensors.index.json or pytorch_model.bin (not a HuggingFace model folder)" -- "$ws/tools/pretrain" "${pt[@]}" --dataset_path "$t/mlm.uer" \
   --pretrained_model_path "$t/adir" --output_model_path "$t/d/m.bin" --total_steps 2
 expect dir_dataset_out 2 "--dataset_path $t/adir is a directory" -- "$ws/tools/preprocess" --corpus_path "$t/corpus.txt" \
   "${pre[@]}" --dataset_path "$t/adir" --target mlm

@@ -1,0 +1,85 @@
+#include "core/runtime/hf_config.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace uer::runtime {
+
+using nlohmann::json;
+
+absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, " is not a JSON object"));
+  const std::string type = j.value("model_type", "bert");
+  if (type != "bert") {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": model_type \"", type, "\"; uer-cc converts BERT models"));
+  }
+  const std::string act = j.value("hidden_act", "gelu");
+  if (act != "gelu") {
+    return absl::UnimplementedError(absl::StrCat(path, ": hidden_act \"", act, "\" is not built in uer-cc yet (\"gelu\" is)"));
+  }
+  auto get = [&](const char* key, int64_t fallback) -> int64_t {
+    return j.contains(key) && j[key].is_number() ? j[key].get<int64_t>() : fallback;
+  };
+  if (get("type_vocab_size", 2) != 2) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": type_vocab_size ", get("type_vocab_size", 2),
+                                                   "; uer-cc's segment embedding takes 2 token types"));
+  }
+  core::v1::ModelConfig c;
+  c.set_embedding("bert");
+  c.set_encoder("bert");
+  c.set_tokenizer("bert");
+  c.set_hidden_size(static_cast<int32_t>(get("hidden_size", 768)));
+  c.set_emb_size(c.hidden_size());
+  c.set_feedforward_size(static_cast<int32_t>(get("intermediate_size", 3072)));
+  c.set_heads_num(static_cast<int32_t>(get("num_attention_heads", 12)));
+  c.set_layers_num(static_cast<int32_t>(get("num_hidden_layers", 12)));
+  c.set_max_seq_length(static_cast<int32_t>(get("max_position_embeddings", 512)));
+  c.set_dropout(j.value("hidden_dropout_prob", 0.1f));
+  c.set_layernorm(core::v1::TORCH_VAR);
+  c.set_layernorm_eps(j.value("layer_norm_eps", 1e-12f));
+  std::string arch;
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()) {
+    arch = j["architectures"][0].get<std::string>();
+  }
+  if (arch == "BertForMaskedLM") c.set_target("mlm");
+  if (j.contains("id2label") && j["id2label"].is_object()) c.set_labels_num(static_cast<int32_t>(j["id2label"].size()));
+  return c;
+}
+
+std::string ConfigToHuggingFace(const core::v1::ModelConfig& c, int64_t vocab_size, const std::string& architecture,
+                                bool tie_word_embeddings) {
+  json j = {{"architectures", {architecture}},
+            {"model_type", "bert"},
+            {"vocab_size", vocab_size},
+            {"hidden_size", c.hidden_size()},
+            {"num_hidden_layers", c.layers_num()},
+            {"num_attention_heads", c.heads_num()},
+            {"intermediate_size", c.feedforward_size()},
+            {"hidden_act", "gelu"},
+            {"hidden_dropout_prob", c.dropout()},
+            {"attention_probs_dropout_prob", c.dropout()},
+            {"max_position_embeddings", c.max_seq_length()},
+            {"type_vocab_size", 2},
+            {"initializer_range", 0.02},
+            {"layer_norm_eps", c.layernorm_eps()},
+            {"pad_token_id", 0},
+            {"tie_word_embeddings", tie_word_embeddings}};
+  if (architecture == "BertForSequenceClassification" || architecture == "BertForTokenClassification") {
+    json id2label = json::object(), label2id = json::object();
+    for (int i = 0; i < c.labels_num(); ++i) {
+      id2label[std::to_string(i)] = absl::StrCat("LABEL_", i);
+      label2id[absl::StrCat("LABEL_", i)] = i;
+    }
+    j["id2label"] = id2label;
+    j["label2id"] = label2id;
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace uer::runtime

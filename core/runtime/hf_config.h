@@ -1,0 +1,22 @@
+// HuggingFace's config.json (a BertConfig) to and from a uer-cc model config. Torch-free, so that
+// every tool can resolve a model config from a HuggingFace folder.
+#ifndef UER_CORE_RUNTIME_HF_CONFIG_H_
+#define UER_CORE_RUNTIME_HF_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+
+namespace uer::runtime {
+
+// config.json (a BertConfig) -> a uer-cc model config: sizes, dropout, max_position_embeddings, the
+// torch LayerNorm with its eps. hidden_act other than "gelu" is refused (not built yet).
+absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& config_json_path);
+// A BertConfig config.json for `config` (sizes from it; vocab_size given) and `architecture`.
+std::string ConfigToHuggingFace(const core::v1::ModelConfig& config, int64_t vocab_size,
+                                const std::string& architecture, bool tie_word_embeddings);
+
+}  // namespace uer::runtime
+
+#endif  // UER_CORE_RUNTIME_HF_CONFIG_H_

@@ -1,0 +1,482 @@
+#include "core/runtime/interop.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/log.h"
+#include "core/runtime/checkpoint.h"
+
+namespace uer::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Mapping {
+  void* addr = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr != nullptr) munmap(addr, size);
+  }
+};
+
+struct DType {
+  const char* name;
+  torch::ScalarType type;
+  int64_t size;
+};
+constexpr DType kDTypes[] = {{"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+                             {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},  {"I32", torch::kInt32, 4},
+                             {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},    {"U8", torch::kUInt8, 1},
+                             {"BOOL", torch::kBool, 1}};
+
+const DType* FindDType(const std::string& name) {
+  for (const DType& d : kDTypes) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+const DType* FindDType(torch::ScalarType t) {
+  for (const DType& d : kDTypes) {
+    if (t == d.type) return &d;
+  }
+  return nullptr;
+}
+
+bool IsLfsPointer(const char* data, size_t size) {
+  static constexpr char kLfs[] = "version https://git-lfs";
+  return size >= sizeof(kLfs) - 1 && std::memcmp(data, kLfs, sizeof(kLfs) - 1) == 0;
+}
+
+absl::Status WriteAll(int fd, const void* data, size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(w < 0 ? errno : EIO)));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<StateDict> LoadSafetensors(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a safetensors file"));
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat("cannot stat ", path));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  auto map = std::make_shared<Mapping>();
+  if (size > 0) {
+    map->addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (map->addr == MAP_FAILED) {
+      map->addr = nullptr;
+      close(fd);
+      return absl::InternalError(absl::StrCat("cannot map ", path, ": ", std::strerror(errno)));
+    }
+    map->size = size;
+  }
+  close(fd);
+  const char* base = static_cast<const char*>(map->addr);
+  if (IsLfsPointer(base, size)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a git-LFS pointer file, not the weights: fetch them (git lfs pull)"));
+  }
+  if (size < 8) return absl::DataLossError(absl::StrCat(path, ": ", size, " bytes, not a safetensors file (truncated?)"));
+  uint64_t header_size;
+  std::memcpy(&header_size, base, 8);
+  if (header_size > size - 8) {
+    return absl::DataLossError(absl::StrCat(path, ": the header claims ", header_size, " bytes but the file has ", size,
+                                            " (truncated, or not a safetensors file)"));
+  }
+  json header = json::parse(base + 8, base + 8 + header_size, nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    return absl::DataLossError(absl::StrCat(path, ": the header (bytes 8..", 8 + header_size, ") is not a JSON object"));
+  }
+  const char* buffer = base + 8 + header_size;
+  const uint64_t buffer_size = size - 8 - header_size;
+  struct Entry {
+    std::string name;
+    const DType* dtype;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const json& v = it.value();
+    auto bad = [&](const std::string& why) {
+      return absl::DataLossError(absl::StrCat(path, ": tensor \"", it.key(), "\": ", why));
+    };
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets")) {
+      return bad("needs dtype, shape and data_offsets");
+    }
+    if (!v["dtype"].is_string()) return bad("dtype is not a string");
+    const DType* d = FindDType(v["dtype"].get<std::string>());
+    if (d == nullptr) return bad(absl::StrCat("dtype ", v["dtype"].get<std::string>(), " cannot be read"));
+    Entry e{it.key(), d, {}, 0, 0};
+    uint64_t numel = 1;
+    if (!v["shape"].is_array()) return bad("shape is not a list");
+    for (const json& s : v["shape"]) {
+      if (!s.is_number_unsigned()) return bad("a dimension is not a non-negative integer");
+      e.shape.push_back(s.get<int64_t>());
+      numel *= s.get<uint64_t>();
+    }
+    const json& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
+      return bad("data_offsets is not [begin, end]");
+    }
+    e.begin = off[0].get<uint64_t>();
+    e.end = off[1].get<uint64_t>();
+    if (e.end < e.begin || e.end > buffer_size) {
+      return bad(absl::StrCat("data_offsets [", e.begin, ", ", e.end, "] lie outside the ", buffer_size,
+                              " bytes of data (truncated or corrupt file)"));
+    }
+    if (e.end - e.begin != numel * static_cast<uint64_t>(d->size)) {
+      return bad(absl::StrCat(e.end - e.begin, " bytes for ", numel, " values of ", d->name));
+    }
+    entries.push_back(std::move(e));
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].begin < entries[i - 1].end) {
+      return absl::DataLossError(absl::StrCat(path, ": tensors \"", entries[i - 1].name, "\" and \"", entries[i].name,
+                                              "\" overlap (corrupt file)"));
+    }
+  }
+  StateDict out;
+  int64_t converted = 0;
+  for (const Entry& e : entries) {
+    void* p = const_cast<char*>(buffer + e.begin);
+    torch::Tensor t;
+    if (e.shape.empty() || e.end == e.begin || reinterpret_cast<uintptr_t>(p) % e.dtype->size != 0) {
+      // A scalar, an empty or an unaligned tensor (older writers padded the header wrongly): a copy.
+      t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
+      if (e.end > e.begin) std::memcpy(t.data_ptr(), p, e.end - e.begin);
+    } else {
+      t = torch::from_blob(p, e.shape, [map](void*) {}, torch::TensorOptions().dtype(e.dtype->type));
+    }
+    if (e.dtype->type == torch::kFloat16 || e.dtype->type == torch::kBFloat16) {
+      t = t.to(torch::kFloat32);
+      ++converted;
+    }
+    out.emplace_back(e.name, t);
+  }
+  if (converted > 0) UER_LOG(INFO) << path << ": " << converted << " float16/bfloat16 tensors read as float32";
+  return out;
+}
+
+absl::Status SaveSafetensors(const std::string& path, const StateDict& state,
+                             const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  json meta = json::object();
+  meta["format"] = "pt";
+  for (const auto& [k, v] : metadata) meta[k] = v;
+  header["__metadata__"] = meta;
+  std::vector<torch::Tensor> data;
+  uint64_t offset = 0;
+  std::set<std::string> seen;
+  for (const auto& [name, tensor] : state) {
+    if (!seen.insert(name).second) return absl::InvalidArgumentError(absl::StrCat("cannot write ", path, ": tensor \"", name, "\" twice"));
+    torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    const DType* d = FindDType(t.scalar_type());
+    if (d == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot write ", path, ": tensor \"", name, "\" has dtype ",
+                                                     c10::toString(t.scalar_type()), ", which safetensors has no name for"));
+    }
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * d->size;
+    header[name] = {{"dtype", d->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    data.push_back(t);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  const uint64_t n = text.size();
+  absl::Status st = WriteAll(fd, &n, 8, path);
+  if (st.ok()) st = WriteAll(fd, text.data(), text.size(), path);
+  for (const torch::Tensor& t : data) {
+    if (!st.ok()) break;
+    st = WriteAll(fd, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size(), path);
+  }
+  if (st.ok() && fsync(fd) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  if (close(fd) != 0 && st.ok()) st = absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    st = absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  }
+  if (!st.ok()) unlink(tmp.c_str());
+  return st;
+}
+
+absl::StatusOr<StateDict> LoadHuggingFaceFolder(const std::string& folder) {
+  const fs::path dir(folder);
+  std::error_code ec;
+  if (fs::exists(dir / "model.safetensors", ec)) return LoadSafetensors((dir / "model.safetensors").string());
+  for (const char* index_name : {"model.safetensors.index.json", "pytorch_model.bin.index.json"}) {
+    const fs::path index = dir / index_name;
+    if (!fs::exists(index, ec)) continue;
+    std::ifstream in(index);
+    json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
+      return absl::DataLossError(absl::StrCat(index.string(), ": not a sharded checkpoint index (no weight_map)"));
+    }
+    std::map<std::string, std::string> where;  // tensor -> shard
+    std::vector<std::string> shards;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      const std::string shard = it.value().get<std::string>();
+      if (shard.find('/') != std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(index.string(), ": shard \"", shard, "\" lies outside the folder"));
+      }
+      where[it.key()] = shard;
+      if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+    }
+    StateDict out;
+    for (const std::string& shard : shards) {
+      const std::string p = (dir / shard).string();
+      absl::StatusOr<StateDict> part = absl::EndsWith(shard, ".safetensors") ? LoadSafetensors(p) : LoadStateDict(p);
+      if (!part.ok()) return part.status();
+      for (auto& kv : *part) {
+        auto w = where.find(kv.first);
+        if (w != where.end() && w->second == shard) {
+          out.push_back(std::move(kv));
+          where.erase(w);
+        }
+      }
+    }
+    if (!where.empty()) {
+      return absl::DataLossError(absl::StrCat(index.string(), ": tensor \"", where.begin()->first, "\" is not in its shard ",
+                                              where.begin()->second));
+    }
+    return out;
+  }
+  if (fs::exists(dir / "pytorch_model.bin", ec)) return LoadStateDict((dir / "pytorch_model.bin").string());
+  return absl::NotFoundError(absl::StrCat(folder, " holds no model.safetensors, model.safetensors.index.json or "
+                                                  "pytorch_model.bin (not a HuggingFace model folder)"));
+}
+
+// ---- BERT keys ----------------------------------------------------------------------------------
+
+std::string KeyReport::Summary() const {
+  auto list = [](const std::vector<std::string>& v) {
+    if (v.empty()) return std::string();
+    std::vector<std::string> head(v.begin(), v.begin() + std::min<size_t>(v.size(), 6));
+    return absl::StrCat(" (", absl::StrJoin(head, ", "), v.size() > 6 ? ", ..." : "", ")");
+  };
+  std::string s = absl::StrCat("mapped ", mapped.size(), ", dropped ", dropped.size(), list(dropped), ", absent ",
+                               absent.size(), list(absent));
+  for (const std::string& n : notes) absl::StrAppend(&s, "; ", n);
+  return s;
+}
+
+namespace {
+
+// (uer-cc key, HuggingFace key without the "bert." prefix) of one target's tensors. The segment
+// embedding is listed too; its rows are handled by the callers.
+std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const std::string& target) {
+  std::vector<std::pair<std::string, std::string>> p = {
+      {"embedding.word_embedding.weight", "embeddings.word_embeddings.weight"},
+      {"embedding.position_embedding.weight", "embeddings.position_embeddings.weight"},
+      {"embedding.segment_embedding.weight", "embeddings.token_type_embeddings.weight"},
+      {"embedding.layer_norm.gamma", "embeddings.LayerNorm.weight"},
+      {"embedding.layer_norm.beta", "embeddings.LayerNorm.bias"},
+  };
+  auto linear = [&](const std::string& u, const std::string& h) {
+    p.emplace_back(u + ".weight", h + ".weight");
+    p.emplace_back(u + ".bias", h + ".bias");
+  };
+  auto norm = [&](const std::string& u, const std::string& h) {
+    p.emplace_back(u + ".gamma", h + ".weight");
+    p.emplace_back(u + ".beta", h + ".bias");
+  };
+  for (int64_t i = 0; i < layers; ++i) {
+    const std::string u = absl::StrCat("encoder.transformer.", i, "."), h = absl::StrCat("encoder.layer.", i, ".");
+    linear(u + "self_attn.linear_layers.0", h + "attention.self.query");
+    linear(u + "self_attn.linear_layers.1", h + "attention.self.key");
+    linear(u + "self_attn.linear_layers.2", h + "attention.self.value");
+    linear(u + "self_attn.final_linear", h + "attention.output.dense");
+    norm(u + "layer_norm_1", h + "attention.output.LayerNorm");
+    linear(u + "feed_forward.linear_1", h + "intermediate.dense");
+    linear(u + "feed_forward.linear_2", h + "output.dense");
+    norm(u + "layer_norm_2", h + "output.LayerNorm");
+  }
+  if (target == "bert") {
+    linear("target.nsp_linear_1", "pooler.dense");
+    linear("target.nsp_linear_2", "cls.seq_relationship");
+  }
+  if (target == "bert" || target == "mlm") {
+    linear("target.mlm_linear_1", "cls.predictions.transform.dense");
+    norm("target.layer_norm", "cls.predictions.transform.LayerNorm");
+    p.emplace_back("target.mlm_linear_2.weight", "cls.predictions.decoder.weight");
+    p.emplace_back("target.mlm_linear_2.bias", "cls.predictions.bias");
+  }
+  if (target == "classifier") {
+    linear("output_layer_1", "pooler.dense");
+    linear("output_layer_2", "classifier");
+  }
+  if (target == "ner") linear("output_layer", "classifier");
+  return p;
+}
+
+absl::Status CheckTarget(const std::string& target) {
+  static const std::set<std::string> kTargets = {"bert", "mlm", "none", "classifier", "ner"};
+  if (kTargets.count(target)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--target ", target, ": a BERT conversion handles bert, mlm, none "
+                                                 "(embeddings and encoder alone), classifier and ner"));
+}
+
+bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || absl::StartsWith(k, "classifier."); }
+
+}  // namespace
+
+std::string BertHeadsIn(const StateDict& hf) {
+  bool mlm = false, nsp = false;
+  for (const auto& [k, v] : hf) {
+    mlm = mlm || absl::StrContains(k, "cls.predictions.transform");
+    nsp = nsp || absl::StrContains(k, "cls.seq_relationship");
+  }
+  return mlm && nsp ? "bert" : mlm ? "mlm" : "none";
+}
+
+int64_t BertLayersNum(const StateDict& state) {
+  int64_t n = 0;
+  for (const auto& [k, v] : state) {
+    for (const char* prefix : {"encoder.transformer.", "encoder.layer.", "bert.encoder.layer."}) {
+      if (!absl::StartsWith(k, prefix)) continue;
+      const std::string rest = k.substr(std::strlen(prefix));
+      n = std::max<int64_t>(n, std::atoll(rest.c_str()) + 1);
+    }
+  }
+  return n;
+}
+
+absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::string& target, KeyReport* report) {
+  UER_RETURN_IF_ERROR(CheckTarget(target));
+  // Normalised names: no "module." wrapper, no "bert." prefix, LayerNorm weight/bias.
+  std::map<std::string, torch::Tensor> src;
+  std::map<std::string, std::string> original;
+  for (const auto& [key, t] : hf) {
+    std::string k = key;
+    if (absl::StartsWith(k, "module.")) k = k.substr(7);
+    if (absl::StartsWith(k, "bert.")) k = k.substr(5);
+    if (absl::EndsWith(k, "LayerNorm.gamma")) k = k.substr(0, k.size() - 5) + "weight";
+    if (absl::EndsWith(k, "LayerNorm.beta")) k = k.substr(0, k.size() - 4) + "bias";
+    src[k] = t;
+    original[k] = key;
+  }
+  const int64_t layers = BertLayersNum(hf);
+  std::set<std::string> used;
+  StateDict out;
+  for (const auto& [u, h] : BertPairs(layers, target)) {
+    auto it = src.find(h);
+    if (h == "cls.predictions.decoder.weight" && it == src.end()) {
+      // Tied to the word embeddings (transformers leaves the copy out of its files).
+      auto w = src.find("embeddings.word_embeddings.weight");
+      if (w != src.end()) {
+        out.emplace_back(u, w->second);
+        report->notes.push_back("the MLM decoder is tied to the word embeddings");
+        continue;
+      }
+    }
+    if (h == "cls.predictions.bias" && it == src.end()) it = src.find("cls.predictions.decoder.bias");
+    if (it == src.end()) {
+      report->absent.push_back(h);
+      continue;
+    }
+    used.insert(it->first);
+    report->mapped.push_back(original[it->first]);
+    torch::Tensor t = it->second;
+    if (h == "embeddings.token_type_embeddings.weight") {
+      if (t.dim() != 2 || t.size(0) != 2) {
+        return absl::InvalidArgumentError(absl::StrCat("token_type_embeddings has shape ", c10::str(t.sizes()),
+                                                       ": uer-cc's segment embedding takes 2 token types"));
+      }
+      t = torch::cat({torch::zeros({1, t.size(1)}, t.options()), t});  // UER-py's row 0 (padding)
+    }
+    out.emplace_back(u, t);
+  }
+  for (const auto& [k, t] : src) {
+    if (used.count(k) || k == "cls.predictions.decoder.bias") continue;
+    report->dropped.push_back(original[k]);
+  }
+  if (layers == 0) return absl::InvalidArgumentError("no encoder.layer.N tensors: not a BERT checkpoint");
+  if (!report->absent.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the checkpoint lacks what --target ", target, " needs: ", absl::StrJoin(report->absent, ", "),
+        target == "bert" ? " (a BertForMaskedLM has no nsp head: --target mlm; a BertModel has no head: --target none)" : ""));
+  }
+  return out;
+}
+
+absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::string& target, KeyReport* report) {
+  UER_RETURN_IF_ERROR(CheckTarget(target));
+  std::map<std::string, torch::Tensor> src;
+  for (const auto& [k, t] : uer) src[absl::StartsWith(k, "module.") ? k.substr(7) : k] = t;
+  const int64_t layers = BertLayersNum(uer);
+  if (layers == 0) return absl::InvalidArgumentError("no encoder.transformer.N tensors: not a uer-cc BERT checkpoint");
+  const std::string prefix = target == "none" ? "" : "bert.";
+  std::set<std::string> used;
+  StateDict out;
+  for (const auto& [u, h] : BertPairs(layers, target)) {
+    auto it = src.find(u);
+    if (it == src.end()) {
+      report->absent.push_back(u);
+      continue;
+    }
+    used.insert(u);
+    report->mapped.push_back(u);
+    torch::Tensor t = it->second;
+    if (u == "embedding.segment_embedding.weight") {
+      if (t.dim() != 2 || t.size(0) != 3) {
+        return absl::InvalidArgumentError(absl::StrCat("embedding.segment_embedding.weight has shape ", c10::str(t.sizes()),
+                                                       ": expected 3 rows (padding and two segments)"));
+      }
+      t = t.slice(0, 1, 3);  // HuggingFace's two token types; UER-py's row 0 is dropped
+    }
+    out.emplace_back(IsHeadKey(h) ? h : prefix + h, t);
+  }
+  for (const auto& [k, t] : src) {
+    if (!used.count(k)) report->dropped.push_back(k);
+  }
+  if (!report->absent.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the checkpoint lacks what --target ", target, " needs: ",
+                                                   absl::StrJoin(report->absent, ", ")));
+  }
+  return out;
+}
+
+std::string HuggingFaceArchitecture(const std::string& target) {
+  if (target == "bert") return "BertForPreTraining";
+  if (target == "mlm") return "BertForMaskedLM";
+  if (target == "classifier") return "BertForSequenceClassification";
+  if (target == "ner") return "BertForTokenClassification";
+  return "BertModel";
+}
+
+}  // namespace uer::runtime

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# HuggingFace interop, checked by the real libraries (transformers and safetensors in the project's
+# venv; the test skips with a message without them):
+#  - the golden model_hf.bin (UER-py's converter) converts to uer-cc's keys equal to model.bin but
+#    segment row 0 (HuggingFace has two token types), and model.bin converts to exactly model_hf.bin;
+#  - a random BertModel that transformers writes (model.safetensors + config.json, no download)
+#    gives, through uer-cc's check_model reading the folder in memory, transformers' last hidden
+#    states within 1e-5 on every non-padding position (single sentences and pairs);
+#  - a BertForPreTraining goes HuggingFace -> uer-cc -> HuggingFace, and transformers'
+#    from_pretrained reads the folder uer-cc wrote with every tensor as it was; safetensors'
+#    load_file reads uer-cc's file; --verify reads each written file back;
+#  - bad input: a git-LFS pointer, a truncated safetensors file, a BertForMaskedLM converted with
+#    --target bert (the absent nsp head named).
+set -euo pipefail
+ws="$TEST_SRCDIR/$TEST_WORKSPACE"
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
+python="$root/.venv/bin/python"
+if ! "$python" -c "import transformers, safetensors" 2> /dev/null; then
+  echo "SKIP: no transformers and safetensors in $root/.venv (tools/bootstrap.sh installs them)"
+  exit 0
+fi
+golden="${UER_SHARED_DIR:-$root/../shared}/golden/bert_bert"
+from_hf="$ws/tools/convert_bert_from_huggingface_to_uer"
+to_hf="$ws/tools/convert_bert_from_uer_to_huggingface"
+
+if [[ -s "$golden/model_hf.bin" ]]; then
+  "$from_hf" --input_model_path "$golden/model_hf.bin" --output_model_path "$t/golden_uer.bin" --verify 2> "$t/g1.log" \
+    || { tail -3 "$t/g1.log"; fail "model_hf.bin -> uer"; }
+  "$to_hf" --input_model_path "$golden/model.bin" --output_model_path "$t/golden_hf.bin" --verify 2> "$t/g2.log" \
+    || { tail -3 "$t/g2.log"; fail "model.bin -> HuggingFace"; }
+  "$python" - "$golden" "$t" <<'PY' || fail "golden conversions"
+import sys, torch
+g, t = sys.argv[1:]
+a = torch.load(f"{g}/model.bin", weights_only=True); b = torch.load(f"{t}/golden_uer.bin", weights_only=True)
+assert a.keys() == b.keys(), a.keys() ^ b.keys()
+for k in a:
+    if k == "embedding.segment_embedding.weight":
+        assert torch.equal(a[k][1:], b[k][1:]) and bool((b[k][0] == 0).all()), k
+    else:
+        assert torch.equal(a[k], b[k]), k
+h = torch.load(f"{g}/model_hf.bin", weights_only=True); c = torch.load(f"{t}/golden_hf.bin", weights_only=True)
+assert h.keys() == c.keys(), h.keys() ^ c.keys()
+assert all(torch.equal(h[k], c[k]) for k in h)
+print(f"golden: model_hf.bin -> uer equals model.bin but segment row 0; model.bin -> HuggingFace equals model_hf.bin ({len(h)} tensors)")
+PY
+else
+  echo "SKIP (golden): no $golden/model_hf.bin"
+fi
+
+# Random models written by transformers itself.
+"$python" - "$t" <<'PY' || fail "transformers could not write the models"
+import sys, torch, transformers
+t = sys.argv[1]
+torch.manual_seed(5)
+vocab = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(0x4e00, 0x4e00 + 150)]
+cfg = transformers.BertConfig(vocab_size=len(vocab), hidden_size=48, num_hidden_layers=3, num_attention_heads=4,
+                              intermediate_size=96, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                              attention_probs_dropout_prob=0.0)
+for cls, name in [(transformers.BertModel, "bert_model"), (transformers.BertForPreTraining, "bert_pt"),
+                  (transformers.BertForMaskedLM, "bert_mlm")]:
+    m = cls(cfg).eval()
+    with torch.no_grad():  # LayerNorms away from 1/0, so that their flavour matters
+        for n, p in m.named_parameters():
+            if "LayerNorm" in n:
+                p.add_(torch.randn_like(p) * 0.1)
+    m.save_pretrained(f"{t}/{name}")
+    open(f"{t}/{name}/vocab.txt", "w").write("\n".join(vocab) + "\n")
+# Inputs: singles and pairs, with padding (UER's seg: 1, 2 for the segments, 0 for padding).
+g = torch.Generator().manual_seed(11)
+rows, segs = [], []
+for n_a, n_b, pad in [(12, 0, 4), (7, 6, 3), (16, 0, 0), (5, 9, 2)]:
+    ids = [101] + torch.randint(104, len(vocab), (n_a,), generator=g).tolist() + [102]
+    seg = [1] * len(ids)
+    if n_b:
+        ids += torch.randint(104, len(vocab), (n_b,), generator=g).tolist() + [102]
+        seg += [2] * (n_b + 1)
+    rows.append(ids); segs.append(seg)
+L = max(len(r) for r in rows) + 2
+src = torch.tensor([r + [0] * (L - len(r)) for r in rows]); seg = torch.tensor([s + [0] * (L - len(s)) for s in segs])
+torch.save({"src": src, "seg": seg}, f"{t}/io.pt")
+m = transformers.BertModel.from_pretrained(f"{t}/bert_model").eval()
+with torch.no_grad():
+    out = m(input_ids=src, token_type_ids=(seg == 2).long(), attention_mask=(seg > 0).long()).last_hidden_state
+torch.save({"hidden": out, "mask": seg > 0}, f"{t}/hf_out.pt")
+PY
+
+# check_model reads the transformers folder as it is (config.json, model.safetensors), in memory.
+"$ws/tools/check_model" --load_model_path "$t/bert_model" --vocab_path "$t/bert_model/vocab.txt" \
+  --inputs_path "$t/io.pt" --output_path "$t/uer_out.pt" > "$t/check.out" 2> "$t/check.log" \
+  || { tail -3 "$t/check.log"; fail "check_model on the transformers folder"; }
+grep -q "headless" "$t/check.out" || fail "not read as a headless model"
+"$python" - "$t" <<'PY' || fail "hidden states differ"
+import sys, torch
+t = sys.argv[1]
+hf = torch.load(f"{t}/hf_out.pt", weights_only=True); uer = torch.load(f"{t}/uer_out.pt", weights_only=True)
+m = hf["mask"]
+diff = (hf["hidden"][m] - uer["encoder_output"][m]).abs().max().item()
+print(f"BertModel (3 layers, 48 wide) in uer-cc vs transformers: max |diff| over {int(m.sum())} positions = {diff:.3g}")
+assert diff <= 1e-5, diff
+PY
+
+# HuggingFace -> uer-cc -> HuggingFace, read back by transformers and safetensors.
+"$from_hf" --input_model_path "$t/bert_pt" --output_model_path "$t/pt_uer.bin" --output_config_path "$t/pt.pbtxt" --verify \
+  2> "$t/c1.log" || { tail -3 "$t/c1.log"; fail "BertForPreTraining -> uer"; }
+"$to_hf" --input_model_path "$t/pt_uer.bin" --config_path "$t/pt.pbtxt" --vocab_path "$t/bert_pt/vocab.txt" \
+  --output_model_path "$t/pt_back" --verify 2> "$t/c2.log" || { tail -3 "$t/c2.log"; fail "uer -> HuggingFace folder"; }
+"$python" - "$t" <<'PY' || fail "transformers or safetensors refused uer-cc's folder"
+import sys, torch, transformers
+from safetensors.torch import load_file
+t = sys.argv[1]
+a = transformers.BertForPreTraining.from_pretrained(f"{t}/bert_pt").state_dict()
+b = transformers.BertForPreTraining.from_pretrained(f"{t}/pt_back").state_dict()
+assert a.keys() == b.keys(), a.keys() ^ b.keys()
+bad = [k for k in a if not torch.equal(a[k], b[k])]
+assert not bad, bad
+load_file(f"{t}/pt_back/model.safetensors")
+print(f"BertForPreTraining -> uer-cc -> HuggingFace: from_pretrained reads it, {len(a)} tensors equal")
+PY
+
+# Bad input, each named.
+expect() {  # NAME EXPECTED-SUBSTRING -- COMMAND...
+  local name=$1 want=$2; shift 3
+  set +e; "$@" > /dev/null 2> "$t/$name.err"; local rc=$?; set -e
+  [[ $rc == 1 || $rc == 2 ]] || { tail -3 "$t/$name.err"; fail "$name: exit code $rc"; }
+  grep -qF -- "$want" "$t/$name.err" || { tail -3 "$t/$name.err"; fail "$name: expected \"$want\""; }
+  ! grep -qE "terminate called|Exception raised from" "$t/$name.err" || fail "$name: a backtrace"
+  echo "$name: exit $rc: $(grep -F -- "$want" "$t/$name.err" | head -1 | sed 's/^.*\] //' | cut -c1-160)"
+}
+printf 'version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 440473133\n' > "$t/lfs.bin"
+expect lfs "is a git-LFS pointer file, not the weights" -- "$from_hf" --input_model_path "$t/lfs.bin" --output_model_path "$t/x.bin"
+head -c 2000 "$t/bert_model/model.safetensors" > "$t/cut.safetensors"
+expect truncated "cut.safetensors: " -- "$from_hf" --input_model_path "$t/cut.safetensors" --output_model_path "$t/x.bin"
+expect no_nsp "lacks what --target bert needs: pooler.dense.weight" -- "$from_hf" --input_model_path "$t/bert_mlm" \
+  --output_model_path "$t/x.bin" --target bert
+"$from_hf" --input_model_path "$t/bert_mlm" --output_model_path "$t/mlm_uer.bin" --target mlm 2> "$t/mlm.log" \
+  || { tail -3 "$t/mlm.log"; fail "BertForMaskedLM with --target mlm"; }
+[[ ! -e "$t/x.bin" ]] || fail "a file written by a failed conversion"
+echo PASS

@@ -1,0 +1,167 @@
+// UER-py's scripts/convert_bert_from_huggingface_to_uer.py and convert_bert_from_uer_to_huggingface.py
+// (one source, two tools; UER_TO_HUGGINGFACE picks the direction), with their flags.
+//
+//   bazel run //tools:convert_bert_from_huggingface_to_uer -- --input_model_path hf_folder/
+//       --output_model_path model.bin [--target bert|mlm|none|classifier|ner] [--verify]
+//   bazel run //tools:convert_bert_from_uer_to_huggingface -- --input_model_path model.bin
+//       --output_model_path hf_folder/ --config_path models/bert/base.pbtxt --vocab_path vocab.txt
+//
+// HuggingFace side: a model folder (model.safetensors or its shards, or pytorch_model.bin, and
+// config.json), a .safetensors file or a .bin file. Writing a folder writes model.safetensors,
+// config.json (from the model config) and vocab.txt (from --vocab_path). The report says which keys
+// were mapped, dropped and absent; --verify reads the written file back and compares every tensor.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/runtime/checkpoint.h"
+#include "core/runtime/dataset.h"
+#include "core/runtime/interop.h"
+#include "core/runtime/trainer.h"
+#include "tools/tool_common.h"
+
+DEFINE_string(input_model_path, "", "The checkpoint to convert (a file, or a HuggingFace model folder).");
+DEFINE_string(output_model_path, "", "Where the converted checkpoint goes (HuggingFace: a folder, .safetensors or .bin).");
+DEFINE_bool(verify, false, "Read the written file back and compare every tensor bit for bit.");
+DEFINE_string(vocab_path, "", "uer -> HuggingFace into a folder: the vocabulary copied as vocab.txt.");
+DEFINE_string(output_config_path, "", "HuggingFace -> uer: where the model config from config.json goes (text proto).");
+// Model flags (--config_path, --layers_num, ...) come from tools/model_flags.cc.
+DECLARE_string(config_path);
+DECLARE_int32(layers_num);
+// --target (model_flags): the heads, bert (mlm + nsp), mlm, none (embeddings and encoder), classifier or ner.
+DECLARE_string(target);
+
+namespace {
+
+namespace fs = std::filesystem;
+using uer::core::StateDict;
+
+absl::Status Verify(const std::string& path, const StateDict& written) {
+  UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadStateDict(path));
+  if (back.size() != written.size()) {
+    return absl::DataLossError(absl::StrCat(path, ": read back ", back.size(), " tensors, wrote ", written.size()));
+  }
+  std::map<std::string, torch::Tensor> m(back.begin(), back.end());
+  for (const auto& [k, t] : written) {
+    auto it = m.find(k);
+    if (it == m.end()) return absl::DataLossError(absl::StrCat(path, ": tensor ", k, " did not come back"));
+    if (!torch::equal(it->second, t.to(torch::kCPU))) return absl::DataLossError(absl::StrCat(path, ": tensor ", k, " differs"));
+  }
+  LOG(INFO) << "--verify: " << written.size() << " tensors read back from " << path << ", all equal";
+  return absl::OkStatus();
+}
+
+absl::Status CheckLayers(const StateDict& state) {
+  const int64_t layers = uer::runtime::BertLayersNum(state);
+  gflags::CommandLineFlagInfo info;
+  if (gflags::GetCommandLineFlagInfo("layers_num", &info) && !info.is_default && FLAGS_layers_num != layers) {
+    return absl::InvalidArgumentError(absl::StrCat("--layers_num ", FLAGS_layers_num, " but ", FLAGS_input_model_path,
+                                                   " has ", layers, " layers"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FromHuggingFace() {
+  UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(FLAGS_input_model_path));
+  UER_RETURN_IF_ERROR(CheckLayers(hf));
+  uer::runtime::KeyReport report;
+  absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, FLAGS_target, &report);
+  LOG(INFO) << "keys: " << report.Summary();
+  if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", uer.status().message()));
+  UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(FLAGS_output_model_path, *uer));
+  LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
+  const fs::path folder = fs::is_directory(FLAGS_input_model_path) ? fs::path(FLAGS_input_model_path)
+                                                                  : fs::path(FLAGS_input_model_path).parent_path();
+  if (fs::exists(folder / "config.json")) {
+    UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::runtime::ConfigFromHuggingFace((folder / "config.json").string()));
+    if (FLAGS_target == "mlm" || FLAGS_target == "bert") c.set_target(FLAGS_target);
+    if (!FLAGS_output_config_path.empty()) {
+      UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(FLAGS_output_config_path, uer::core::ModelConfigToText(c)));
+      LOG(INFO) << "wrote " << FLAGS_output_config_path << " (the model config, HuggingFace's LayerNorm)";
+    } else {
+      LOG(INFO) << "the model's config.json gives (use it with --config_path; --output_config_path writes it):\n"
+                << uer::core::ModelConfigToText(c);
+    }
+  }
+  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  return absl::OkStatus();
+}
+
+absl::Status ToHuggingFace() {
+  UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
+  UER_RETURN_IF_ERROR(CheckLayers(uer));
+  uer::runtime::KeyReport report;
+  absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, FLAGS_target, &report);
+  LOG(INFO) << "keys: " << report.Summary();
+  if (!hf.ok()) return absl::Status(hf.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", hf.status().message()));
+  const std::string out = FLAGS_output_model_path;
+  std::string weights = out;
+  if (absl::EndsWith(out, ".bin")) {
+    UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(out, *hf));
+  } else if (absl::EndsWith(out, ".safetensors")) {
+    UER_RETURN_IF_ERROR(uer::runtime::SaveSafetensors(out, *hf));
+  } else {
+    // A model folder that transformers' from_pretrained reads.
+    UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::tools::ResolveModelConfig(FLAGS_config_path));
+    int64_t vocab = 0;
+    bool tied = true;
+    std::map<std::string, torch::Tensor> m(uer.begin(), uer.end());
+    if (auto w = m.find("embedding.word_embedding.weight"); w != m.end()) vocab = w->second.size(0);
+    if (auto d = m.find("target.mlm_linear_2.weight"); d != m.end()) tied = torch::equal(d->second, m["embedding.word_embedding.weight"]);
+    c.set_layers_num(static_cast<int32_t>(uer::runtime::BertLayersNum(uer)));
+    if (auto h = m.find("embedding.word_embedding.weight"); h != m.end() && h->second.size(1) != c.hidden_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("the model config's hidden_size is ", c.hidden_size(), " but ",
+                                                     FLAGS_input_model_path, " has ", h->second.size(1),
+                                                     " (give its config with --config_path)"));
+    }
+    if (auto o = m.find("output_layer_2.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
+    if (auto o = m.find("output_layer.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
+    if (c.layernorm() != uer::core::v1::TORCH_VAR) {
+      LOG(WARNING) << "the model uses UER-py's LayerNorm (unbiased std, eps outside the root); HuggingFace's BERT "
+                      "normalises with the biased variance, eps inside: its outputs will differ slightly";
+    }
+    weights = (fs::path(out) / "model.safetensors").string();
+    UER_RETURN_IF_ERROR(uer::runtime::SaveSafetensors(weights, *hf));
+    UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(
+        (fs::path(out) / "config.json").string(),
+        uer::runtime::ConfigToHuggingFace(c, vocab, uer::runtime::HuggingFaceArchitecture(FLAGS_target), tied)));
+    if (!FLAGS_vocab_path.empty()) {
+      std::ifstream in(FLAGS_vocab_path, std::ios::binary);
+      if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocabulary ", FLAGS_vocab_path));
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically((fs::path(out) / "vocab.txt").string(), text));
+    }
+  }
+  LOG(INFO) << "wrote " << weights << " (" << hf->size() << " tensors, HuggingFace's "
+            << uer::runtime::HuggingFaceArchitecture(FLAGS_target) << " key names)";
+  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(weights, *hf));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef UER_TO_HUGGINGFACE
+  uer::tools::InitTool("Converts a uer-cc (UER-py) BERT checkpoint to HuggingFace's format.\nUsage: "
+                       "convert_bert_from_uer_to_huggingface --input_model_path M --output_model_path OUT", &argc, &argv);
+#else
+  uer::tools::InitTool("Converts a HuggingFace BERT checkpoint to uer-cc's (UER-py's) key names.\nUsage: "
+                       "convert_bert_from_huggingface_to_uer --input_model_path IN --output_model_path M", &argc, &argv);
+#endif
+  if (FLAGS_input_model_path.empty() || FLAGS_output_model_path.empty()) {
+    return uer::tools::ExitCode(absl::InvalidArgumentError("--input_model_path and --output_model_path are required"));
+  }
+  absl::Status st = uer::runtime::CatchTorchErrors([] {
+#ifdef UER_TO_HUGGINGFACE
+    return ToHuggingFace();
+#else
+    return FromHuggingFace();
+#endif
+  });
+  return uer::tools::ExitCode(st);
+}
