@@ -53,6 +53,8 @@ cc_library(name = "utf8proc", linkopts = ["-lutf8proc"])
 
 cc_library(name = "zlib", linkopts = ["-lz"])
 
+cc_library(name = "leveldb", linkopts = ["-lleveldb"])
+
 cc_library(name = "nlohmann_json")
 
 cc_library(name = "gtest", linkopts = ["-l:libgmock.a", "-l:libgtest.a", "-lpthread"])

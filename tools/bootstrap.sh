@@ -17,7 +17,7 @@ VENV="${UER_VENV:-$ROOT/.venv}"
 DEB_PACKAGES=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms
   build-essential libabsl-dev libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev libgloo-dev zlib1g-dev
+  libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev libgloo-dev zlib1g-dev libleveldb-dev
   python3 python3-venv python3-pip
 )
 

@@ -1,5 +1,6 @@
-// UER-py's scripts/convert_bert_from_huggingface_to_uer.py and convert_bert_from_uer_to_huggingface.py
-// (one source, two tools; UER_TO_HUGGINGFACE picks the direction), with their flags.
+// UER-py's scripts/convert_bert_from_{huggingface,google}_to_uer.py and convert_bert_from_uer_to_
+// {huggingface,google}.py (one source, four tools; a define picks the direction), with their flags.
+// Google's side is a TensorFlow checkpoint prefix (PREFIX.index, PREFIX.data-00000-of-00001).
 //
 //   bazel run //tools:convert_bert_from_huggingface_to_uer -- --input_model_path hf_folder/
 //       --output_model_path model.bin [--target bert|mlm|none|classifier|ner] [--verify]
@@ -143,12 +144,57 @@ absl::Status ToHuggingFace() {
   return absl::OkStatus();
 }
 
+// Google's TensorFlow checkpoints, through HuggingFace's names.
+absl::Status FromGoogle() {
+  UER_ASSIGN_OR_RETURN(StateDict google, uer::runtime::LoadTfCheckpoint(FLAGS_input_model_path));
+  uer::runtime::KeyReport report;
+  StateDict hf = uer::runtime::GoogleToHuggingFace(google, &report);
+  UER_RETURN_IF_ERROR(CheckLayers(hf));
+  absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, FLAGS_target, &report);
+  LOG(INFO) << "keys: " << report.Summary();
+  if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", uer.status().message()));
+  UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(FLAGS_output_model_path, *uer));
+  LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
+  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  return absl::OkStatus();
+}
+
+absl::Status ToGoogle() {
+  UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
+  UER_RETURN_IF_ERROR(CheckLayers(uer));
+  uer::runtime::KeyReport report;
+  absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, FLAGS_target, &report);
+  if (!hf.ok()) {
+    LOG(INFO) << "keys: " << report.Summary();
+    return absl::Status(hf.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", hf.status().message()));
+  }
+  StateDict google = uer::runtime::HuggingFaceToGoogle(*hf, &report);
+  LOG(INFO) << "keys: " << report.Summary();
+  UER_RETURN_IF_ERROR(uer::runtime::SaveTfCheckpoint(FLAGS_output_model_path, google));
+  LOG(INFO) << "wrote " << FLAGS_output_model_path << ".index and .data-00000-of-00001 (" << google.size() << " tensors)";
+  if (FLAGS_verify) {
+    UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadTfCheckpoint(FLAGS_output_model_path));
+    std::map<std::string, torch::Tensor> m(back.begin(), back.end());
+    for (const auto& [k, t] : google) {
+      if (!m.count(k) || !torch::equal(m[k], t)) return absl::DataLossError(absl::StrCat(FLAGS_output_model_path, ": tensor ", k, " differs"));
+    }
+    LOG(INFO) << "--verify: " << google.size() << " tensors read back, all equal";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef UER_TO_HUGGINGFACE
+#if defined(UER_TO_HUGGINGFACE)
   uer::tools::InitTool("Converts a uer-cc (UER-py) BERT checkpoint to HuggingFace's format.\nUsage: "
                        "convert_bert_from_uer_to_huggingface --input_model_path M --output_model_path OUT", &argc, &argv);
+#elif defined(UER_TO_GOOGLE)
+  uer::tools::InitTool("Converts a uer-cc (UER-py) BERT checkpoint to a Google (TensorFlow) checkpoint.\nUsage: "
+                       "convert_bert_from_uer_to_google --input_model_path M --output_model_path PREFIX", &argc, &argv);
+#elif defined(UER_FROM_GOOGLE)
+  uer::tools::InitTool("Converts a Google (TensorFlow) BERT checkpoint to uer-cc's (UER-py's) key names.\nUsage: "
+                       "convert_bert_from_google_to_uer --input_model_path PREFIX --output_model_path M", &argc, &argv);
 #else
   uer::tools::InitTool("Converts a HuggingFace BERT checkpoint to uer-cc's (UER-py's) key names.\nUsage: "
                        "convert_bert_from_huggingface_to_uer --input_model_path IN --output_model_path M", &argc, &argv);
@@ -157,8 +203,12 @@ int main(int argc, char** argv) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--input_model_path and --output_model_path are required"));
   }
   absl::Status st = uer::runtime::CatchTorchErrors([] {
-#ifdef UER_TO_HUGGINGFACE
+#if defined(UER_TO_HUGGINGFACE)
     return ToHuggingFace();
+#elif defined(UER_TO_GOOGLE)
+    return ToGoogle();
+#elif defined(UER_FROM_GOOGLE)
+    return FromGoogle();
 #else
     return FromHuggingFace();
 #endif

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,11 @@
 #include <set>
 #include <sstream>
 
+#include <leveldb/env.h>
+#include <leveldb/iterator.h>
+#include <leveldb/options.h>
+#include <leveldb/table.h>
+#include <leveldb/table_builder.h>
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
@@ -467,6 +474,352 @@ absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::str
   if (!report->absent.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("the checkpoint lacks what --target ", target, " needs: ",
                                                    absl::StrJoin(report->absent, ", ")));
+  }
+  return out;
+}
+
+
+// ---- TensorFlow tensor bundles ------------------------------------------------------------------
+
+namespace {
+
+// CRC-32C (Castagnoli), as TensorFlow's tensor bundles checksum each tensor, masked as LevelDB masks.
+uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0) {
+  static const auto* table = [] {
+    auto* t = new uint32_t[256];
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  const auto* p = static_cast<const uint8_t*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+uint32_t MaskCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+
+// The protobuf wire format, for the two small messages of a bundle.
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const uint8_t b = static_cast<uint8_t>(*(*p)++);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+// Calls f(field, wire type, varint value, bytes) for each field; false on a malformed message.
+template <typename F>
+bool ForEachField(const std::string& msg, F f) {
+  const char* p = msg.data();
+  const char* end = p + msg.size();
+  while (p < end) {
+    uint64_t tag, v = 0;
+    if (!GetVarint(&p, end, &tag)) return false;
+    const int wire = static_cast<int>(tag & 7);
+    std::string bytes;
+    if (wire == 0) {
+      if (!GetVarint(&p, end, &v)) return false;
+    } else if (wire == 2) {
+      uint64_t len;
+      if (!GetVarint(&p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
+      bytes.assign(p, len);
+      p += len;
+    } else if (wire == 5) {
+      if (end - p < 4) return false;
+      uint32_t x;
+      std::memcpy(&x, p, 4);
+      v = x;
+      p += 4;
+    } else if (wire == 1) {
+      if (end - p < 8) return false;
+      std::memcpy(&v, p, 8);
+      p += 8;
+    } else {
+      return false;
+    }
+    f(static_cast<int>(tag >> 3), wire, v, bytes);
+  }
+  return true;
+}
+
+struct TfType {
+  int code;
+  torch::ScalarType type;
+};
+constexpr TfType kTfTypes[] = {{1, torch::kFloat32}, {2, torch::kFloat64}, {3, torch::kInt32}, {9, torch::kInt64},
+                               {19, torch::kFloat16}, {14, torch::kBFloat16}, {4, torch::kUInt8}, {6, torch::kInt8},
+                               {10, torch::kBool}};
+
+std::string BundleDataPath(const std::string& prefix, int shard, int shards) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), ".data-%05d-of-%05d", shard, shards);
+  return prefix + buf;
+}
+
+}  // namespace
+
+absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix) {
+  const std::string index = prefix + ".index";
+  leveldb::RandomAccessFile* raw = nullptr;
+  uint64_t size = 0;
+  std::error_code ec;
+  if (!fs::exists(index, ec)) return absl::NotFoundError(absl::StrCat("cannot open ", index, " (a TensorFlow checkpoint is PREFIX.index and PREFIX.data-*)"));
+  if (leveldb::Status s = leveldb::Env::Default()->GetFileSize(index, &size); !s.ok()) return absl::NotFoundError(s.ToString());
+  if (leveldb::Status s = leveldb::Env::Default()->NewRandomAccessFile(index, &raw); !s.ok()) return absl::NotFoundError(s.ToString());
+  std::unique_ptr<leveldb::RandomAccessFile> file(raw);
+  leveldb::Table* table_raw = nullptr;
+  leveldb::Options options;
+  if (leveldb::Status s = leveldb::Table::Open(options, file.get(), size, &table_raw); !s.ok()) {
+    return absl::DataLossError(absl::StrCat(index, " is not a tensor bundle index (", s.ToString(), ")"));
+  }
+  std::unique_ptr<leveldb::Table> table(table_raw);
+  std::unique_ptr<leveldb::Iterator> it(table->NewIterator(leveldb::ReadOptions()));
+  struct Entry {
+    std::string name;
+    int dtype = 0, shard = 0;
+    std::vector<int64_t> shape;
+    uint64_t offset = 0, size = 0;
+    uint32_t crc = 0;
+    bool sliced = false;
+  };
+  std::vector<Entry> entries;
+  int shards = 1;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString(), value = it->value().ToString();
+    if (key.empty()) {  // BundleHeaderProto
+      ForEachField(value, [&](int field, int, uint64_t v, const std::string&) {
+        if (field == 1) shards = static_cast<int>(v);
+        if (field == 2 && v != 0) shards = -1;  // big-endian
+      });
+      if (shards == -1) return absl::InvalidArgumentError(absl::StrCat(index, ": a big-endian bundle"));
+      continue;
+    }
+    Entry e;
+    e.name = key;
+    const bool ok = ForEachField(value, [&](int field, int wire, uint64_t v, const std::string& bytes) {
+      if (field == 1) e.dtype = static_cast<int>(v);
+      if (field == 2) {
+        ForEachField(bytes, [&](int f, int, uint64_t, const std::string& dim) {
+          if (f != 2) return;
+          int64_t d = 0;
+          ForEachField(dim, [&](int g, int, uint64_t x, const std::string&) { if (g == 1) d = static_cast<int64_t>(x); });
+          e.shape.push_back(d);
+        });
+      }
+      if (field == 3) e.shard = static_cast<int>(v);
+      if (field == 4) e.offset = v;
+      if (field == 5) e.size = v;
+      if (field == 6) e.crc = static_cast<uint32_t>(v);
+      if (field == 7) e.sliced = true;
+    });
+    if (!ok) return absl::DataLossError(absl::StrCat(index, ": the entry of \"", key, "\" is not a BundleEntryProto"));
+    entries.push_back(std::move(e));
+  }
+  if (!it->status().ok()) return absl::DataLossError(absl::StrCat(index, ": ", it->status().ToString()));
+  if (shards < 1 || shards > 100000) return absl::DataLossError(absl::StrCat(index, ": ", shards, " shards"));
+  std::map<int, std::shared_ptr<Mapping>> maps;
+  StateDict out;
+  for (const Entry& e : entries) {
+    auto bad = [&](const std::string& why) { return absl::DataLossError(absl::StrCat(prefix, ": tensor \"", e.name, "\": ", why)); };
+    if (e.sliced) return bad("a partitioned variable (slices) cannot be read");
+    const TfType* type = nullptr;
+    for (const TfType& t : kTfTypes) {
+      if (t.code == e.dtype) type = &t;
+    }
+    if (type == nullptr) return bad(absl::StrCat("TensorFlow dtype ", e.dtype, " cannot be read"));
+    if (e.shard < 0 || e.shard >= shards) return bad(absl::StrCat("shard ", e.shard, " of ", shards));
+    if (!maps.count(e.shard)) {
+      const std::string data = BundleDataPath(prefix, e.shard, shards);
+      const int fd = open(data.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", data, ": ", std::strerror(errno)));
+      struct stat st;
+      fstat(fd, &st);
+      auto m = std::make_shared<Mapping>();
+      if (st.st_size > 0) {
+        m->addr = mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->addr == MAP_FAILED) m->addr = nullptr;
+        m->size = m->addr ? st.st_size : 0;
+      }
+      close(fd);
+      if (IsLfsPointer(static_cast<const char*>(m->addr), m->size)) {
+        return absl::InvalidArgumentError(absl::StrCat(data, " is a git-LFS pointer file, not the weights: fetch them (git lfs pull)"));
+      }
+      maps[e.shard] = m;
+    }
+    const Mapping& m = *maps[e.shard];
+    int64_t numel = 1;
+    for (int64_t d : e.shape) numel *= d;
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(type->type));
+    if (e.size != static_cast<uint64_t>(numel) * t.element_size()) return bad(absl::StrCat(e.size, " bytes for shape ", c10::str(t.sizes())));
+    if (e.offset > m.size || e.size > m.size - e.offset) {
+      return bad(absl::StrCat("bytes ", e.offset, "..", e.offset + e.size, " lie past the ", m.size,
+                              " bytes of its data file (truncated?)"));
+    }
+    const char* p = static_cast<const char*>(m.addr) + e.offset;
+    if (MaskCrc(Crc32c(p, e.size)) != e.crc) return bad("its CRC-32C does not match (corrupt data file)");
+    if (e.size > 0) std::memcpy(t.data_ptr(), p, e.size);
+    if (type->type == torch::kFloat16 || type->type == torch::kBFloat16) t = t.to(torch::kFloat32);
+    out.emplace_back(e.name, t);
+  }
+  return out;
+}
+
+absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state) {
+  std::map<std::string, torch::Tensor> sorted;  // the table's keys in order
+  for (const auto& [k, t] : state) sorted[k] = t.detach().to(torch::kCPU).contiguous();
+  const std::string data_path = BundleDataPath(prefix, 0, 1), index_path = prefix + ".index";
+  const std::string data_tmp = absl::StrCat(data_path, ".tmp.", getpid()), index_tmp = absl::StrCat(index_path, ".tmp.", getpid());
+  std::error_code ec;
+  if (fs::path(prefix).has_parent_path()) fs::create_directories(fs::path(prefix).parent_path(), ec);
+  const int fd = open(data_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", data_tmp, ": ", std::strerror(errno)));
+  std::vector<std::pair<std::string, std::string>> entries = {{"", std::string("\x08\x01\x1a\x02\x08\x01", 6)}};
+  uint64_t offset = 0;
+  absl::Status st;
+  for (const auto& [name, t] : sorted) {
+    const TfType* type = nullptr;
+    for (const TfType& x : kTfTypes) {
+      if (x.type == t.scalar_type()) type = &x;
+    }
+    if (type == nullptr) {
+      st = absl::InvalidArgumentError(absl::StrCat("cannot write \"", name, "\": dtype ", c10::toString(t.scalar_type())));
+      break;
+    }
+    const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+    st = WriteAll(fd, t.data_ptr(), bytes, data_path);
+    if (!st.ok()) break;
+    std::string shape, entry;
+    for (int64_t d : t.sizes()) {
+      std::string dim;
+      dim.push_back('\x08');
+      PutVarint(&dim, static_cast<uint64_t>(d));
+      shape.push_back('\x12');
+      PutVarint(&shape, dim.size());
+      shape += dim;
+    }
+    entry.push_back('\x08');
+    PutVarint(&entry, static_cast<uint64_t>(type->code));
+    entry.push_back('\x12');
+    PutVarint(&entry, shape.size());
+    entry += shape;
+    if (offset) {
+      entry.push_back('\x20');
+      PutVarint(&entry, offset);
+    }
+    if (bytes) {
+      entry.push_back('\x28');
+      PutVarint(&entry, bytes);
+    }
+    const uint32_t crc = MaskCrc(Crc32c(t.data_ptr(), bytes));
+    entry.push_back('\x35');
+    entry.append(reinterpret_cast<const char*>(&crc), 4);
+    entries.emplace_back(name, entry);
+    offset += bytes;
+  }
+  if (st.ok() && fsync(fd) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", data_path, ": ", std::strerror(errno)));
+  close(fd);
+  if (st.ok()) {
+    leveldb::WritableFile* raw = nullptr;
+    leveldb::Status s = leveldb::Env::Default()->NewWritableFile(index_tmp, &raw);
+    std::unique_ptr<leveldb::WritableFile> file(raw);
+    if (s.ok()) {
+      leveldb::Options options;
+      options.compression = leveldb::kNoCompression;  // as TensorFlow's BundleWriter
+      leveldb::TableBuilder builder(options, file.get());
+      for (const auto& [k, v] : entries) builder.Add(k, v);
+      s = builder.Finish();
+      if (s.ok()) s = file->Sync();
+      if (s.ok()) s = file->Close();
+    }
+    if (!s.ok()) st = absl::DataLossError(absl::StrCat("cannot write ", index_path, ": ", s.ToString()));
+  }
+  if (st.ok() && rename(data_tmp.c_str(), data_path.c_str()) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", data_path));
+  if (st.ok() && rename(index_tmp.c_str(), index_path.c_str()) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", index_path));
+  if (!st.ok()) {
+    unlink(data_tmp.c_str());
+    unlink(index_tmp.c_str());
+  }
+  return st;
+}
+
+StateDict GoogleToHuggingFace(const StateDict& google, KeyReport* report) {
+  StateDict out;
+  for (const auto& [key, t] : google) {
+    if (absl::StrContains(key, "adam_") || key == "global_step" || absl::StrContains(key, "/Adam")) {
+      report->dropped.push_back(key);
+      continue;
+    }
+    std::string k = key;
+    if (absl::StartsWith(k, "bert/")) k = k.substr(5);
+    std::string name;
+    for (char c : k) name.push_back(c == '/' ? '.' : c);
+    for (size_t at; (at = name.find("layer_")) != std::string::npos;) name[at + 5] = '.';
+    torch::Tensor v = t;
+    if (absl::EndsWith(name, ".kernel")) {
+      name = name.substr(0, name.size() - 7) + ".weight";
+      v = t.t().contiguous();
+    } else if (absl::EndsWith(name, ".output_weights")) {
+      name = name.substr(0, name.size() - 15) + ".weight";
+    } else if (absl::EndsWith(name, ".output_bias")) {
+      name = name.substr(0, name.size() - 12) + ".bias";
+    } else if (absl::EndsWith(name, "_embeddings")) {
+      name += ".weight";
+    }
+    const bool head = absl::StartsWith(name, "cls.");
+    out.emplace_back(head ? name : "bert." + name, v);
+  }
+  return out;
+}
+
+StateDict HuggingFaceToGoogle(const StateDict& hf, KeyReport* report) {
+  StateDict out;
+  torch::Tensor word;
+  for (const auto& [k, t] : hf) {
+    if (absl::EndsWith(k, "word_embeddings.weight")) word = t;
+  }
+  for (const auto& [key, t] : hf) {
+    std::string k = absl::StartsWith(key, "bert.") ? key.substr(5) : key;
+    if (k == "cls.predictions.decoder.weight") {
+      if (!word.defined() || !torch::equal(t, word)) {
+        report->notes.push_back("the MLM decoder differs from the word embeddings; Google's BERT ties them: dropped");
+      }
+      continue;
+    }
+    torch::Tensor v = t;
+    std::string name = k;
+    const bool head = absl::StartsWith(k, "cls.");
+    if (absl::EndsWith(name, "_embeddings.weight")) {
+      name = name.substr(0, name.size() - 7);
+    } else if (absl::EndsWith(name, "LayerNorm.weight")) {
+      name = name.substr(0, name.size() - 6) + "gamma";
+    } else if (absl::EndsWith(name, "LayerNorm.bias")) {
+      name = name.substr(0, name.size() - 4) + "beta";
+    } else if (name == "cls.seq_relationship.weight") {
+      name = "cls.seq_relationship.output_weights";
+    } else if (name == "cls.seq_relationship.bias" || name == "cls.predictions.bias") {
+      name = name.substr(0, name.size() - 4) + "output_bias";
+    } else if (absl::EndsWith(name, ".weight")) {
+      name = name.substr(0, name.size() - 6) + "kernel";
+      v = t.t().contiguous();
+    }
+    for (size_t at; (at = name.find("layer.")) != std::string::npos && name.compare(at, 6, "layer.") == 0 &&
+                    at + 6 < name.size() && std::isdigit(static_cast<unsigned char>(name[at + 6]));) {
+      name[at + 5] = '_';
+    }
+    std::string g;
+    for (char c : name) g.push_back(c == '.' ? '/' : c);
+    out.emplace_back(head ? g : "bert/" + g, v);
   }
   return out;
 }

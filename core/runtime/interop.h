@@ -66,6 +66,18 @@ std::string BertHeadsIn(const StateDict& hf);
 // The layer count of a BERT state dict in either naming.
 int64_t BertLayersNum(const StateDict& state);
 
+// A TensorFlow checkpoint (a V2 tensor bundle: PREFIX.index, a LevelDB-format table of
+// BundleEntryProtos, and PREFIX.data-NNNNN-of-NNNNN), read and written without TensorFlow. Every
+// tensor's CRC-32C is checked on reading and written on writing; float16/bfloat16 become float32.
+absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix);
+absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state);
+// Google's BERT variable names (bert/encoder/layer_0/attention/self/query/kernel, [in, out]) to
+// HuggingFace's (bert.encoder.layer.0.attention.self.query.weight, [out, in]) and back; training
+// variables (adam_m, adam_v, global_step) are dropped into the report. Google's files tie the MLM
+// decoder to the word embeddings: a separate decoder is dropped going out, and said.
+StateDict GoogleToHuggingFace(const StateDict& google, KeyReport* report);
+StateDict HuggingFaceToGoogle(const StateDict& hf, KeyReport* report);
+
 // The HuggingFace class that holds `target`'s heads.
 std::string HuggingFaceArchitecture(const std::string& target);
 
