@@ -23,6 +23,7 @@ BUILTIN_PLUGINS = {
     "task/classifier": "//plugins/tasks/classifier",
     "task/ner": "//plugins/tasks/ner",
     "tokenizer/bert": "//plugins/tokenizers/bert",
+    "tokenizer/bert_hf": "//plugins/tokenizers/bert_hf",
     "tokenizer/char": "//plugins/tokenizers/char",
     "tokenizer/space": "//plugins/tokenizers/space",
 }

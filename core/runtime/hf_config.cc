@@ -33,7 +33,7 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
   core::v1::ModelConfig c;
   c.set_embedding("bert");
   c.set_encoder("bert");
-  c.set_tokenizer("bert");
+  c.set_tokenizer("bert_hf");  // transformers' BertTokenizer flavour
   c.set_hidden_size(static_cast<int32_t>(get("hidden_size", 768)));
   c.set_emb_size(c.hidden_size());
   c.set_feedforward_size(static_cast<int32_t>(get("intermediate_size", 3072)));

@@ -74,6 +74,11 @@ expect no_cls 2 "no_cls.txt has no [CLS] token (task classifier needs it)" -- "$
 "$ws/tools/pretrain" "${pt[@]}" --vocab_path "$t/bom.txt" --dataset_path "$t/mlm.uer" --output_model_path "$t/bom/m.bin" \
   --total_steps 2 2> "$t/bom.err" || { tail -3 "$t/bom.err"; fail "a vocabulary with a BOM"; }
 
+# A model too large to allocate: the size is said, no abort.
+expect huge_model 2 "encoder \"bert\" cannot be built from this config" -- "$ws/tools/pretrain" "${pt[@]}" \
+  --dataset_path "$t/mlm.uer" --emb_size 300000 --hidden_size 300000 --heads_num 1 --output_model_path "$t/huge/m.bin" --total_steps 2
+grep -q "you tried to allocate 360000000000 bytes" "$t/huge_model.err" || fail "huge_model: the size is not said"
+
 # Directories where files belong.
 mkdir -p "$t/adir"
 expect dir_vocab 2 "vocabulary $t/adir is a directory" -- "$ws/tools/pretrain" "${pt[@]}" --vocab_path "$t/adir" \

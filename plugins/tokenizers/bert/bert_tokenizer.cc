@@ -18,10 +18,17 @@ bool IsNeverSplit(const char32_t* b, const char32_t* e) {
 }  // namespace
 
 BertTokenizer::BertTokenizer(std::shared_ptr<const core::Vocab> vocab, bool do_lower_case,
-                             int max_input_chars_per_word)
+                             int max_input_chars_per_word, Flavour flavour)
     : core::Tokenizer(std::move(vocab)),
       do_lower_case_(do_lower_case),
-      max_input_chars_per_word_(max_input_chars_per_word) {}
+      flavour_(flavour),
+      max_input_chars_per_word_(max_input_chars_per_word) {
+  if (flavour_ == Flavour::kTransformers) {
+    for (const char* s : {"[MASK]", "[UNK]", "[SEP]", "[PAD]", "[CLS]"}) {
+      if (const int64_t id = vocab_->Id(s); id >= 0) specials_.emplace_back(s, id);
+    }
+  }
+}
 
 template <typename WordFn>
 void BertTokenizer::BasicTokenize(std::string_view text, WordFn&& word) const {
@@ -69,6 +76,11 @@ void BertTokenizer::BasicTokenize(std::string_view text, WordFn&& word) const {
       if (ascii) {
         lowered.assign(b, e);
         for (char32_t& c : lowered) c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+      } else if (flavour_ == Flavour::kTransformers) {
+        // Character by character, as Rust's char::to_lowercase: no final-sigma context.
+        std::u32string chars;
+        for (const char32_t* q = b; q < e; ++q) chars += *q == U'\u03A3' ? std::u32string(1, U'\u03C3') : PythonLower(std::u32string_view(q, 1));
+        lowered = StripAccents(chars);
       } else {
         lowered = StripAccents(PythonLower(std::u32string_view(b, e - b)));
       }
@@ -138,41 +150,49 @@ void BertTokenizer::Wordpiece(const char32_t* begin, const char32_t* end, std::s
   for (const auto& [text, id] : pieces) piece(text, id);
 }
 
+template <typename PieceFn>
+void BertTokenizer::Run(std::string_view text, PieceFn&& piece) const {
+  std::string scratch;
+  auto basic = [&](std::string_view part) {
+    BasicTokenize(part, [&](const char32_t* b, const char32_t* e) { Wordpiece(b, e, &scratch, piece); });
+  };
+  if (specials_.empty()) {
+    basic(text);
+    return;
+  }
+  // transformers splits the raw text on its special tokens before anything else.
+  size_t start = 0, at = 0;
+  while ((at = text.find('[', at)) != std::string_view::npos) {
+    const std::pair<std::string, int64_t>* hit = nullptr;
+    for (const auto& s : specials_) {
+      if (text.compare(at, s.first.size(), s.first) == 0) {
+        hit = &s;
+        break;
+      }
+    }
+    if (hit == nullptr) {
+      ++at;
+      continue;
+    }
+    if (at > start) basic(text.substr(start, at - start));
+    piece(hit->first, hit->second);
+    at += hit->first.size();
+    start = at;
+  }
+  if (start < text.size()) basic(text.substr(start));
+}
+
 std::vector<std::string> BertTokenizer::Tokenize(std::string_view text) const {
   std::vector<std::string> out;
-  std::string scratch;
-  BasicTokenize(text, [&](const char32_t* b, const char32_t* e) {
-    Wordpiece(b, e, &scratch, [&](std::string_view p, int64_t) { out.emplace_back(p); });
-  });
+  Run(text, [&](std::string_view p, int64_t) { out.emplace_back(p); });
   return out;
 }
 
 std::vector<int64_t> BertTokenizer::TokenizeToIds(std::string_view text) const {
   std::vector<int64_t> out;
   out.reserve(text.size() / 2);
-  std::string scratch;
-  BasicTokenize(text, [&](const char32_t* b, const char32_t* e) {
-    Wordpiece(b, e, &scratch, [&](std::string_view, int64_t id) { out.push_back(id); });
-  });
+  Run(text, [&](std::string_view, int64_t id) { out.push_back(id); });
   return out;
 }
 
-namespace {
-
-class BertTokenizerFactory : public core::TokenizerFactory {
- public:
-  std::string name() const override { return "bert"; }
-  std::string help() const override {
-    return "BERT basic tokenization + WordPiece (UER-py's BertTokenizer)";
-  }
-  absl::StatusOr<std::unique_ptr<core::Tokenizer>> Create(
-      const core::TokenizerOptions& options) const override {
-    return std::unique_ptr<core::Tokenizer>(
-        new BertTokenizer(options.vocab, options.do_lower_case, options.max_input_chars_per_word));
-  }
-};
-
-}  // namespace
 }  // namespace uer::tokenizers
-
-UER_REGISTER_FACTORY(uer::tokenizers::BertTokenizerFactory);

@@ -3,6 +3,10 @@
 // split punctuation), then greedy longest-match-first WordPiece with "##" continuations.
 // Special tokens ([UNK] [SEP] [PAD] [CLS] [MASK]) are never split.
 //
+// Flavour::kTransformers follows transformers' BertTokenizer where it differs from UER-py's: the
+// special tokens are found anywhere in the text, also inside words ("a[SEP]b" -> a [SEP] b), and
+// lower-casing is character by character, without Python's final-sigma rule (ΣΑΣ -> σ ##α ##σ).
+//
 //   BertTokenizer t(vocab, /*do_lower_case=*/true);
 //   t.Tokenize("Hello, 世界!")  // {"hello", ",", "世", "界", "!"}
 #ifndef UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
@@ -14,8 +18,9 @@ namespace uer::tokenizers {
 
 class BertTokenizer : public core::Tokenizer {
  public:
+  enum class Flavour { kUerPy, kTransformers };
   BertTokenizer(std::shared_ptr<const core::Vocab> vocab, bool do_lower_case,
-                int max_input_chars_per_word = 100);
+                int max_input_chars_per_word = 100, Flavour flavour = Flavour::kUerPy);
   std::vector<std::string> Tokenize(std::string_view text) const override;
   std::vector<int64_t> TokenizeToIds(std::string_view text) const override;
 
@@ -26,8 +31,14 @@ class BertTokenizer : public core::Tokenizer {
   // Calls piece(std::string_view piece, int64_t id) for each WordPiece of one word.
   template <typename PieceFn>
   void Wordpiece(const char32_t* begin, const char32_t* end, std::string* scratch, PieceFn&& piece) const;
+  // Calls piece(text, id) for every token of `text`: the special tokens first (kTransformers),
+  // basic tokenization and WordPiece between them.
+  template <typename PieceFn>
+  void Run(std::string_view text, PieceFn&& piece) const;
 
   bool do_lower_case_;
+  Flavour flavour_;
+  std::vector<std::pair<std::string, int64_t>> specials_;  // kTransformers: the vocabulary's, longest first
   int max_input_chars_per_word_;
 };
 
