@@ -119,6 +119,59 @@ load_file(f"{t}/pt_back/model.safetensors")
 print(f"BertForPreTraining -> uer-cc -> HuggingFace: from_pretrained reads it, {len(a)} tensors equal")
 PY
 
+# Sharded checkpoints (model.safetensors.index.json) read as one; heads of the classification
+# classes convert both ways; run_classifier fine-tunes straight from a transformers folder.
+"$python" - "$t" <<'PY' || fail "transformers could not write the sharded and classification models"
+import sys, torch, transformers
+t = sys.argv[1]
+torch.manual_seed(6)
+vocab = open(f"{t}/bert_model/vocab.txt").read()
+cfg = transformers.BertConfig.from_pretrained(f"{t}/bert_model")
+m = transformers.BertModel(cfg).eval()
+m.save_pretrained(f"{t}/sharded", max_shard_size="50KB")
+open(f"{t}/sharded/vocab.txt", "w").write(vocab)
+cfg.num_labels = 3
+c = transformers.BertForSequenceClassification(cfg).eval()
+c.save_pretrained(f"{t}/seqcls")
+open(f"{t}/seqcls/vocab.txt", "w").write(vocab)
+with torch.no_grad():
+    out = m(input_ids=torch.load(f"{t}/io.pt")["src"], token_type_ids=(torch.load(f"{t}/io.pt")["seg"] == 2).long(),
+            attention_mask=(torch.load(f"{t}/io.pt")["seg"] > 0).long()).last_hidden_state
+torch.save({"hidden": out, "mask": torch.load(f"{t}/io.pt")["seg"] > 0}, f"{t}/sharded_out.pt")
+PY
+ls "$t/sharded"/model.safetensors.index.json > /dev/null || fail "transformers wrote no sharded checkpoint"
+"$ws/tools/check_model" --load_model_path "$t/sharded" --vocab_path "$t/sharded/vocab.txt" \
+  --inputs_path "$t/io.pt" --output_path "$t/sharded_uer.pt" > /dev/null 2> "$t/sharded.log" || { tail -3 "$t/sharded.log"; fail "sharded"; }
+"$python" - "$t" <<'PY' || fail "the sharded model's hidden states differ"
+import sys, torch
+t = sys.argv[1]
+hf = torch.load(f"{t}/sharded_out.pt", weights_only=True); uer = torch.load(f"{t}/sharded_uer.pt", weights_only=True)
+m = hf["mask"]; diff = (hf["hidden"][m] - uer["encoder_output"][m]).abs().max().item()
+print(f"sharded BertModel ({len(__import__('os').listdir(t + '/sharded')) - 3} shards): max |diff| = {diff:.3g}"); assert diff <= 1e-5
+PY
+"$from_hf" --input_model_path "$t/seqcls" --output_model_path "$t/cls_uer.bin" --target classifier --verify 2> "$t/cls1.log" \
+  || { tail -3 "$t/cls1.log"; fail "BertForSequenceClassification -> uer"; }
+"$to_hf" --input_model_path "$t/cls_uer.bin" --config_path "$t/seqcls/config.json" --target classifier \
+  --output_model_path "$t/seqcls_back" --verify 2> "$t/cls2.log" || { tail -3 "$t/cls2.log"; fail "uer classifier -> HuggingFace"; }
+"$python" - "$t" <<'PY' || fail "the classifier round trip"
+import sys, torch, transformers
+t = sys.argv[1]
+a = transformers.BertForSequenceClassification.from_pretrained(f"{t}/seqcls").state_dict()
+b = transformers.BertForSequenceClassification.from_pretrained(f"{t}/seqcls_back").state_dict()
+u = torch.load(f"{t}/cls_uer.bin", weights_only=True)
+assert torch.equal(u["output_layer_2.weight"], a["classifier.weight"]) and torch.equal(u["output_layer_1.weight"], a["bert.pooler.dense.weight"])
+assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+print(f"BertForSequenceClassification -> uer-cc (output_layer_1/2) -> HuggingFace: {len(a)} tensors equal")
+PY
+printf 'label\ttext_a\n' > "$t/train.tsv"
+for i in $(seq 1 12); do printf '1\t一丁七\n0\t万丈三\n'; done >> "$t/train.tsv"
+"$ws/tools/run_classifier" --pretrained_model_path "$t/bert_model" --vocab_path "$t/bert_model/vocab.txt" \
+  --train_path "$t/train.tsv" --dev_path "$t/train.tsv" --output_model_path "$t/ft.bin" --epochs_num 1 --batch_size 8 \
+  --seq_length 8 > "$t/ft.out" 2> "$t/ft.log" || { tail -3 "$t/ft.log"; fail "run_classifier from a transformers folder"; }
+grep -q "HuggingFace's BERT keys converted in memory" "$t/ft.log" || fail "run_classifier did not read the folder's weights"
+grep -q 'tokenizer: "bert_hf"' "$t/ft.log" || fail "the folder's model did not select the transformers tokenizer"
+echo "run_classifier from the transformers folder: $(grep 'best dev' "$t/ft.out")"
+
 # Bad input, each named.
 expect() {  # NAME EXPECTED-SUBSTRING -- COMMAND...
   local name=$1 want=$2; shift 3
