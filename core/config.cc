@@ -250,6 +250,11 @@ absl::Status ValidateModelConfig(const v1::ModelConfig& c) {
   if (!(c.dropout() >= 0.0f && c.dropout() < 1.0f)) {
     return absl::InvalidArgumentError(absl::StrCat("field \"dropout\" must be in [0, 1), got ", c.dropout()));
   }
+  static const std::set<std::string> kActs = {"gelu", "gelu_fast", "gelu_new", "gelu_pytorch_tanh"};
+  if (!kActs.count(c.hidden_act())) {
+    return absl::InvalidArgumentError(absl::StrCat("field \"hidden_act\" must be gelu, or gelu_fast / gelu_new / "
+                                                   "gelu_pytorch_tanh (tanh approximation), got \"", c.hidden_act(), "\""));
+  }
   if (c.pooling() != "mean" && c.pooling() != "max" && c.pooling() != "first" && c.pooling() != "last") {
     return absl::InvalidArgumentError(
         absl::StrCat("field \"pooling\" must be mean, max, first or last, got \"", c.pooling(), "\""));

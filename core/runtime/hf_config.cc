@@ -20,8 +20,9 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
     return absl::InvalidArgumentError(absl::StrCat(path, ": model_type \"", type, "\"; uer-cc converts BERT models"));
   }
   const std::string act = j.value("hidden_act", "gelu");
-  if (act != "gelu") {
-    return absl::UnimplementedError(absl::StrCat(path, ": hidden_act \"", act, "\" is not built in uer-cc yet (\"gelu\" is)"));
+  if (act != "gelu" && act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast") {
+    return absl::UnimplementedError(absl::StrCat(path, ": hidden_act \"", act, "\" is not built in uer-cc yet "
+                                                 "(gelu and its tanh approximations are)"));
   }
   auto get = [&](const char* key, int64_t fallback) -> int64_t {
     return j.contains(key) && j[key].is_number() ? j[key].get<int64_t>() : fallback;
@@ -33,7 +34,8 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
   core::v1::ModelConfig c;
   c.set_embedding("bert");
   c.set_encoder("bert");
-  c.set_tokenizer("bert_hf");  // transformers' BertTokenizer flavour
+  c.set_tokenizer("bert_hf");
+  c.set_hidden_act(act);  // transformers' BertTokenizer flavour
   c.set_hidden_size(static_cast<int32_t>(get("hidden_size", 768)));
   c.set_emb_size(c.hidden_size());
   c.set_feedforward_size(static_cast<int32_t>(get("intermediate_size", 3072)));
@@ -61,7 +63,7 @@ std::string ConfigToHuggingFace(const core::v1::ModelConfig& c, int64_t vocab_si
             {"num_hidden_layers", c.layers_num()},
             {"num_attention_heads", c.heads_num()},
             {"intermediate_size", c.feedforward_size()},
-            {"hidden_act", "gelu"},
+            {"hidden_act", c.hidden_act()},
             {"hidden_dropout_prob", c.dropout()},
             {"attention_probs_dropout_prob", c.dropout()},
             {"max_position_embeddings", c.max_seq_length()},

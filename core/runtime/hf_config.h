@@ -11,7 +11,7 @@
 namespace uer::runtime {
 
 // config.json (a BertConfig) -> a uer-cc model config: sizes, dropout, max_position_embeddings, the
-// torch LayerNorm with its eps. hidden_act other than "gelu" is refused (not built yet).
+// torch LayerNorm with its eps, hidden_act (gelu or its tanh approximations; others are refused).
 absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& config_json_path);
 // A BertConfig config.json for `config` (sizes from it; vocab_size given) and `architecture`.
 std::string ConfigToHuggingFace(const core::v1::ModelConfig& config, int64_t vocab_size,

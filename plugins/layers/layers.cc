@@ -18,7 +18,9 @@ void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state) {
 }
 
 // torch's fused exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))) in one kernel.
-torch::Tensor Gelu(const torch::Tensor& x) { return torch::gelu(x); }
+torch::Tensor Gelu(const torch::Tensor& x, bool tanh) { return torch::gelu(x, tanh ? "tanh" : "none"); }
+
+bool TanhGelu(const core::v1::ModelConfig& c) { return c.hidden_act() != "gelu"; }
 
 LayerNormOptions LayerNormFromConfig(int64_t size, const core::v1::ModelConfig& config) {
   return LayerNormOptions(size).eps(config.layernorm_eps()).type(config.layernorm());
@@ -190,20 +192,21 @@ torch::Tensor MultiHeadedAttentionImpl::Attend(const torch::Tensor& q, const tor
   return torch::matmul(probs, v).transpose(1, 2).contiguous().view({batch, seq, hidden_size_});
 }
 
-PositionwiseFeedForwardImpl::PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size) {
+PositionwiseFeedForwardImpl::PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size, bool tanh_gelu)
+    : tanh_gelu_(tanh_gelu) {
   linear_1_ = register_module("linear_1", torch::nn::Linear(hidden_size, feedforward_size));
   linear_2_ = register_module("linear_2", torch::nn::Linear(feedforward_size, hidden_size));
 }
 
 torch::Tensor PositionwiseFeedForwardImpl::forward(const torch::Tensor& x) {
-  return linear_2_->forward(Gelu(linear_1_->forward(x)));
+  return linear_2_->forward(Gelu(linear_1_->forward(x), tanh_gelu_));
 }
 
 TransformerLayerImpl::TransformerLayerImpl(const core::v1::ModelConfig& c) {
   self_attn_ = register_module("self_attn", MultiHeadedAttention(c.hidden_size(), c.heads_num(), c.dropout()));
   dropout_1_ = register_module("dropout_1", Dropout(c.dropout()));
   layer_norm_1_ = register_module("layer_norm_1", LayerNorm(LayerNormFromConfig(c.hidden_size(), c)));
-  feed_forward_ = register_module("feed_forward", PositionwiseFeedForward(c.hidden_size(), c.feedforward_size()));
+  feed_forward_ = register_module("feed_forward", PositionwiseFeedForward(c.hidden_size(), c.feedforward_size(), TanhGelu(c)));
   dropout_2_ = register_module("dropout_2", Dropout(c.dropout()));
   layer_norm_2_ = register_module("layer_norm_2", LayerNorm(LayerNormFromConfig(c.hidden_size(), c)));
 }
@@ -357,6 +360,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaskedNll(const torch::T
 
 void MlmHead::Register(torch::nn::Module* owner, const core::v1::ModelConfig& c, int64_t vocab_size) {
   hidden_size = c.hidden_size();
+  tanh_gelu = TanhGelu(c);
   linear_1 = owner->register_module("mlm_linear_1", torch::nn::Linear(c.hidden_size(), c.hidden_size()));
   layer_norm = owner->register_module("layer_norm", LayerNorm(LayerNormFromConfig(c.hidden_size(), c)));
   linear_2 = owner->register_module("mlm_linear_2", torch::nn::Linear(c.hidden_size(), vocab_size));
@@ -368,7 +372,7 @@ MlmHead::Output MlmHead::Forward(const torch::Tensor& memory_bank, const torch::
   torch::Tensor selected = tgt > 0;
   torch::Tensor out = memory_bank.contiguous().view({-1, hidden_size}).index({selected});
   tgt = tgt.index({selected});
-  out = layer_norm->forward(Gelu(linear_1->forward(out)));
+  out = layer_norm->forward(Gelu(linear_1->forward(out), tanh_gelu));
   auto [nll, argmax] = SoftmaxNll(linear_2->forward(out), tgt);
   torch::Tensor numerator = nll.sum();
   torch::Tensor denominator = torch::tensor(static_cast<float>(static_cast<double>(out.size(0)) + 1e-6));

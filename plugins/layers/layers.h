@@ -21,7 +21,10 @@
 namespace uer::layers {
 
 // Exact (erf) GELU, as UER-py's act_fun.gelu.
-torch::Tensor Gelu(const torch::Tensor& x);
+// GELU, exact (erf) or its tanh approximation.
+torch::Tensor Gelu(const torch::Tensor& x, bool tanh = false);
+// Whether the config's hidden_act is the tanh approximation.
+bool TanhGelu(const core::v1::ModelConfig& config);
 
 // Dropout that is an identity in eval mode or with p = 0 (no random draws then).
 class DropoutImpl : public torch::nn::Module {
@@ -90,11 +93,12 @@ TORCH_MODULE(MultiHeadedAttention);
 
 class PositionwiseFeedForwardImpl : public torch::nn::Module {
  public:
-  PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size);
+  PositionwiseFeedForwardImpl(int64_t hidden_size, int64_t feedforward_size, bool tanh_gelu = false);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   torch::nn::Linear linear_1_{nullptr}, linear_2_{nullptr};
+  bool tanh_gelu_;
 };
 TORCH_MODULE(PositionwiseFeedForward);
 
@@ -121,6 +125,7 @@ struct MlmHead {
   torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
   LayerNorm layer_norm{nullptr};
   int64_t hidden_size = 0;
+  bool tanh_gelu = false;
   void Register(torch::nn::Module* owner, const core::v1::ModelConfig& config, int64_t vocab_size);
   // UER-py's mlm(): loss, correct, denominator; and the loss as a term (its sum and count).
   struct Output {

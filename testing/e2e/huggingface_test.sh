@@ -138,6 +138,25 @@ with torch.no_grad():
     out = m(input_ids=torch.load(f"{t}/io.pt")["src"], token_type_ids=(torch.load(f"{t}/io.pt")["seg"] == 2).long(),
             attention_mask=(torch.load(f"{t}/io.pt")["seg"] > 0).long()).last_hidden_state
 torch.save({"hidden": out, "mask": torch.load(f"{t}/io.pt")["seg"] > 0}, f"{t}/sharded_out.pt")
+# The tanh approximation of GELU (gelu_new), selected by config.json's hidden_act.
+cfg = transformers.BertConfig.from_pretrained(f"{t}/bert_model"); cfg.hidden_act = "gelu_new"
+torch.manual_seed(8)
+g = transformers.BertModel(cfg).eval()
+g.save_pretrained(f"{t}/gelu_new")
+open(f"{t}/gelu_new/vocab.txt", "w").write(vocab)
+io = torch.load(f"{t}/io.pt")
+with torch.no_grad():
+    out = g(input_ids=io["src"], token_type_ids=(io["seg"] == 2).long(), attention_mask=(io["seg"] > 0).long()).last_hidden_state
+torch.save({"hidden": out, "mask": io["seg"] > 0}, f"{t}/gelu_new_out.pt")
+PY
+"$ws/tools/check_model" --load_model_path "$t/gelu_new" --vocab_path "$t/gelu_new/vocab.txt" \
+  --inputs_path "$t/io.pt" --output_path "$t/gelu_new_uer.pt" > /dev/null 2> "$t/gelu_new.log" || { tail -3 "$t/gelu_new.log"; fail "gelu_new"; }
+"$python" - "$t" <<'PY' || fail "gelu_new hidden states differ"
+import sys, torch
+t = sys.argv[1]
+hf = torch.load(f"{t}/gelu_new_out.pt", weights_only=True); uer = torch.load(f"{t}/gelu_new_uer.pt", weights_only=True)
+m = hf["mask"]; diff = (hf["hidden"][m] - uer["encoder_output"][m]).abs().max().item()
+print(f"BertModel with hidden_act gelu_new: max |diff| = {diff:.3g}"); assert diff <= 1e-5
 PY
 ls "$t/sharded"/model.safetensors.index.json > /dev/null || fail "transformers wrote no sharded checkpoint"
 "$ws/tools/check_model" --load_model_path "$t/sharded" --vocab_path "$t/sharded/vocab.txt" \
