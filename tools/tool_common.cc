@@ -187,6 +187,13 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
     if (std::filesystem::exists(dir / "config.json", ec) &&
         (std::filesystem::is_directory(p, ec) || absl::EndsWith(info.current_value, ".safetensors"))) {
       hf_config = (dir / "config.json").string();
+      // ... and its vocab.txt, unless --vocab_path names another.
+      gflags::CommandLineFlagInfo vocab;
+      if (gflags::GetCommandLineFlagInfo("vocab_path", &vocab) && vocab.current_value.empty() &&
+          std::filesystem::exists(dir / "vocab.txt", ec)) {
+        gflags::SetCommandLineOption("vocab_path", (dir / "vocab.txt").c_str());
+        LOG(INFO) << "vocabulary from " << (dir / "vocab.txt").string() << " (HuggingFace)";
+      }
     }
   }
   if (config_path.empty() && !hf_config.empty()) {

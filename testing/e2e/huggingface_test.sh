@@ -120,7 +120,8 @@ print(f"BertForPreTraining -> uer-cc -> HuggingFace: from_pretrained reads it, {
 PY
 
 # Sharded checkpoints (model.safetensors.index.json) read as one; heads of the classification
-# classes convert both ways; run_classifier fine-tunes straight from a transformers folder.
+# classes convert both ways; run_classifier fine-tunes straight from a transformers folder (its
+# config.json and vocab.txt by default).
 "$python" - "$t" <<'PY' || fail "transformers could not write the sharded and classification models"
 import sys, torch, transformers
 t = sys.argv[1]
@@ -184,11 +185,12 @@ print(f"BertForSequenceClassification -> uer-cc (output_layer_1/2) -> HuggingFac
 PY
 printf 'label\ttext_a\n' > "$t/train.tsv"
 for i in $(seq 1 12); do printf '1\t一丁七\n0\t万丈三\n'; done >> "$t/train.tsv"
-"$ws/tools/run_classifier" --pretrained_model_path "$t/bert_model" --vocab_path "$t/bert_model/vocab.txt" \
+"$ws/tools/run_classifier" --pretrained_model_path "$t/bert_model" \
   --train_path "$t/train.tsv" --dev_path "$t/train.tsv" --output_model_path "$t/ft.bin" --epochs_num 1 --batch_size 8 \
   --seq_length 8 > "$t/ft.out" 2> "$t/ft.log" || { tail -3 "$t/ft.log"; fail "run_classifier from a transformers folder"; }
 grep -q "HuggingFace's BERT keys converted in memory" "$t/ft.log" || fail "run_classifier did not read the folder's weights"
 grep -q 'tokenizer: "bert_hf"' "$t/ft.log" || fail "the folder's model did not select the transformers tokenizer"
+grep -q "vocabulary from $t/bert_model/vocab.txt" "$t/ft.log" || fail "the folder's vocabulary was not used by default"
 echo "run_classifier from the transformers folder: $(grep 'best dev' "$t/ft.out")"
 
 # Bad input, each named.
