@@ -67,7 +67,7 @@ absl::Status CheckLayers(const StateDict& state) {
   return absl::OkStatus();
 }
 
-absl::Status FromHuggingFace() {
+[[maybe_unused]] absl::Status FromHuggingFace() {
   UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(hf));
   uer::runtime::KeyReport report;
@@ -93,7 +93,7 @@ absl::Status FromHuggingFace() {
   return absl::OkStatus();
 }
 
-absl::Status ToHuggingFace() {
+[[maybe_unused]] absl::Status ToHuggingFace() {
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
   uer::runtime::KeyReport report;
@@ -145,7 +145,7 @@ absl::Status ToHuggingFace() {
 }
 
 // Google's TensorFlow checkpoints, through HuggingFace's names.
-absl::Status FromGoogle() {
+[[maybe_unused]] absl::Status FromGoogle() {
   UER_ASSIGN_OR_RETURN(StateDict google, uer::runtime::LoadTfCheckpoint(FLAGS_input_model_path));
   uer::runtime::KeyReport report;
   StateDict hf = uer::runtime::GoogleToHuggingFace(google, &report);
@@ -159,7 +159,7 @@ absl::Status FromGoogle() {
   return absl::OkStatus();
 }
 
-absl::Status ToGoogle() {
+[[maybe_unused]] absl::Status ToGoogle() {
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
   uer::runtime::KeyReport report;
