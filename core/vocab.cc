@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 
 namespace uer::core {
@@ -14,6 +16,34 @@ absl::StatusOr<Vocab> Vocab::Load(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocabulary ", path));
+  if (path.size() >= 14 && path.compare(path.size() - 14, 14, "tokenizer.json") == 0) {
+    // HuggingFace's tokenizers file: a WordPiece model's vocab, {token: id}, ids 0..n-1.
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("model") || !j["model"].is_object() || !j["model"].contains("vocab") ||
+        !j["model"]["vocab"].is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " holds no model.vocab map (not a WordPiece tokenizer.json)"));
+    }
+    if (j["model"].value("type", std::string("WordPiece")) != "WordPiece") {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": a ", j["model"].value("type", std::string()),
+                                                     " tokenizer; uer-cc reads WordPiece vocabularies"));
+    }
+    const nlohmann::json& v = j["model"]["vocab"];
+    std::vector<std::string> by_id(v.size());
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!it.value().is_number_unsigned() || it.value().get<uint64_t>() >= by_id.size() ||
+          !by_id[it.value().get<size_t>()].empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": token \"", it.key(), "\" has id ", it.value().dump(),
+                                                       "; ids must be 0..", by_id.size() - 1, ", each once"));
+      }
+      by_id[it.value().get<size_t>()] = it.key();
+    }
+    // transformers writes an empty token where vocab.txt held a line separator (U+2028): it can
+    // never be matched, so it keeps its id under a name that cannot be matched either.
+    for (size_t i = 0; i < by_id.size(); ++i) {
+      if (by_id[i].empty()) by_id[i] = absl::StrCat("<empty token ", i, ">");
+    }
+    return FromTokens(std::move(by_id), path);
+  }
   std::vector<std::string> tokens;
   std::string line;
   while (std::getline(in, line)) {

@@ -189,10 +189,12 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
       hf_config = (dir / "config.json").string();
       // ... and its vocab.txt, unless --vocab_path names another.
       gflags::CommandLineFlagInfo vocab;
-      if (gflags::GetCommandLineFlagInfo("vocab_path", &vocab) && vocab.current_value.empty() &&
-          std::filesystem::exists(dir / "vocab.txt", ec)) {
-        gflags::SetCommandLineOption("vocab_path", (dir / "vocab.txt").c_str());
-        LOG(INFO) << "vocabulary from " << (dir / "vocab.txt").string() << " (HuggingFace)";
+      for (const char* file : {"vocab.txt", "tokenizer.json"}) {
+        if (gflags::GetCommandLineFlagInfo("vocab_path", &vocab) && vocab.current_value.empty() &&
+            std::filesystem::exists(dir / file, ec)) {
+          gflags::SetCommandLineOption("vocab_path", (dir / file).c_str());
+          LOG(INFO) << "vocabulary from " << (dir / file).string() << " (HuggingFace)";
+        }
       }
     }
   }

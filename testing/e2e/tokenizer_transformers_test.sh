@@ -46,4 +46,21 @@ assert len(ours) == len(lines) and not bad, [lines[i] for i in bad[:3]]
 assert other > 0
 PY
 done
+# A tokenizer.json (what transformers writes beside or instead of vocab.txt) is a vocabulary too.
+"$python" - "$t/google_zh_vocab" "$t/tj" <<'PY' || fail "transformers could not write tokenizer.json"
+import sys, os, json, transformers
+transformers.BertTokenizer.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])
+assert os.path.exists(f"{sys.argv[2]}/tokenizer.json")
+j = json.load(open(f"{sys.argv[2]}/tokenizer.json")); j["model"]["type"] = "BPE"
+json.dump(j, open(f"{sys.argv[2]}/bpe.tokenizer.json", "w"))
+PY
+"$ws/tools/tokenize" --vocab_path "$t/tj/tokenizer.json" --tokenizer bert_hf --input_path "$t/lines.txt" \
+  --output_path "$t/tj.txt" 2> "$t/tj.log" || { tail -3 "$t/tj.log"; fail "tokenize with tokenizer.json"; }
+cmp "$t/tj.txt" "$t/google_zh_vocab.bert_hf.txt" || fail "tokenizer.json gives other ids than vocab.txt"
+echo "tokenizer.json as the vocabulary: the same ids as vocab.txt"
+set +e
+"$ws/tools/tokenize" --vocab_path "$t/tj/bpe.tokenizer.json" --input_path "$t/lines.txt" --output_path "$t/x.txt" 2> "$t/bpe.log"
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -q "a BPE tokenizer; uer-cc reads WordPiece vocabularies" "$t/bpe.log" || { tail -2 "$t/bpe.log"; fail "a BPE tokenizer.json: exit $rc"; }
 echo PASS
