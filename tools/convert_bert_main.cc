@@ -1,5 +1,7 @@
 // UER-py's scripts/convert_bert_from_{huggingface,google}_to_uer.py and convert_bert_from_uer_to_
 // {huggingface,google}.py (one source, four tools; a define picks the direction), with their flags.
+// The same source also builds convert_bert_{text,token}_classification_{from_huggingface_to_uer,
+// from_uer_to_huggingface} (UER-py's newer scripts): --target defaults to classifier / ner there.
 // Google's side is a TensorFlow checkpoint prefix (PREFIX.index, PREFIX.data-00000-of-00001).
 //
 //   bazel run //tools:convert_bert_from_huggingface_to_uer -- --input_model_path hf_folder/
@@ -186,6 +188,12 @@ absl::Status CheckLayers(const StateDict& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // convert_bert_{text,token}_classification_*: the sequence / token classification heads by default.
+#if defined(UER_TARGET_CLASSIFIER)
+  gflags::SetCommandLineOptionWithMode("target", "classifier", gflags::SET_FLAGS_DEFAULT);
+#elif defined(UER_TARGET_NER)
+  gflags::SetCommandLineOptionWithMode("target", "ner", gflags::SET_FLAGS_DEFAULT);
+#endif
 #if defined(UER_TO_HUGGINGFACE)
   uer::tools::InitTool("Converts a uer-cc (UER-py) BERT checkpoint to HuggingFace's format.\nUsage: "
                        "convert_bert_from_uer_to_huggingface --input_model_path M --output_model_path OUT", &argc, &argv);

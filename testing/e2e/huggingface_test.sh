@@ -24,6 +24,10 @@ fi
 golden="${UER_SHARED_DIR:-$root/../shared}/golden/bert_bert"
 from_hf="$ws/tools/convert_bert_from_huggingface_to_uer"
 to_hf="$ws/tools/convert_bert_from_uer_to_huggingface"
+cls_from_hf="$ws/tools/convert_bert_text_classification_from_huggingface_to_uer"
+cls_to_hf="$ws/tools/convert_bert_text_classification_from_uer_to_huggingface"
+tok_from_hf="$ws/tools/convert_bert_token_classification_from_huggingface_to_uer"
+tok_to_hf="$ws/tools/convert_bert_token_classification_from_uer_to_huggingface"
 
 if [[ -s "$golden/model_hf.bin" ]]; then
   "$from_hf" --input_model_path "$golden/model_hf.bin" --output_model_path "$t/golden_uer.bin" --verify 2> "$t/g1.log" \
@@ -135,6 +139,8 @@ cfg.num_labels = 3
 c = transformers.BertForSequenceClassification(cfg).eval()
 c.save_pretrained(f"{t}/seqcls")
 open(f"{t}/seqcls/vocab.txt", "w").write(vocab)
+cfg.num_labels = 5
+transformers.BertForTokenClassification(cfg).eval().save_pretrained(f"{t}/tokcls")
 with torch.no_grad():
     out = m(input_ids=torch.load(f"{t}/io.pt")["src"], token_type_ids=(torch.load(f"{t}/io.pt")["seg"] == 2).long(),
             attention_mask=(torch.load(f"{t}/io.pt")["seg"] > 0).long()).last_hidden_state
@@ -169,9 +175,9 @@ hf = torch.load(f"{t}/sharded_out.pt", weights_only=True); uer = torch.load(f"{t
 m = hf["mask"]; diff = (hf["hidden"][m] - uer["encoder_output"][m]).abs().max().item()
 print(f"sharded BertModel ({len(__import__('os').listdir(t + '/sharded')) - 3} shards): max |diff| = {diff:.3g}"); assert diff <= 1e-5
 PY
-"$from_hf" --input_model_path "$t/seqcls" --output_model_path "$t/cls_uer.bin" --target classifier --verify 2> "$t/cls1.log" \
+"$cls_from_hf" --input_model_path "$t/seqcls" --output_model_path "$t/cls_uer.bin" --verify 2> "$t/cls1.log" \
   || { tail -3 "$t/cls1.log"; fail "BertForSequenceClassification -> uer"; }
-"$to_hf" --input_model_path "$t/cls_uer.bin" --config_path "$t/seqcls/config.json" --target classifier \
+"$cls_to_hf" --input_model_path "$t/cls_uer.bin" --config_path "$t/seqcls/config.json" \
   --output_model_path "$t/seqcls_back" --verify 2> "$t/cls2.log" || { tail -3 "$t/cls2.log"; fail "uer classifier -> HuggingFace"; }
 "$python" - "$t" <<'PY' || fail "the classifier round trip"
 import sys, torch, transformers
@@ -182,6 +188,21 @@ u = torch.load(f"{t}/cls_uer.bin", weights_only=True)
 assert torch.equal(u["output_layer_2.weight"], a["classifier.weight"]) and torch.equal(u["output_layer_1.weight"], a["bert.pooler.dense.weight"])
 assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 print(f"BertForSequenceClassification -> uer-cc (output_layer_1/2) -> HuggingFace: {len(a)} tensors equal")
+PY
+"$tok_from_hf" --input_model_path "$t/tokcls" --output_model_path "$t/tok_uer.bin" --verify 2> "$t/tok1.log" \
+  || { tail -3 "$t/tok1.log"; fail "BertForTokenClassification -> uer"; }
+"$tok_to_hf" --input_model_path "$t/tok_uer.bin" --config_path "$t/tokcls/config.json" \
+  --output_model_path "$t/tokcls_back" --verify 2> "$t/tok2.log" || { tail -3 "$t/tok2.log"; fail "uer ner -> HuggingFace"; }
+"$python" - "$t" <<'PY' || fail "the token classification round trip"
+import sys, torch, transformers
+t = sys.argv[1]
+a = transformers.BertForTokenClassification.from_pretrained(f"{t}/tokcls").state_dict()
+b = transformers.BertForTokenClassification.from_pretrained(f"{t}/tokcls_back").state_dict()
+u = torch.load(f"{t}/tok_uer.bin", weights_only=True)
+assert torch.equal(u["output_layer.weight"], a["classifier.weight"]) and u["output_layer.weight"].shape[0] == 5
+assert not any(k.startswith("output_layer_1") for k in u), "a token classifier has no pooler head"
+assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+print(f"BertForTokenClassification -> uer-cc (output_layer) -> HuggingFace: {len(a)} tensors equal")
 PY
 printf 'label\ttext_a\n' > "$t/train.tsv"
 for i in $(seq 1 12); do printf '1\t一丁七\n0\t万丈三\n'; done >> "$t/train.tsv"
