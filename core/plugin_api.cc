@@ -10,6 +10,9 @@ PluginModule::~PluginModule() = default;
 Embedding::~Embedding() = default;
 Encoder::~Encoder() = default;
 Target::~Target() = default;
+torch::Tensor Target::GreedyDecode(const torch::Tensor&, const torch::Tensor&, int64_t, int64_t, int64_t) {
+  TORCH_CHECK(false, "this target does not generate sequences (Target::Decodes is false)");
+}
 Subencoder::~Subencoder() = default;
 Task::~Task() = default;
 EmbeddingFactory::~EmbeddingFactory() = default;
@@ -76,6 +79,9 @@ absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& c,
 }
 absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& c, const BuildContext& ctx) {
   return CreateModule<TargetFactory>(c.target(), c, ctx);
+}
+absl::StatusOr<std::shared_ptr<Subencoder>> CreateSubencoder(const v1::ModelConfig& c, const BuildContext& ctx) {
+  return CreateModule<SubencoderFactory>(c.subencoder(), c, ctx);
 }
 absl::StatusOr<std::shared_ptr<Task>> CreateTask(const std::string& name, const v1::ModelConfig& c,
                                                  const BuildContext& ctx) {

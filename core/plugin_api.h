@@ -124,9 +124,18 @@ class Target : public PluginModule {
   // only where its [batch, seq] inputs are > 0 (mlm, lm, bilm) or at [CLS] (nsp) says false, and
   // the encoder may then skip the padding during training.
   virtual bool ReadsPadding() const { return true; }
+  // A target that generates a sequence from the encoder's output (s2s) says so, and decodes
+  // greedily: every row starts from `start_id`, takes the most probable token at each step, and
+  // ends after `end_id` or `max_length` tokens. Returns [batch, max_length] ids without the start
+  // id, 0 after a row's end. Targets that do not decode throw.
+  virtual bool Decodes() const { return false; }
+  virtual torch::Tensor GreedyDecode(const torch::Tensor& memory_bank, const torch::Tensor& seg, int64_t start_id,
+                                     int64_t end_id, int64_t max_length);
 };
 
-// Characters of each word [batch * seq, word_length] to one vector per word.
+// Characters of each word [batch * seq, word_length] (sub vocabulary ids, 0 after the word's
+// end) to one vector per word [batch * seq, emb_size], which the model adds to the embedding
+// (UER-py's --subword_type char).
 class Subencoder : public PluginModule {
  public:
   ~Subencoder() override;
@@ -264,6 +273,8 @@ class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
 absl::StatusOr<std::shared_ptr<Embedding>> CreateEmbedding(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Encoder>> CreateEncoder(const v1::ModelConfig& config, const BuildContext& ctx);
 absl::StatusOr<std::shared_ptr<Target>> CreateTarget(const v1::ModelConfig& config, const BuildContext& ctx);
+// The config's subencoder (config.subencoder()), for ctx.sub_vocab_size sub tokens.
+absl::StatusOr<std::shared_ptr<Subencoder>> CreateSubencoder(const v1::ModelConfig& config, const BuildContext& ctx);
 // Tasks are chosen by the tool (--task, or the task a tool such as run_ner names), not by the config.
 absl::StatusOr<std::shared_ptr<Task>> CreateTask(const std::string& name, const v1::ModelConfig& config,
                                                  const BuildContext& ctx);

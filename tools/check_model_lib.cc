@@ -16,7 +16,8 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
       << "key generation: " << generation << "\n"
       << "tensors: " << state.size() << ", parameters: " << file_params << "\n";
   UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
-  UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}));
+  UER_ASSIGN_OR_RETURN(runtime::SubwordTable subwords, runtime::LoadSubwordTable(o.config, vocab, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}, subwords));
   runtime::LoadOptions lo;
   // A headless checkpoint (HuggingFace's BertModel, an encoder alone): no target to load or run.
   bool has_target = false;
@@ -99,7 +100,7 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   torch::Tensor emb, hidden;
   core::TargetOutput result;
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
-    emb = model->embedding->Forward(src, seg);
+    emb = model->Embed(src, seg);
     hidden = model->encoder->Forward(emb, seg);
     if (!headless) result = model->target->Forward(hidden, tgt);
     return absl::OkStatus();

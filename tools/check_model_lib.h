@@ -17,6 +17,7 @@ namespace uer::tools {
 struct CheckModelOptions {
   std::string load_model_path;
   std::string vocab_path;
+  std::string sub_vocab_path;  // subword models (config.subword_type char)
   core::v1::ModelConfig config;
   std::string inputs_path;      // optional
   std::string output_path;      // with inputs_path

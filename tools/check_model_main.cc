@@ -12,6 +12,7 @@
 
 DEFINE_string(load_model_path, "", "The checkpoint to check (torch.save state dict).");
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
+DECLARE_string(sub_vocab_path);  // tools/model_flags.cc, with --subword_type, --subencoder, --sub_layers_num
 DEFINE_string(inputs_path, "", "A torch.save dict with src, seg and the target's tensors (optional).");
 DEFINE_string(output_path, "", "Where the outputs for --inputs_path go.");
 DEFINE_string(save_model_path, "", "Save the loaded weights again under the seed's key names (optional).");
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   uer::tools::CheckModelOptions o;
   o.load_model_path = FLAGS_load_model_path;
   o.vocab_path = FLAGS_vocab_path;
+  o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.config = *config;
   o.inputs_path = FLAGS_inputs_path;
   o.output_path = FLAGS_output_path;

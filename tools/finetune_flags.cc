@@ -28,7 +28,6 @@ DEFINE_int64(batch_size, 64, "Batch size.");
 DEFINE_int64(seq_length, 128, "Sequence length.");
 DEFINE_string(pooling, "first", "Pooling type: mean, max, first, last (classifier).");
 DEFINE_string(tokenizer, "bert", "Tokenizer: bert, char, space (classifier; NER input is space-separated).");
-DEFINE_string(subword_type, "none", "Subword feature type: none, char (not built in uer-cc yet).");
 // Optimizer and training.
 DEFINE_double(learning_rate, 2e-5, "Learning rate.");
 DEFINE_double(warmup, 0.1, "Warm up value.");
@@ -55,6 +54,7 @@ DEFINE_string(loss_normalization, "global", "Distributed runs: global normalises
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 
 DECLARE_int32(labels_num);
+DECLARE_string(sub_vocab_path);
 DECLARE_string(config_path);
 
 namespace uer::tools {
@@ -68,13 +68,6 @@ namespace {
 
 std::atomic<int> g_stop{0};
 void OnSignal(int sig) { g_stop.store(sig); }
-
-absl::Status CheckSubword() {
-  if (FLAGS_subword_type != "none") {
-    return absl::UnimplementedError("--subword_type char is not built in uer-cc yet");
-  }
-  return absl::OkStatus();
-}
 
 bool IsSet(const char* name) {
   gflags::CommandLineFlagInfo info;
@@ -95,7 +88,6 @@ std::map<std::string, std::string> TaskOptions() {
 
 int RunFinetuneTool(const std::string& task) {
   LoadPluginsFromFlags();
-  if (absl::Status st = CheckSubword(); !st.ok()) return ExitCode(st);
   auto config = ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return ExitCode(config.status());
   runtime::FinetuneOptions o;
@@ -104,6 +96,7 @@ int RunFinetuneTool(const std::string& task) {
   o.pretrained_model_path = FLAGS_pretrained_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.vocab_path = FLAGS_vocab_path;
+  o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.train_path = FLAGS_train_path;
   o.dev_path = FLAGS_dev_path;
   o.test_path = FLAGS_test_path;
@@ -150,7 +143,6 @@ int RunFinetuneTool(const std::string& task) {
 
 int RunInferTool(const std::string& task) {
   LoadPluginsFromFlags();
-  if (absl::Status st = CheckSubword(); !st.ok()) return ExitCode(st);
   auto config = ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return ExitCode(config.status());
   runtime::InferOptions o;
@@ -158,6 +150,7 @@ int RunInferTool(const std::string& task) {
   o.task_options = TaskOptions();
   o.load_model_path = FLAGS_load_model_path;
   o.vocab_path = FLAGS_vocab_path;
+  o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.test_path = FLAGS_test_path;
   o.prediction_path = FLAGS_prediction_path;
   o.config = *config;

@@ -17,3 +17,8 @@ DEFINE_string(encoder, "bert", "Encoder type: bert, lstm, gru, bilstm, gpt (or a
 DEFINE_bool(bidirectional, false, "Specific to recurrent model.");
 DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm.");
 DEFINE_int32(labels_num, 2, "Specific to classification tasks.");
+// Subword models (UER-py's names): each word's characters, through a subencoder, added to its embedding.
+DEFINE_string(subword_type, "none", "Subword feature type: none, char.");
+DEFINE_string(sub_vocab_path, "", "The characters' vocabulary of a subword model (--subword_type char).");
+DEFINE_string(subencoder, "avg", "Subencoder type: avg, lstm, gru, cnn.");
+DEFINE_int32(sub_layers_num, 2, "The number of subencoder layers.");

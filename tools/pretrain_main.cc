@@ -41,8 +41,9 @@ DEFINE_double(learning_rate, 2e-5, "Initial learning rate.");
 DEFINE_double(warmup, 0.1, "Warm up value.");
 DEFINE_string(optimizer, "bertadam", "bertadam (UER-py's, no bias correction) or adamw (bias-corrected).");
 DEFINE_string(schedule, "warmup_linear", "warmup_linear, warmup_constant or warmup_cosine.");
-// Subword options (UER-py's names; not built in uer-cc yet).
-DEFINE_string(subword_type, "none", "Subword feature type: none, char.");
+// Subword options (--subword_type, --sub_vocab_path, --subencoder, --sub_layers_num) come from
+// tools/model_flags.cc.
+DECLARE_string(sub_vocab_path);
 // GPU options.
 DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
 DEFINE_string(gpu_ranks, "", "List of ranks of each process: \"0 1 2 3\" as UER-py spells it, or 0,1,2,3.");
@@ -61,14 +62,12 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Pre-trains a model.\nUsage: pretrain --dataset_path D --vocab_path V --output_model_path M "
                        "[--config_path C] [--total_steps N]", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
-  if (FLAGS_subword_type != "none") {
-    return uer::tools::ExitCode(absl::UnimplementedError("--subword_type char is not built in uer-cc yet"));
-  }
   auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return uer::tools::ExitCode(config.status());
   uer::runtime::PretrainOptions o;
   o.dataset_path = FLAGS_dataset_path;
   o.vocab_path = FLAGS_vocab_path;
+  o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.pretrained_model_path = FLAGS_pretrained_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.config = *config;

@@ -28,7 +28,11 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 // Whether batches may be cut after their longest row: nothing the task reads sits in the padding, and
 // the encoder's outputs at the tokens do not see trailing padding (capabilities the plugins declare).
-bool CanTrimPadding(const FinetuneModel& m) { return !m.task->ReadsPadding() && m.encoder->TrailingPaddingInvisible(); }
+// Not with a subencoder: its input's width is the longest word of the whole batch, padding included,
+// as UER-py's word2sub counts it.
+bool CanTrimPadding(const FinetuneModel& m) {
+  return !m.task->ReadsPadding() && m.encoder->TrailingPaddingInvisible() && !m.subencoder;
+}
 
 // src and seg of rows [begin, begin + len), cut after the longest row when `trim`.
 std::pair<torch::Tensor, torch::Tensor> BatchInputs(const TaskDataset& d, int64_t begin, int64_t len, bool trim) {
@@ -248,7 +252,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   result.labels_num = config.labels_num();
 
   torch::manual_seed(o.seed);
-  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}));
+  UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
   if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
     return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
   }
@@ -364,7 +369,8 @@ absl::Status RunInfer(const InferOptions& o) {
     UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(o.load_model_path));
     core::v1::ModelConfig config = o.config;
     UER_RETURN_IF_ERROR(s.task->PrepareInference(o.load_model_path, state, &config));
-    UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}));
+    UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
     if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
       return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
     }

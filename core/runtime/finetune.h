@@ -27,6 +27,7 @@ struct FinetuneOptions {
   std::string task;                                 // a task plugin's name
   std::map<std::string, std::string> task_options;  // handed to the task's data side
   std::string pretrained_model_path, output_model_path, vocab_path, train_path, dev_path, test_path;
+  std::string sub_vocab_path;    // subword models (config.subword_type char)
   core::v1::ModelConfig config;  // labels_num is set by the task from the training file
   int64_t batch_size = 64;       // per rank
   int64_t seq_length = 128;
@@ -65,6 +66,7 @@ struct InferOptions {
   std::string task;
   std::map<std::string, std::string> task_options;
   std::string load_model_path, vocab_path, test_path, prediction_path;
+  std::string sub_vocab_path;  // subword models (config.subword_type char)
   core::v1::ModelConfig config;
   int64_t batch_size = 64;
   int64_t seq_length = 128;

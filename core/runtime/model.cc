@@ -2,7 +2,9 @@
 
 #include "core/runtime/interop.h"
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -11,10 +13,92 @@
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
-Model::Model(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Target> t)
+namespace {
+
+// The code points of a UTF-8 string, as Python's iteration over a str gives them.
+std::vector<std::string> CodePoints(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    n = std::min(n, s.size() - i);
+    out.push_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+torch::Tensor AddSubwords(torch::Tensor emb, const torch::Tensor& src, Subencoder* subencoder,
+                          const SubwordTable& subwords) {
+  if (subencoder == nullptr) return emb;
+  TORCH_CHECK(!subwords.empty(), "the model has a subencoder but no subword table (--sub_vocab_path)");
+  return emb + subencoder->Forward(subwords.Lookup(src)).contiguous().view(emb.sizes());
+}
+
+absl::StatusOr<std::shared_ptr<Subencoder>> MaybeSubencoder(const v1::ModelConfig& config, const BuildContext& ctx,
+                                                          const SubwordTable& subwords) {
+  if (config.subword_type() == "none") return std::shared_ptr<Subencoder>();
+  if (config.subword_type() != "char") {
+    return absl::InvalidArgumentError(absl::StrCat("field \"subword_type\" must be none or char, got \"", config.subword_type(), "\""));
+  }
+  if (subwords.empty()) {
+    return absl::InvalidArgumentError("subword_type char needs a sub vocabulary: --sub_vocab_path");
+  }
+  BuildContext sub = ctx;
+  sub.sub_vocab_size = subwords.sub_vocab_size;
+  return CreateSubencoder(config, sub);
+}
+
+}  // namespace
+
+torch::Tensor SubwordTable::Lookup(const torch::Tensor& src) const {
+  torch::Tensor flat = src.reshape({-1}).to(torch::kCPU);
+  const int64_t width = std::max<int64_t>(1, lengths.index_select(0, flat).max().item<int64_t>());
+  return chars.index_select(0, flat).narrow(1, 0, width).to(src.device());
+}
+
+absl::StatusOr<SubwordTable> LoadSubwordTable(const v1::ModelConfig& config, const Vocab& vocab,
+                                              const std::string& sub_vocab_path) {
+  SubwordTable table;
+  if (config.subword_type() == "none") return table;
+  if (config.subword_type() != "char") {
+    return absl::InvalidArgumentError(absl::StrCat("--subword_type must be none or char, got \"", config.subword_type(), "\""));
+  }
+  if (sub_vocab_path.empty()) return absl::InvalidArgumentError("--subword_type char needs --sub_vocab_path (the characters' vocabulary)");
+  absl::StatusOr<Vocab> sub = Vocab::Load(sub_vocab_path);
+  if (!sub.ok()) return absl::Status(sub.status().code(), absl::StrCat("--sub_vocab_path: ", sub.status().message()));
+  std::vector<std::vector<std::string>> words;
+  int64_t longest = 1;
+  for (const std::string& w : vocab.tokens()) {
+    words.push_back(CodePoints(w));
+    longest = std::max<int64_t>(longest, words.back().size());
+  }
+  table.sub_vocab_size = sub->size();
+  table.chars = torch::zeros({vocab.size(), longest}, torch::kInt64);
+  table.lengths = torch::zeros({vocab.size()}, torch::kInt64);
+  auto chars = table.chars.accessor<int64_t, 2>();
+  auto lengths = table.lengths.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < vocab.size(); ++i) {
+    lengths[i] = words[i].size();
+    for (size_t j = 0; j < words[i].size(); ++j) chars[i][j] = sub->IdOrUnk(words[i][j]);
+  }
+  UER_LOG(INFO) << "subwords: " << vocab.size() << " words as characters of " << sub_vocab_path << " ("
+                << sub->size() << " entries, the longest word " << longest << ")";
+  return table;
+}
+
+Model::Model(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Target> t,
+             std::shared_ptr<Subencoder> sub, SubwordTable table)
     : embedding(register_module("embedding", std::move(e))),
       encoder(register_module("encoder", std::move(enc))),
-      target(register_module("target", std::move(t))) {}
+      target(register_module("target", std::move(t))),
+      subwords(std::move(table)) {
+  if (sub) subencoder = register_module("subencoder", std::move(sub));
+}
+
+torch::Tensor Model::Embed(const torch::Tensor& src, const torch::Tensor& seg) {
+  return AddSubwords(embedding->Forward(src, seg), src, subencoder.get(), subwords);
+}
 
 TargetOutput Model::Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt) {
   if (encoder->skip_padding()) {
@@ -25,7 +109,7 @@ TargetOutput Model::Forward(const torch::Tensor& src, const torch::Tensor& seg, 
                   "\" is set at a padding position (seg == 0): the batch does not fit the target; run without skipping padding (pretrain --noskip_padding)");
     }
   }
-  return target->Forward(encoder->Forward(embedding->Forward(src, seg), seg), tgt);
+  return target->Forward(encoder->Forward(Embed(src, seg), seg), tgt);
 }
 
 bool Model::SkipPadding(bool on) {
@@ -33,26 +117,37 @@ bool Model::SkipPadding(bool on) {
   return encoder->skip_padding();
 }
 
-absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx) {
+absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config, const BuildContext& ctx,
+                                                  const SubwordTable& subwords) {
   UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto target, CreateTarget(config, ctx));
-  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target));
+  UER_ASSIGN_OR_RETURN(auto subencoder, MaybeSubencoder(config, ctx, subwords));
+  SubwordTable table = subencoder ? subwords : SubwordTable();
+  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target), std::move(subencoder),
+                                 std::move(table));
 }
 
-FinetuneModel::FinetuneModel(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Task> t)
+FinetuneModel::FinetuneModel(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Task> t,
+                             std::shared_ptr<Subencoder> sub, SubwordTable table)
     : embedding(register_module("embedding", std::move(e))),
       encoder(register_module("encoder", std::move(enc))),
-      task(std::move(t)) {
+      task(std::move(t)),
+      subwords(std::move(table)) {
   // The task's own layers, not the task, are this module's children: their keys are top-level.
   for (const auto& child : task->named_children()) register_module(child.key(), child.value());
   for (const auto& p : task->named_parameters(/*recurse=*/false)) register_parameter(p.key(), p.value());
+  if (sub) subencoder = register_module("subencoder", std::move(sub));
+}
+
+torch::Tensor FinetuneModel::Embed(const torch::Tensor& src, const torch::Tensor& seg) {
+  return AddSubwords(embedding->Forward(src, seg), src, subencoder.get(), subwords);
 }
 
 TargetOutput FinetuneModel::Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& inputs) {
   TensorMap in = inputs;
   in["seg"] = seg;
-  return task->Forward(encoder->Forward(embedding->Forward(src, seg), seg), in);
+  return task->Forward(encoder->Forward(Embed(src, seg), seg), in);
 }
 
 void FinetuneModel::train(bool on) {
@@ -61,11 +156,15 @@ void FinetuneModel::train(bool on) {
 }
 
 absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::ModelConfig& config,
-                                                                  const std::string& task, const BuildContext& ctx) {
+                                                                  const std::string& task, const BuildContext& ctx,
+                                                                  const SubwordTable& subwords) {
   UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto head, CreateTask(task, config, ctx));
-  return std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head));
+  UER_ASSIGN_OR_RETURN(auto subencoder, MaybeSubencoder(config, ctx, subwords));
+  SubwordTable table = subencoder ? subwords : SubwordTable();
+  return std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head),
+                                         std::move(subencoder), std::move(table));
 }
 
 void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
@@ -107,10 +206,12 @@ StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state) {
     m->embedding->UpgradeKeys("embedding.", &state);
     m->encoder->UpgradeKeys("encoder.", &state);
     m->target->UpgradeKeys("target.", &state);
+    if (m->subencoder) m->subencoder->UpgradeKeys("subencoder.", &state);
   } else if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) {
     f->embedding->UpgradeKeys("embedding.", &state);
     f->encoder->UpgradeKeys("encoder.", &state);
     f->task->UpgradeKeys("", &state);
+    if (f->subencoder) f->subencoder->UpgradeKeys("subencoder.", &state);
   } else {
     for (const auto& child : model.named_children()) {
       if (const auto* pm = dynamic_cast<const PluginModule*>(child.value().get())) {

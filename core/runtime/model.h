@@ -19,14 +19,38 @@ namespace uer::runtime {
 using core::BuildContext;
 using core::Embedding;
 using core::Encoder;
+using core::Subencoder;
 using core::Target;
 using core::TargetOutput;
 using core::Task;
 using core::TensorMap;
 
+// The subword side of a model (UER-py's --subword_type char): every word of the vocabulary as the
+// ids of its characters (code points) in the sub vocabulary, unknown characters as the sub
+// vocabulary's [UNK]. Built once per vocabulary; UER-py's word2sub builds it per batch.
+struct SubwordTable {
+  int64_t sub_vocab_size = 0;
+  torch::Tensor chars;    // [vocab, longest word] int64, 0 after a word's end
+  torch::Tensor lengths;  // [vocab]
+  bool empty() const { return !chars.defined(); }
+  // The sub ids of src [batch, seq] as word2sub gives them: [batch * seq, W], W the longest word
+  // of the batch (padding words included, as UER-py counts them), on src's device.
+  torch::Tensor Lookup(const torch::Tensor& src) const;
+};
+
+// For a config with subword_type "char": reads the sub vocabulary (errors name it and the flag)
+// and builds the table; an empty table for "none"; an error for other types.
+absl::StatusOr<SubwordTable> LoadSubwordTable(const core::v1::ModelConfig& config, const core::Vocab& vocab,
+                                              const std::string& sub_vocab_path);
+
 class Model : public torch::nn::Module {
  public:
-  Model(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Target> target);
+  // With a subencoder (registered as "subencoder", after the target, as UER-py does), `subwords`
+  // maps the words to its input.
+  Model(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Target> target,
+        std::shared_ptr<Subencoder> subencoder = nullptr, SubwordTable subwords = {});
+  // The embedding, plus the subencoder's vector of each word's characters when there is one.
+  torch::Tensor Embed(const torch::Tensor& src, const torch::Tensor& seg);
   // With skip padding on, Forward also checks that no [batch, seq] target input is > 0 at a padding
   // position (a dataset that breaks the target's contract is an error, not a silent change).
   TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt);
@@ -36,9 +60,14 @@ class Model : public torch::nn::Module {
   std::shared_ptr<Embedding> embedding;
   std::shared_ptr<Encoder> encoder;
   std::shared_ptr<Target> target;
+  std::shared_ptr<Subencoder> subencoder;  // null without subwords
+  SubwordTable subwords;
 };
 
-absl::StatusOr<std::shared_ptr<Model>> BuildModel(const core::v1::ModelConfig& config, const BuildContext& ctx);
+// A subword config (subword_type char) needs `subwords` (LoadSubwordTable); its size goes to the
+// subencoder's BuildContext.
+absl::StatusOr<std::shared_ptr<Model>> BuildModel(const core::v1::ModelConfig& config, const BuildContext& ctx,
+                                                  const SubwordTable& subwords = {});
 
 // A fine-tuning model: embedding + encoder + a downstream task (plugin kind "task"). The task's
 // layers sit at the top level of the state dict, as in UER-py's fine-tuned checkpoints
@@ -48,7 +77,9 @@ absl::StatusOr<std::shared_ptr<Model>> BuildModel(const core::v1::ModelConfig& c
 //   TargetOutput out = model->Forward(src, seg, {{"label", label}});   // out.Find("logits")
 class FinetuneModel : public torch::nn::Module {
  public:
-  FinetuneModel(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Task> task);
+  FinetuneModel(std::shared_ptr<Embedding> embedding, std::shared_ptr<Encoder> encoder, std::shared_ptr<Task> task,
+                std::shared_ptr<Subencoder> subencoder = nullptr, SubwordTable subwords = {});
+  torch::Tensor Embed(const torch::Tensor& src, const torch::Tensor& seg);
   // `inputs` may hold "label"; "seg" is added from `seg`.
   TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& inputs);
   // The task is not a child module (its layers are): its own mode follows this one's.
@@ -56,10 +87,15 @@ class FinetuneModel : public torch::nn::Module {
   std::shared_ptr<Embedding> embedding;
   std::shared_ptr<Encoder> encoder;
   std::shared_ptr<Task> task;
+  // Unlike UER-py's fine-tuning scripts, which leave a pre-trained subencoder out, a subword model
+  // fine-tunes with it ("subencoder.*" keys beside the task's).
+  std::shared_ptr<Subencoder> subencoder;
+  SubwordTable subwords;
 };
 
 absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const core::v1::ModelConfig& config,
-                                                                  const std::string& task, const BuildContext& ctx);
+                                                                  const std::string& task, const BuildContext& ctx,
+                                                                  const SubwordTable& subwords = {});
 
 // UER-py's initialisation: every parameter from N(0, std) except LayerNorm's gamma and beta.
 void InitWeights(torch::nn::Module* model, double std = 0.02, uint64_t seed = 7);

@@ -93,7 +93,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   UER_RETURN_IF_ERROR(dataset->CheckCompatible(vocab, o.config.target()));
 
   torch::manual_seed(o.seed);
-  UER_ASSIGN_OR_RETURN(auto model, BuildModel(o.config, {vocab.size(), 0}));
+  UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(o.config, vocab, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(auto model, BuildModel(o.config, {vocab.size(), 0}, subwords));
   const int64_t max_positions = model->embedding->max_positions();
   if (max_positions > 0 && static_cast<int64_t>(dataset->header().seq_length) > max_positions) {
     return absl::FailedPreconditionError(absl::StrCat(o.dataset_path, " has seq_length ", dataset->header().seq_length,

@@ -21,6 +21,7 @@ namespace uer::runtime {
 struct PretrainOptions {
   std::string dataset_path = "dataset.uer";
   std::string vocab_path;
+  std::string sub_vocab_path;  // subword models (config.subword_type char): the characters' vocabulary
   std::string pretrained_model_path;
   std::string output_model_path;
   core::v1::ModelConfig config;
