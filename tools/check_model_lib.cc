@@ -95,6 +95,7 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     }
     tgt[name] = t->to(torch::kLong);
   }
+  tgt["seg"] = seg;  // as Model::Forward hands it to the target
   model->eval();
   torch::NoGradGuard no_grad;
   torch::Tensor emb, hidden;

@@ -104,12 +104,15 @@ TargetOutput Model::Forward(const torch::Tensor& src, const torch::Tensor& seg, 
   if (encoder->skip_padding()) {
     torch::Tensor padding = seg == 0;
     for (const auto& [name, t] : tgt) {
-      if (t.sizes() != seg.sizes()) continue;
+      if (t.sizes() != seg.sizes() || name == "seg") continue;
       TORCH_CHECK(!(t > 0).logical_and_(padding).any().item<bool>(), "target input \"", name,
                   "\" is set at a padding position (seg == 0): the batch does not fit the target; run without skipping padding (pretrain --noskip_padding)");
     }
   }
-  return target->Forward(encoder->Forward(Embed(src, seg), seg), tgt);
+  // The target also sees the segment ids, as "seg" (the s2s decoder starts at each row's last token).
+  TensorMap in = tgt;
+  in.emplace("seg", seg);
+  return target->Forward(encoder->Forward(Embed(src, seg), seg), in);
 }
 
 bool Model::SkipPadding(bool on) {

@@ -51,7 +51,7 @@ class Model : public torch::nn::Module {
         std::shared_ptr<Subencoder> subencoder = nullptr, SubwordTable subwords = {});
   // The embedding, plus the subencoder's vector of each word's characters when there is one.
   torch::Tensor Embed(const torch::Tensor& src, const torch::Tensor& seg);
-  // With skip padding on, Forward also checks that no [batch, seq] target input is > 0 at a padding
+  // The target's tensors reach it with "seg" added (the segment ids). With skip padding on, Forward also checks that no [batch, seq] target input is > 0 at a padding
   // position (a dataset that breaks the target's contract is an error, not a silent change).
   TargetOutput Forward(const torch::Tensor& src, const torch::Tensor& seg, const TensorMap& tgt);
   // Lets the encoder skip padding positions when the target reads none of them (Target::ReadsPadding);
