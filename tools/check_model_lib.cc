@@ -98,12 +98,16 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   tgt["seg"] = seg;  // as Model::Forward hands it to the target
   model->eval();
   torch::NoGradGuard no_grad;
-  torch::Tensor emb, hidden;
+  torch::Tensor emb, hidden, greedy;
   core::TargetOutput result;
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
     emb = model->Embed(src, seg);
     hidden = model->encoder->Forward(emb, seg);
     if (!headless) result = model->target->Forward(hidden, tgt);
+    // A target that generates (s2s): its greedy decoding of each row too, from [CLS] to [SEP].
+    if (!headless && model->target->Decodes()) {
+      greedy = model->target->GreedyDecode(hidden, seg, vocab.cls_id(), vocab.sep_id(), src.size(1));
+    }
     return absl::OkStatus();
   }));
   if (headless) {
@@ -117,12 +121,15 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     values.push_back(t.to(torch::kFloat64).reshape({1}));
     names += (names.empty() ? "" : ", ") + n;
   }
-  UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, {{"embedding_output", emb},
-                                                     {"encoder_output", hidden},
-                                                     {"target_outputs", torch::cat(values)},
-                                                     {"target_outputs_meaning", names},
-                                                     {"loss", result.loss}}));
-  out << "outputs (" << names << "; loss " << result.loss.item<double>() << "): " << o.output_path << "\n";
+  std::vector<std::pair<std::string, runtime::SaveValue>> outputs = {{"embedding_output", emb},
+                                                                      {"encoder_output", hidden},
+                                                                    {"target_outputs", torch::cat(values)},
+                                                                    {"target_outputs_meaning", names},
+                                                                    {"loss", result.loss}};
+  if (greedy.defined()) outputs.emplace_back("greedy_decode", greedy);
+  UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, outputs));
+  out << "outputs (" << names << (greedy.defined() ? ", greedy_decode" : "") << "; loss " << result.loss.item<double>()
+      << "): " << o.output_path << "\n";
   return absl::OkStatus();
 }
 
