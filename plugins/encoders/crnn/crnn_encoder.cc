@@ -6,6 +6,7 @@
 
 #include "plugins/layers/conv_stack.h"
 #include "plugins/layers/layers.h"
+#include "plugins/layers/rnn_by_length.h"
 
 namespace uer::encoders {
 namespace {
@@ -21,8 +22,14 @@ class CrnnEncoder : public core::Encoder {
   }
   bool TrailingPaddingInvisible() const override { return true; }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
-    auto f = [this](const torch::Tensor& x) { return drop_->forward(std::get<0>(rnn_->forward(stack_.Forward(x)))); };
-    return skip_padding() ? layers::CutTrailingPadding(f, emb, seg) : f(emb);
+    if (skip_padding()) {
+      // The causal convolutions, then the LSTM's rows in groups cut to their lengths (its outputs
+      // at the padding zero).
+      if (std::optional<torch::Tensor> lengths = layers::TrailingLengths(seg)) {
+        return drop_->forward(layers::RunByLength(rnn_, stack_.Forward(emb), *lengths));
+      }
+    }
+    return drop_->forward(std::get<0>(rnn_->forward(stack_.Forward(emb))));
   }
 
  private:

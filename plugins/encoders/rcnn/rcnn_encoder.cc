@@ -6,6 +6,7 @@
 
 #include "plugins/layers/conv_stack.h"
 #include "plugins/layers/layers.h"
+#include "plugins/layers/rnn_by_length.h"
 
 namespace uer::encoders {
 namespace {
@@ -21,8 +22,15 @@ class RcnnEncoder : public core::Encoder {
   }
   bool TrailingPaddingInvisible() const override { return true; }
   torch::Tensor Forward(const torch::Tensor& emb, const torch::Tensor& seg) override {
-    auto f = [this](const torch::Tensor& x) { return stack_.Forward(drop_->forward(std::get<0>(rnn_->forward(x)))); };
-    return skip_padding() ? layers::CutTrailingPadding(f, emb, seg) : f(emb);
+    if (skip_padding()) {
+      // The LSTM's rows in groups cut to their lengths (its outputs at the padding zero), then the
+      // convolutions, which are causal: the padding's outputs are zeroed again after them.
+      if (std::optional<torch::Tensor> lengths = layers::TrailingLengths(seg)) {
+        torch::Tensor out = stack_.Forward(drop_->forward(layers::RunByLength(rnn_, emb, *lengths)));
+        return out.masked_fill((seg == 0).unsqueeze(-1), 0.0);
+      }
+    }
+    return stack_.Forward(drop_->forward(std::get<0>(rnn_->forward(emb))));
   }
 
  private:
