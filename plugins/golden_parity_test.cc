@@ -55,8 +55,9 @@ core::v1::ModelConfig ConfigFromMeta(const nlohmann::json& meta) {
   config.set_target(c["target"]);
   config.set_bidirectional(c["bidirectional"]);
   config.set_labels_num(c["labels_num"]);
-  // The seed's s2s decoder reads the target it predicts (no shift) from the last position.
-  if (c["target"] == "s2s") (*config.mutable_options())["s2s.decoder_input"] = "seed";
+  // The seed's form of the plugins that have another: the s2s decoder reads the target it predicts
+  // (no shift) from the last position. Other plugins ignore the option.
+  (*config.mutable_options())["s2s.decoder_input"] = "seed";
   if (c.contains("subword_type")) {
     config.set_subword_type(c["subword_type"]);
     config.set_subencoder(c["subencoder"]);

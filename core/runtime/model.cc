@@ -15,6 +15,9 @@ using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
 namespace {
 
+// subword_type's one kind (UER-py's --subword_type char; not the char tokenizer).
+constexpr std::string_view kCharSubwords = "char";
+
 // The code points of a UTF-8 string, as Python's iteration over a str gives them.
 std::vector<std::string> CodePoints(const std::string& s) {
   std::vector<std::string> out;
@@ -38,7 +41,7 @@ torch::Tensor AddSubwords(torch::Tensor emb, const torch::Tensor& src, Subencode
 absl::StatusOr<std::shared_ptr<Subencoder>> MaybeSubencoder(const v1::ModelConfig& config, const BuildContext& ctx,
                                                           const SubwordTable& subwords) {
   if (config.subword_type() == "none") return std::shared_ptr<Subencoder>();
-  if (config.subword_type() != "char") {
+  if (config.subword_type() != kCharSubwords) {
     return absl::InvalidArgumentError(absl::StrCat("field \"subword_type\" must be none or char, got \"", config.subword_type(), "\""));
   }
   if (subwords.empty()) {
@@ -61,7 +64,7 @@ absl::StatusOr<SubwordTable> LoadSubwordTable(const v1::ModelConfig& config, con
                                               const std::string& sub_vocab_path) {
   SubwordTable table;
   if (config.subword_type() == "none") return table;
-  if (config.subword_type() != "char") {
+  if (config.subword_type() != kCharSubwords) {
     return absl::InvalidArgumentError(absl::StrCat("--subword_type must be none or char, got \"", config.subword_type(), "\""));
   }
   if (sub_vocab_path.empty()) return absl::InvalidArgumentError("--subword_type char needs --sub_vocab_path (the characters' vocabulary)");
