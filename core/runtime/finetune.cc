@@ -370,7 +370,7 @@ absl::Status RunInfer(const InferOptions& o) {
     core::v1::ModelConfig config = o.config;
     UER_RETURN_IF_ERROR(s.task->PrepareInference(o.load_model_path, state, &config));
     UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
-  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
+    UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
     if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
       return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
     }

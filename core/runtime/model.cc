@@ -38,18 +38,32 @@ torch::Tensor AddSubwords(torch::Tensor emb, const torch::Tensor& src, Subencode
   return emb + subencoder->Forward(subwords.Lookup(src)).contiguous().view(emb.sizes());
 }
 
-absl::StatusOr<std::shared_ptr<Subencoder>> MaybeSubencoder(const v1::ModelConfig& config, const BuildContext& ctx,
-                                                          const SubwordTable& subwords) {
-  if (config.subword_type() == "none") return std::shared_ptr<Subencoder>();
-  if (config.subword_type() != kCharSubwords) {
-    return absl::InvalidArgumentError(absl::StrCat("field \"subword_type\" must be none or char, got \"", config.subword_type(), "\""));
-  }
+// Whether the config has subwords: false for "none", true for "char", an error naming the field
+// otherwise.
+absl::StatusOr<bool> HasSubwords(const v1::ModelConfig& config) {
+  if (config.subword_type() == "none") return false;
+  if (config.subword_type() == kCharSubwords) return true;
+  return absl::InvalidArgumentError(absl::StrCat("field \"subword_type\" (--subword_type) must be none or char, got \"",
+                                                 config.subword_type(), "\""));
+}
+
+// The subencoder of a subword config and the table it reads; neither without subwords.
+struct SubwordParts {
+  std::shared_ptr<Subencoder> subencoder;
+  SubwordTable table;
+};
+
+absl::StatusOr<SubwordParts> MaybeSubencoder(const v1::ModelConfig& config, const BuildContext& ctx,
+                                             const SubwordTable& subwords) {
+  UER_ASSIGN_OR_RETURN(bool has, HasSubwords(config));
+  if (!has) return SubwordParts();
   if (subwords.empty()) {
     return absl::InvalidArgumentError("subword_type char needs a sub vocabulary: --sub_vocab_path");
   }
   BuildContext sub = ctx;
   sub.sub_vocab_size = subwords.sub_vocab_size;
-  return CreateSubencoder(config, sub);
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<Subencoder> subencoder, CreateSubencoder(config, sub));
+  return SubwordParts{std::move(subencoder), subwords};
 }
 
 }  // namespace
@@ -63,10 +77,8 @@ torch::Tensor SubwordTable::Lookup(const torch::Tensor& src) const {
 absl::StatusOr<SubwordTable> LoadSubwordTable(const v1::ModelConfig& config, const Vocab& vocab,
                                               const std::string& sub_vocab_path) {
   SubwordTable table;
-  if (config.subword_type() == "none") return table;
-  if (config.subword_type() != kCharSubwords) {
-    return absl::InvalidArgumentError(absl::StrCat("--subword_type must be none or char, got \"", config.subword_type(), "\""));
-  }
+  UER_ASSIGN_OR_RETURN(bool has, HasSubwords(config));
+  if (!has) return table;
   if (sub_vocab_path.empty()) return absl::InvalidArgumentError("--subword_type char needs --sub_vocab_path (the characters' vocabulary)");
   absl::StatusOr<Vocab> sub = Vocab::Load(sub_vocab_path);
   if (!sub.ok()) return absl::Status(sub.status().code(), absl::StrCat("--sub_vocab_path: ", sub.status().message()));
@@ -128,10 +140,9 @@ absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config,
   UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto target, CreateTarget(config, ctx));
-  UER_ASSIGN_OR_RETURN(auto subencoder, MaybeSubencoder(config, ctx, subwords));
-  SubwordTable table = subencoder ? subwords : SubwordTable();
-  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target), std::move(subencoder),
-                                 std::move(table));
+  UER_ASSIGN_OR_RETURN(SubwordParts sub, MaybeSubencoder(config, ctx, subwords));
+  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target), std::move(sub.subencoder),
+                                 std::move(sub.table));
 }
 
 FinetuneModel::FinetuneModel(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Task> t,
@@ -167,10 +178,9 @@ absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::Mode
   UER_ASSIGN_OR_RETURN(auto embedding, CreateEmbedding(config, ctx));
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto head, CreateTask(task, config, ctx));
-  UER_ASSIGN_OR_RETURN(auto subencoder, MaybeSubencoder(config, ctx, subwords));
-  SubwordTable table = subencoder ? subwords : SubwordTable();
+  UER_ASSIGN_OR_RETURN(SubwordParts sub, MaybeSubencoder(config, ctx, subwords));
   return std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head),
-                                         std::move(subencoder), std::move(table));
+                                         std::move(sub.subencoder), std::move(sub.table));
 }
 
 void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
