@@ -9,9 +9,15 @@ namespace uer::core {
 PluginModule::~PluginModule() = default;
 Embedding::~Embedding() = default;
 Encoder::~Encoder() = default;
+torch::Tensor Encoder::ForwardIncremental(const torch::Tensor&, std::vector<torch::Tensor>*) {
+  TORCH_CHECK(false, "this encoder does not decode incrementally (Encoder::Incremental is false)");
+}
 Target::~Target() = default;
 torch::Tensor Target::GreedyDecode(const torch::Tensor&, const torch::Tensor&, int64_t, int64_t, int64_t) {
   TORCH_CHECK(false, "this target does not generate sequences (Target::Decodes is false)");
+}
+torch::Tensor Target::TokenLogits(const torch::Tensor&) {
+  TORCH_CHECK(false, "this target predicts no token over the vocabulary (Target::Predicts is kNone)");
 }
 Subencoder::~Subencoder() = default;
 Task::~Task() = default;

@@ -84,6 +84,13 @@ class Encoder : public PluginModule {
   // write zeros). An encoder that cannot do that exactly ignores it.
   void set_skip_padding(bool on) { skip_padding_ = on; }
   bool skip_padding() const { return skip_padding_; }
+  // Incremental decoding (a key/value cache): a causal encoder whose output at a position depends
+  // only on the positions before it may extend a prefix a few positions at a time. `emb` holds
+  // the embeddings [batch, new, emb_size] of the positions after those `cache` has seen (all real
+  // tokens); the result is what Forward gives at those positions of the whole sequence. `cache`
+  // starts empty and belongs to the caller; its contents are the encoder's. Others throw.
+  virtual bool Incremental() const { return false; }
+  virtual torch::Tensor ForwardIncremental(const torch::Tensor& emb, std::vector<torch::Tensor>* cache);
 
  private:
   bool skip_padding_ = false;
@@ -131,6 +138,13 @@ class Target : public PluginModule {
   virtual bool Decodes() const { return false; }
   virtual torch::Tensor GreedyDecode(const torch::Tensor& memory_bank, const torch::Tensor& seg, int64_t start_id,
                                      int64_t end_id, int64_t max_length);
+  // What its head predicts over the vocabulary at a position: the next token (lm: the token after
+  // it, what generation samples from) or the masked token there (mlm, bert: what a cloze test
+  // asks). TokenLogits gives those logits [..., vocab] for every position of `memory_bank`
+  // [..., hidden_size]; targets that predict no token throw.
+  enum class TokenPrediction { kNone, kNextToken, kMaskedToken };
+  virtual TokenPrediction Predicts() const { return TokenPrediction::kNone; }
+  virtual torch::Tensor TokenLogits(const torch::Tensor& memory_bank);
 };
 
 // Characters of each word [batch * seq, word_length] (sub vocabulary ids, 0 after the word's
@@ -196,6 +210,9 @@ class PredictionWriter {
   virtual ~PredictionWriter();
   virtual std::string Header() const = 0;  // without its newline
   virtual void Add(int64_t begin, const TargetOutput& out, std::string* text) = 0;
+  // After the last row: what closes the file (a writer that gathers rows, e.g. into one JSON
+  // object, writes them here).
+  virtual void Finish(std::string* text) {}
 };
 
 struct TaskDataContext {

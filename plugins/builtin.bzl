@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = {
     "target_data/nsp": "//plugins/targets/nsp:data",
     "target_data/s2s": "//plugins/targets/s2s:data",
     "task/classifier": "//plugins/tasks/classifier",
+    "task/mrc": "//plugins/tasks/mrc",
     "task/ner": "//plugins/tasks/ner",
     "tokenizer/bert": "//plugins/tokenizers/bert",
     "tokenizer/bert_hf": "//plugins/tokenizers/bert_hf",

@@ -40,6 +40,8 @@ DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of 
 DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
 DEFINE_bool(output_logits, false, "Write the logits (classifier inference).");
 DEFINE_bool(output_prob, false, "Write the probabilities (classifier inference).");
+DEFINE_int64(doc_stride, 128, "Characters a context window moves by (mrc).");
+DEFINE_int64(max_answer_length, 64, "The longest answer span in tokens (mrc).");
 // Training loop.
 DEFINE_string(task, "", "The task plugin: classifier, ner, or a plugin's (finetune and infer).");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
@@ -80,6 +82,8 @@ std::map<std::string, std::string> TaskOptions() {
   o["output_logits"] = FLAGS_output_logits ? "true" : "false";
   o["output_prob"] = FLAGS_output_prob ? "true" : "false";
   o["label2id_path"] = FLAGS_label2id_path;
+  o["doc_stride"] = std::to_string(FLAGS_doc_stride);
+  o["max_answer_length"] = std::to_string(FLAGS_max_answer_length);
   if (IsSet("labels_num")) o["labels_num"] = std::to_string(FLAGS_labels_num);
   return o;
 }
@@ -90,6 +94,8 @@ int RunFinetuneTool(const std::string& task) {
   LoadPluginsFromFlags();
   auto config = ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return ExitCode(config.status());
+  // The tool's default tokenizer (run_mrc's is char) when neither the command line nor the config names one.
+  if (!config->has_tokenizer()) config->set_tokenizer(FLAGS_tokenizer);
   runtime::FinetuneOptions o;
   o.task = task.empty() ? FLAGS_task : task;
   o.task_options = TaskOptions();
@@ -145,6 +151,8 @@ int RunInferTool(const std::string& task) {
   LoadPluginsFromFlags();
   auto config = ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return ExitCode(config.status());
+  // The tool's default tokenizer (run_mrc's is char) when neither the command line nor the config names one.
+  if (!config->has_tokenizer()) config->set_tokenizer(FLAGS_tokenizer);
   runtime::InferOptions o;
   o.task = task.empty() ? FLAGS_task : task;
   o.task_options = TaskOptions();

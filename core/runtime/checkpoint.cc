@@ -561,5 +561,16 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
   return WriteTorchFile(path, p.out(), storages);
 }
 
+absl::Status SaveTensor(const std::string& path, const torch::Tensor& tensor) {
+  torch::Tensor c = tensor.detach().to(torch::kCPU).contiguous();
+  if (!StorageName(c.scalar_type())) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot save a tensor of dtype ", c.scalar_type()));
+  }
+  Pickler p;
+  p.Proto();
+  p.Tensor(c, "0");
+  p.Op(".");
+  return WriteTorchFile(path, p.out(), {c});
+}
 
 }  // namespace uer::runtime

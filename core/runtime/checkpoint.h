@@ -49,6 +49,8 @@ absl::Status SaveStateDict(const std::string& path, const StateDict& state);
 // Writes a dict of named values: tensors, and int64 / double / string scalars.
 using SaveValue = std::variant<torch::Tensor, int64_t, double, std::string>;
 absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::string, SaveValue>>& items);
+// Writes one tensor as torch.save(tensor) does (a CPU copy, no grad), atomically.
+absl::Status SaveTensor(const std::string& path, const torch::Tensor& tensor);
 
 }  // namespace uer::runtime
 

@@ -384,10 +384,13 @@ absl::Status RunInfer(const InferOptions& o) {
     read.replace_invalid_utf8 = o.replace_invalid_utf8;
     UER_ASSIGN_OR_RETURN(TaskDataset data, s.task->Read(o.test_path, read));
     std::unique_ptr<core::PredictionWriter> writer = s.task->NewPredictionWriter(data);
-    std::string text = writer->Header() + "\n";
+    // A writer without a header line (one JSON object for the whole file) writes it all in Finish.
+    std::string text = writer->Header();
+    if (!text.empty()) text += "\n";
     Predictor(model.get(), device, o.batch_size).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
       writer->Add(begin, out, &text);
     });
+    writer->Finish(&text);
     UER_RETURN_IF_ERROR(WriteFileAtomically(o.prediction_path, text));
     UER_LOG(INFO) << "wrote " << data.size() << " predictions to " << o.prediction_path;
     return absl::OkStatus();

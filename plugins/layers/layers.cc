@@ -178,6 +178,20 @@ torch::Tensor MultiHeadedAttentionImpl::forward_packed(const torch::Tensor& x, c
   return final_linear_->forward(out.view({pos.batch * pos.seq, hidden_size_}).index_select(0, pos.index));
 }
 
+torch::Tensor MultiHeadedAttentionImpl::forward_cached(const torch::Tensor& x, torch::Tensor* keys, torch::Tensor* values) {
+  const int64_t batch = x.size(0), fresh = x.size(1);
+  auto split = [&](const torch::Tensor& t) { return t.view({batch, -1, heads_num_, per_head_size_}).transpose(1, 2); };
+  torch::Tensor q = split(query_->forward(x));
+  torch::Tensor k = split(key_->forward(x));
+  torch::Tensor v = split(value_->forward(x));
+  *keys = keys->defined() ? torch::cat({*keys, k}, 2) : k;
+  *values = values->defined() ? torch::cat({*values, v}, 2) : v;
+  const int64_t seen = keys->size(2) - fresh;
+  // New position i (absolute seen + i) sees keys 0 .. seen + i, as the causal mask of forward.
+  torch::Tensor allowed = torch::ones({fresh, seen + fresh}, x.options()).tril(seen);
+  return final_linear_->forward(Attend(q, *keys, *values, (1.0 - allowed) * -10000.0));
+}
+
 torch::Tensor MultiHeadedAttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                                const torch::Tensor& mask) {
   const int64_t batch = q.size(0), seq = q.size(2);
@@ -219,6 +233,11 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden, const t
 torch::Tensor TransformerLayerImpl::forward_packed(const torch::Tensor& hidden, const PackedPositions& pos,
                                                    const torch::Tensor& mask) {
   return FeedForward(dropout_1_->forward(self_attn_->forward_packed(hidden, pos, mask)), hidden);
+}
+
+torch::Tensor TransformerLayerImpl::forward_cached(const torch::Tensor& hidden, torch::Tensor* keys,
+                                                   torch::Tensor* values) {
+  return FeedForward(dropout_1_->forward(self_attn_->forward_cached(hidden, keys, values)), hidden);
 }
 
 torch::Tensor TransformerLayerImpl::FeedForward(const torch::Tensor& attended, const torch::Tensor& hidden) {
@@ -381,6 +400,10 @@ MlmHead::Output MlmHead::Forward(const torch::Tensor& memory_bank, const torch::
                                            : argmax.eq(tgt).to(out.scalar_type()).sum();
   return {loss, correct, denominator,
           {numerator, torch::tensor(static_cast<double>(out.size(0)), torch::kDouble), 1e-6}};
+}
+
+torch::Tensor MlmHead::Logits(const torch::Tensor& memory_bank) {
+  return linear_2->forward(layer_norm->forward(Gelu(linear_1->forward(memory_bank), tanh_gelu)));
 }
 
 const torch::Tensor& Need(const core::TensorMap& tgt, const char* name) {

@@ -79,6 +79,10 @@ class MultiHeadedAttentionImpl : public torch::nn::Module {
   // Self-attention over packed tokens x [tokens, hidden] (PackPositions); mask as above over
   // [pos.batch, pos.seq]. Returns [tokens, hidden]: what forward gives at those positions.
   torch::Tensor forward_packed(const torch::Tensor& x, const PackedPositions& pos, const torch::Tensor& mask);
+  // Causal self-attention of new positions x [batch, new, hidden] over the positions seen before:
+  // their keys and values [batch, heads, seen, per_head] are in *keys / *values (undefined at the
+  // start) and gain the new ones. What forward gives at those positions with a causal mask.
+  torch::Tensor forward_cached(const torch::Tensor& x, torch::Tensor* keys, torch::Tensor* values);
 
  private:
   // q, k, v [batch, heads, seq, per_head] -> [batch, seq, hidden] before the output projection.
@@ -109,6 +113,8 @@ class TransformerLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& mask);
   // The same layer on packed tokens [tokens, hidden] (see MultiHeadedAttention::forward_packed).
   torch::Tensor forward_packed(const torch::Tensor& hidden, const PackedPositions& pos, const torch::Tensor& mask);
+  // The same layer, causal, on new positions with a key/value cache (MultiHeadedAttention::forward_cached).
+  torch::Tensor forward_cached(const torch::Tensor& hidden, torch::Tensor* keys, torch::Tensor* values);
 
  private:
   torch::Tensor FeedForward(const torch::Tensor& attended, const torch::Tensor& hidden);
@@ -133,6 +139,8 @@ struct MlmHead {
     core::LossTerm term;
   };
   Output Forward(const torch::Tensor& memory_bank, const torch::Tensor& tgt_mlm);
+  // The vocabulary logits at every position: linear_2(LayerNorm(gelu(linear_1(h)))).
+  torch::Tensor Logits(const torch::Tensor& memory_bank);
 };
 
 // Renames the mlm head's 2023 keys under `prefix` (mlm.linear_1/2, mlm.layer_norm) to the seed's

@@ -24,6 +24,21 @@ class TransformerEncoder : public core::Encoder {
     }
     return Layers(emb, Mask(seg > 0, emb.size(0), emb.size(1), emb.scalar_type()));
   }
+  // gpt: each layer keeps its keys and values (cache: 2 tensors a layer), so a new token costs
+  // one position's pass.
+  bool Incremental() const override { return causal_; }
+  torch::Tensor ForwardIncremental(const torch::Tensor& emb, std::vector<torch::Tensor>* cache) override {
+    TORCH_CHECK(causal_, "a bidirectional transformer cannot decode incrementally");
+    const size_t n = transformer_->size();
+    if (cache->empty()) cache->resize(2 * n);
+    TORCH_CHECK(cache->size() == 2 * n, "cache of ", cache->size(), " tensors for ", n, " layers");
+    torch::Tensor hidden = emb;
+    for (size_t i = 0; i < n; ++i) {
+      hidden = (*transformer_)[i]->as<layers::TransformerLayer>()->forward_cached(hidden, &(*cache)[2 * i],
+                                                                                 &(*cache)[2 * i + 1]);
+    }
+    return hidden;
+  }
 
  private:
   torch::Tensor Mask(const torch::Tensor& real, int64_t batch, int64_t seq, torch::ScalarType type) const {

@@ -15,6 +15,8 @@ class BertTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt_mlm", "tgt_nsp"}; }
   // Reads the positions with tgt_mlm > 0 and [CLS] only.
   bool ReadsPadding() const override { return false; }
+  TokenPrediction Predicts() const override { return TokenPrediction::kMaskedToken; }
+  torch::Tensor TokenLogits(const torch::Tensor& memory_bank) override { return mlm_.Logits(memory_bank); }
   // UER-py's later names: target.sp_linear_* (2022), target.sp.linear_* and the mlm head's (2023).
   void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
     layers::UpgradeMlmHeadKeys(prefix, state);

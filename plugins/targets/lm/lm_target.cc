@@ -13,6 +13,8 @@ class LmTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt"}; }
   // Reads the positions with tgt > 0 only.
   bool ReadsPadding() const override { return false; }
+  TokenPrediction Predicts() const override { return TokenPrediction::kNextToken; }
+  torch::Tensor TokenLogits(const torch::Tensor& memory_bank) override { return output_layer_->forward(memory_bank); }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     // Only the positions with tgt > 0 count in UER-py's loss, accuracy and denominator, so only their
     // logits are computed (the same numbers, without the padding's share of the vocabulary GEMM).

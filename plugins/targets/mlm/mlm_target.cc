@@ -10,6 +10,8 @@ class MlmTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt_mlm"}; }
   // Reads the positions with tgt_mlm > 0 only.
   bool ReadsPadding() const override { return false; }
+  TokenPrediction Predicts() const override { return TokenPrediction::kMaskedToken; }
+  torch::Tensor TokenLogits(const torch::Tensor& memory_bank) override { return mlm_.Logits(memory_bank); }
   void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
     layers::UpgradeMlmHeadKeys(prefix, state);
   }

@@ -1,0 +1,626 @@
+#include "plugins/tasks/mrc/mrc_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+
+namespace uer::tasks {
+namespace {
+
+// Code points of UTF-8 text and the byte offset of each (plus the end).
+struct Utf8Text {
+  std::u32string chars;
+  std::vector<size_t> bytes;
+  explicit Utf8Text(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      const int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+      char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+      for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+      bytes.push_back(i);
+      chars.push_back(cp);
+      i += static_cast<size_t>(n);
+    }
+    bytes.push_back(s.size());
+  }
+  int64_t size() const { return static_cast<int64_t>(chars.size()); }
+};
+
+std::string Utf8(char32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+  return out;
+}
+
+bool IsCjk(char32_t c) { return c >= 0x4e00 && c <= 0x9fa5; }  // CMRC2018's [\u4e00-\u9fa5]
+
+// CMRC2018's sp_char (its "……" entry is two characters and matches no single one).
+bool IsCmrcPunctuation(char32_t c) {
+  static const std::u32string kChars = U"-:_*^/\\~`+=，。：？！“”；’《》·、「」（）－～『』";
+  return kChars.find(c) != std::u32string::npos;
+}
+
+bool IsAsciiPunct(char32_t c) { return c < 0x80 && std::ispunct(static_cast<int>(c)); }
+
+// A stand-in for nltk's word_tokenize on a run without CJK characters: words split at whitespace,
+// with leading and trailing ASCII punctuation as tokens of their own.
+void WordTokenize(const std::u32string& run, std::vector<std::string>* out) {
+  size_t i = 0;
+  while (i < run.size()) {
+    while (i < run.size() && core::IsPythonSpace(run[i])) ++i;
+    size_t j = i;
+    while (j < run.size() && !core::IsPythonSpace(run[j])) ++j;
+    if (j > i) {
+      size_t b = i, e = j;
+      std::vector<std::string> tail;
+      while (b < e && IsAsciiPunct(run[b])) out->push_back(Utf8(run[b++]));
+      while (e > b && IsAsciiPunct(run[e - 1])) tail.push_back(Utf8(run[--e]));
+      if (e > b) {
+        std::string w;
+        for (size_t k = b; k < e; ++k) w += Utf8(run[k]);
+        out->push_back(w);
+      }
+      out->insert(out->end(), tail.rbegin(), tail.rend());
+    }
+    i = j;
+  }
+}
+
+std::u32string LowerStrip(std::string_view s) {
+  Utf8Text t(s);
+  std::u32string c = t.chars;
+  for (char32_t& ch : c) {
+    if (ch < 0x80) ch = static_cast<char32_t>(absl::ascii_tolower(static_cast<unsigned char>(ch)));
+  }
+  size_t b = 0, e = c.size();
+  while (b < e && core::IsPythonSpace(c[b])) ++b;
+  while (e > b && core::IsPythonSpace(c[e - 1])) --e;
+  return c.substr(b, e - b);
+}
+
+// The tokens of a window of the context and the characters each covers.
+struct Aligned {
+  std::vector<std::string> tokens;
+  std::vector<int64_t> begin, end;  // context characters
+};
+
+// Tokens of chars [from, to) of `text`, aligned to characters: when the tokenizer gives one token a
+// character of the stripped text (char; bert on CJK), token i is character i; otherwise the text is
+// tokenized piece by piece (each CJK character, punctuation or space alone, runs of the rest) and,
+// when that gives the same tokens as the whole, a token covers its piece. Failing both, tokens are
+// laid on characters in order (approximate; said once).
+Aligned AlignTokens(const Utf8Text& text, std::string_view utf8, int64_t from, int64_t to, const core::Tokenizer& tok) {
+  Aligned a;
+  const std::string_view piece_text = utf8.substr(text.bytes[from], text.bytes[to] - text.bytes[from]);
+  a.tokens = tok.Tokenize(piece_text);
+  int64_t b = from, e = to;
+  while (b < e && core::IsPythonSpace(text.chars[b])) ++b;
+  while (e > b && core::IsPythonSpace(text.chars[e - 1])) --e;
+  const int64_t n = static_cast<int64_t>(a.tokens.size());
+  if (n == e - b) {
+    for (int64_t i = 0; i < n; ++i) {
+      a.begin.push_back(b + i);
+      a.end.push_back(b + i + 1);
+    }
+    return a;
+  }
+  std::vector<std::string> pieces_tokens;
+  std::vector<int64_t> pb, pe;
+  int64_t i = from;
+  while (i < to) {
+    int64_t j = i + 1;
+    const char32_t c = text.chars[i];
+    if (!(IsCjk(c) || core::IsPythonSpace(c) || IsAsciiPunct(c) || IsCmrcPunctuation(c) || c >= 0x3000)) {
+      while (j < to) {
+        const char32_t d = text.chars[j];
+        if (IsCjk(d) || core::IsPythonSpace(d) || IsAsciiPunct(d) || IsCmrcPunctuation(d) || d >= 0x3000) break;
+        ++j;
+      }
+    }
+    std::vector<std::string> t = tok.Tokenize(utf8.substr(text.bytes[i], text.bytes[j] - text.bytes[i]));
+    for (auto& s : t) {
+      pieces_tokens.push_back(std::move(s));
+      pb.push_back(i);
+      pe.push_back(j);
+    }
+    i = j;
+  }
+  if (pieces_tokens == a.tokens) {
+    a.begin = std::move(pb);
+    a.end = std::move(pe);
+    return a;
+  }
+  static bool said = false;
+  if (!said) {
+    said = true;
+    UER_LOG(WARNING) << "the tokenizer's tokens do not align with the context's characters: answer positions are "
+                        "approximate (use --tokenizer char or bert)";
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    a.begin.push_back(std::min(b + k, to - 1));
+    a.end.push_back(std::min(b + k + 1, to));
+  }
+  return a;
+}
+
+absl::Status Bad(const std::string& path, const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", where, ": ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON (byte ", e.byte, ")"));
+  }
+  if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array()) {
+    return Bad(path, "top level", "expected an object with a \"data\" list (SQuAD format)");
+  }
+  MrcFile file;
+  auto text_of = [](const nlohmann::json& o, const char* key) -> const std::string* {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
+  const auto& data = doc["data"];
+  for (size_t d = 0; d < data.size(); ++d) {
+    const auto& article = data[d];
+    if (!article.is_object() || !article.contains("paragraphs") || !article["paragraphs"].is_array()) {
+      return Bad(path, absl::StrCat("data[", d, "]"), "no \"paragraphs\" list");
+    }
+    const auto& paragraphs = article["paragraphs"];
+    for (size_t p = 0; p < paragraphs.size(); ++p) {
+      const std::string where = absl::StrCat("data[", d, "].paragraphs[", p, "]");
+      const auto& para = paragraphs[p];
+      const std::string* context = para.is_object() ? text_of(para, "context") : nullptr;
+      if (!context) return Bad(path, where, "no \"context\" string");
+      if (!para.contains("qas") || !para["qas"].is_array()) return Bad(path, where, "no \"qas\" list");
+      Utf8Text ctx(*context);
+      for (size_t k = 0; k < para["qas"].size(); ++k) {
+        const auto& qa = para["qas"][k];
+        const std::string qwhere = absl::StrCat(where, ".qas[", k, "]");
+        const std::string* question = qa.is_object() ? text_of(qa, "question") : nullptr;
+        if (!question) return Bad(path, qwhere, "no \"question\" string");
+        MrcQuestion q;
+        q.question = *question;
+        q.context = *context;
+        if (const std::string* id = text_of(qa, "id")) {
+          q.id = *id;
+        } else if (qa.contains("id") && qa["id"].is_number_integer()) {
+          q.id = std::to_string(qa["id"].get<int64_t>());
+        } else {
+          return Bad(path, qwhere, "no \"id\"");
+        }
+        const bool has_list = qa.contains("answers") && qa["answers"].is_array();
+        if (with_answers && (!has_list || qa["answers"].empty())) {
+          return Bad(path, absl::StrCat("question ", q.id), "no answers");
+        }
+        if (has_list) {
+          for (const auto& ans : qa["answers"]) {
+            const std::string* text = ans.is_object() ? text_of(ans, "text") : nullptr;
+            if (!text || !ans.contains("answer_start") || !ans["answer_start"].is_number_integer()) {
+              return Bad(path, absl::StrCat("question ", q.id), "an answer without \"text\" and \"answer_start\"");
+            }
+            MrcAnswer a{*text, ans["answer_start"].get<int64_t>()};
+            if (with_answers && q.answers.empty()) {
+              // The training answer must be in the context; one not at its answer_start moves to
+              // the nearest place its text occurs.
+              const std::u32string t = Utf8Text(a.text).chars;
+              if (t.empty()) return Bad(path, absl::StrCat("question ", q.id), "an empty answer");
+              if (a.start < 0 || a.start + static_cast<int64_t>(t.size()) > ctx.size() ||
+                  ctx.chars.compare(a.start, t.size(), t) != 0) {
+                int64_t best = -1;
+                for (size_t at = ctx.chars.find(t); at != std::u32string::npos; at = ctx.chars.find(t, at + 1)) {
+                  if (best < 0 || std::llabs(static_cast<int64_t>(at) - a.start) < std::llabs(best - a.start)) best = at;
+                }
+                if (best < 0) {
+                  return Bad(path, absl::StrCat("question ", q.id),
+                             absl::StrCat("the answer \"", a.text, "\" is not in its context"));
+                }
+                a.start = best;
+                ++file.relocated;
+              }
+            }
+            q.answers.push_back(std::move(a));
+          }
+        }
+        file.questions.push_back(std::move(q));
+      }
+    }
+  }
+  return file;
+}
+
+std::vector<MrcWindow> MakeWindows(const MrcQuestion& q, int64_t question_index, const core::Tokenizer& tokenizer,
+                                   const MrcWindowOptions& o) {
+  std::vector<MrcWindow> out;
+  const Utf8Text question(q.question);
+  const Utf8Text context(q.context);
+  const int64_t max_context = o.seq_length - question.size() - 3;
+  if (max_context <= 0) return out;
+  const core::Vocab& vocab = tokenizer.vocab();
+  std::vector<int64_t> question_ids = tokenizer.ConvertTokensToIds(tokenizer.Tokenize(q.question));
+  int64_t answer_begin = -1, answer_end = -1;
+  if (!q.answers.empty()) {
+    answer_begin = q.answers[0].start;
+    answer_end = answer_begin + Utf8Text(q.answers[0].text).size();
+  }
+  // The seed's doc spans.
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (int64_t offset = 0; offset < context.size();) {
+    const int64_t length = std::min(context.size() - offset, max_context);
+    spans.emplace_back(offset, length);
+    if (offset + length == context.size()) break;
+    offset += std::min(length, o.doc_stride);
+  }
+  for (size_t s = 0; s < spans.size(); ++s) {
+    const auto [offset, length] = spans[s];
+    const bool holds = answer_begin >= offset && answer_end <= offset + length && answer_begin < answer_end;
+    if (o.only_with_answer && !holds) continue;
+    MrcWindow w;
+    w.question = question_index;
+    w.span_index = static_cast<int64_t>(s);
+    w.offset = offset;
+    w.length = length;
+    w.src.push_back(vocab.cls_id());
+    w.src.insert(w.src.end(), question_ids.begin(), question_ids.end());
+    w.src.push_back(vocab.sep_id());
+    w.seg.assign(w.src.size(), 1);
+    w.char_begin.assign(w.src.size(), -1);
+    w.char_end.assign(w.src.size(), -1);
+    Aligned a = AlignTokens(context, q.context, offset, offset + length, tokenizer);
+    const int64_t first = static_cast<int64_t>(w.src.size());
+    for (size_t i = 0; i < a.tokens.size(); ++i) {
+      w.src.push_back(vocab.IdOrUnk(a.tokens[i]));
+      w.char_begin.push_back(a.begin[i]);
+      w.char_end.push_back(a.end[i]);
+    }
+    w.src.push_back(vocab.sep_id());
+    w.char_begin.push_back(-1);
+    w.char_end.push_back(-1);
+    w.seg.resize(w.src.size(), 2);
+    if (holds) {
+      // The start token holds the answer's first character; the (exclusive) end is after the token
+      // holding its last.
+      int64_t start = -1, last = -1;
+      for (size_t i = 0; i < a.tokens.size(); ++i) {
+        if (start < 0 && a.end[i] > answer_begin) start = first + static_cast<int64_t>(i);
+        if (a.begin[i] < answer_end) last = first + static_cast<int64_t>(i);
+      }
+      if (start >= 0 && last >= start) {
+        w.start = start;
+        w.end = last + 1;
+        w.has_answer = true;
+      }
+    }
+    if (o.only_with_answer && !w.has_answer) continue;
+    if (static_cast<int64_t>(w.src.size()) > o.seq_length) continue;  // a tokenizer that adds tokens
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+SpanChoice BestSpan(const float* start_logits, const float* end_logits, int64_t length, const MrcWindow& w,
+                    int64_t max_answer_length) {
+  auto log_softmax = [&](const float* x) {
+    double m = -1e300;
+    for (int64_t i = 0; i < length; ++i) m = std::max(m, static_cast<double>(x[i]));
+    double sum = 0;
+    for (int64_t i = 0; i < length; ++i) sum += std::exp(static_cast<double>(x[i]) - m);
+    std::vector<double> out(length);
+    for (int64_t i = 0; i < length; ++i) out[i] = static_cast<double>(x[i]) - m - std::log(sum);
+    return out;
+  };
+  const std::vector<double> ls = log_softmax(start_logits), le = log_softmax(end_logits);
+  SpanChoice best;
+  const int64_t n = std::min<int64_t>(length, static_cast<int64_t>(w.char_begin.size()));
+  for (int64_t s = 0; s < n; ++s) {
+    if (w.char_begin[s] < 0) continue;  // starts in the window's context
+    // The exclusive end: after a context token (the window's closing [SEP] included).
+    for (int64_t e = s + 1; e <= std::min<int64_t>(n, s + max_answer_length); ++e) {
+      if (w.char_begin[e - 1] < 0) break;
+      const double score = ls[s] + le[std::min<int64_t>(e, length - 1)];
+      if (score > best.score) best = {s, e, score};
+    }
+  }
+  return best;
+}
+
+std::vector<std::string> MixedSegmentation(std::string_view text, bool remove_punctuation) {
+  const std::u32string s = LowerStrip(text);
+  std::vector<std::string> out;
+  std::u32string run;
+  for (char32_t c : s) {
+    if (remove_punctuation && IsCmrcPunctuation(c)) continue;
+    if (IsCjk(c) || IsCmrcPunctuation(c)) {
+      if (!run.empty()) WordTokenize(run, &out);
+      run.clear();
+      out.push_back(Utf8(c));
+    } else {
+      run.push_back(c);
+    }
+  }
+  if (!run.empty()) WordTokenize(run, &out);
+  return out;
+}
+
+namespace {
+
+std::u32string WithoutPunctuation(std::string_view text) {
+  std::u32string out;
+  for (char32_t c : LowerStrip(text)) {
+    if (!IsCmrcPunctuation(c)) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+double CmrcF1(const std::vector<std::string>& answers, const std::string& prediction) {
+  double best = 0;
+  const std::vector<std::string> p = MixedSegmentation(prediction, true);
+  for (const std::string& answer : answers) {
+    const std::vector<std::string> a = MixedSegmentation(answer, true);
+    // The longest common run of segments.
+    int64_t lcs = 0;
+    std::vector<int64_t> prev(p.size() + 1, 0), cur(p.size() + 1, 0);
+    for (size_t i = 0; i < a.size(); ++i) {
+      for (size_t j = 0; j < p.size(); ++j) {
+        cur[j + 1] = a[i] == p[j] ? prev[j] + 1 : 0;
+        lcs = std::max(lcs, cur[j + 1]);
+      }
+      std::swap(prev, cur);
+    }
+    if (lcs == 0) continue;
+    const double precision = static_cast<double>(lcs) / p.size(), recall = static_cast<double>(lcs) / a.size();
+    best = std::max(best, 2 * precision * recall / (precision + recall));
+  }
+  return best;
+}
+
+bool CmrcExactMatch(const std::vector<std::string>& answers, const std::string& prediction) {
+  const std::u32string p = WithoutPunctuation(prediction);
+  for (const std::string& a : answers) {
+    if (WithoutPunctuation(a) == p) return true;
+  }
+  return false;
+}
+
+namespace {
+
+int64_t IntOption(const core::TaskDataContext& c, const char* name, int64_t fallback) {
+  auto it = c.options.find(name);
+  int64_t v = fallback;
+  if (it != c.options.end() && !it->second.empty()) absl::SimpleAtoi(it->second, &v);
+  return v;
+}
+
+// What a data set read by the mrc task keeps beside its tensors: its questions and windows.
+struct MrcSet {
+  MrcFile file;
+  std::vector<MrcWindow> windows;  // one a row
+  int64_t skipped_questions = 0;   // no room for the context
+};
+
+// The best span of each question over its windows, as rows of a data set arrive.
+class SpanCollector {
+ public:
+  SpanCollector(std::shared_ptr<const MrcSet> set, int64_t max_answer_length)
+      : set_(std::move(set)), max_answer_length_(max_answer_length), best_(set_->file.questions.size()) {}
+  void Add(int64_t begin, const core::TargetOutput& out) {
+    const torch::Tensor* logits = out.Find("logits");
+    TORCH_CHECK(logits != nullptr, "the mrc head gave no logits");
+    torch::Tensor l = logits->to(torch::kCPU, torch::kFloat32).contiguous();  // [batch, seq, 2]
+    torch::Tensor start = l.select(2, 0).contiguous(), end = l.select(2, 1).contiguous();
+    const int64_t seq = l.size(1);
+    for (int64_t r = 0; r < l.size(0); ++r) {
+      const MrcWindow& w = set_->windows[begin + r];
+      SpanChoice c = BestSpan(start[r].data_ptr<float>(), end[r].data_ptr<float>(), seq, w, max_answer_length_);
+      if (c.start < 0) continue;
+      auto& b = best_[w.question];
+      if (!b.has_value() || c.score > b->score) {
+        const std::string& context = set_->file.questions[w.question].context;
+        b = Best{c.score, Slice(context, w.char_begin[c.start], w.char_end[c.end - 1])};
+      }
+    }
+  }
+  // The answer text of question i ("" without a span).
+  std::string Answer(size_t i) const { return best_[i].has_value() ? best_[i]->text : ""; }
+  const MrcSet& set() const { return *set_; }
+
+ private:
+  static std::string Slice(const std::string& utf8, int64_t from, int64_t to) {
+    Utf8Text t(utf8);
+    from = std::clamp<int64_t>(from, 0, t.size());
+    to = std::clamp<int64_t>(to, from, t.size());
+    return utf8.substr(t.bytes[from], t.bytes[to] - t.bytes[from]);
+  }
+  struct Best {
+    double score;
+    std::string text;
+  };
+  std::shared_ptr<const MrcSet> set_;
+  int64_t max_answer_length_;
+  std::vector<std::optional<Best>> best_;
+};
+
+class MrcEvaluator : public core::Evaluator {
+ public:
+  MrcEvaluator(std::shared_ptr<const MrcSet> set, int64_t max_answer_length)
+      : spans_(std::move(set), max_answer_length) {}
+  void Add(int64_t begin, const core::TargetOutput& out) override { spans_.Add(begin, out); }
+  core::Evaluation Finish() override {
+    const MrcSet& s = spans_.set();
+    double f1 = 0, em = 0;
+    int64_t skip = 0;
+    const size_t total = s.file.questions.size();
+    for (size_t i = 0; i < total; ++i) {
+      std::vector<std::string> answers;
+      for (const auto& a : s.file.questions[i].answers) answers.push_back(a.text);
+      const std::string prediction = spans_.Answer(i);
+      if (prediction.empty()) {
+        ++skip;  // no span (a question without room for its context): a miss
+        continue;
+      }
+      f1 += CmrcF1(answers, prediction);
+      em += CmrcExactMatch(answers, prediction) ? 1 : 0;
+    }
+    f1 = total ? 100.0 * f1 / total : 0;
+    em = total ? 100.0 * em / total : 0;
+    const double avg = (f1 + em) / 2;
+    return {avg, absl::StrFormat("Avg: %.4f,F1:%.4f,EM:%.4f,Total:%d,Skip:%d", avg, f1, em, total, skip)};
+  }
+
+ private:
+  SpanCollector spans_;
+};
+
+// {"question id": "answer", ...} as one JSON object (UTF-8, as CMRC2018's evaluation reads it).
+class MrcWriter : public core::PredictionWriter {
+ public:
+  MrcWriter(std::shared_ptr<const MrcSet> set, int64_t max_answer_length) : spans_(std::move(set), max_answer_length) {}
+  std::string Header() const override { return ""; }
+  void Add(int64_t begin, const core::TargetOutput& out, std::string*) override { spans_.Add(begin, out); }
+  void Finish(std::string* text) override {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    const MrcSet& s = spans_.set();
+    for (size_t i = 0; i < s.file.questions.size(); ++i) j[s.file.questions[i].id] = spans_.Answer(i);
+    *text += j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+    *text += "\n";
+  }
+
+ private:
+  SpanCollector spans_;
+};
+
+class MrcData : public core::TaskData {
+ public:
+  explicit MrcData(const core::TaskDataContext& c)
+      : context_(c),
+        doc_stride_(IntOption(c, "doc_stride", 128)),
+        max_answer_length_(IntOption(c, "max_answer_length", 64)) {}
+
+  absl::Status PrepareTraining(const std::string& train_path, const core::TaskReadOptions&,
+                               core::v1::ModelConfig* config) override {
+    train_path_ = train_path;
+    if (doc_stride_ < 1) return absl::InvalidArgumentError("--doc_stride must be >= 1");
+    if (max_answer_length_ < 1) return absl::InvalidArgumentError("--max_answer_length must be >= 1");
+    config->set_labels_num(2);
+    return absl::OkStatus();
+  }
+  absl::Status PrepareInference(const std::string& model_path, const core::StateDict& state,
+                                core::v1::ModelConfig* config) override {
+    bool found = false;
+    for (const auto& [k, v] : state) found = found || k == "output_layer_2.weight";
+    if (!found) return absl::InvalidArgumentError(absl::StrCat(model_path, " has no output_layer_2.weight: not a run_mrc model"));
+    config->set_labels_num(2);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<core::TaskDataset> Read(const std::string& path, const core::TaskReadOptions& o) const override {
+    const bool training = path == train_path_ && o.with_labels;
+    auto set = std::make_shared<MrcSet>();
+    UER_ASSIGN_OR_RETURN(set->file, ReadSquadJson(path, o.with_labels));
+    if (set->file.questions.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no questions"));
+    if (set->file.relocated) {
+      UER_LOG(WARNING) << path << ": " << set->file.relocated << " answers were not at their answer_start; moved to "
+                       << "where their text is nearest in the context";
+    }
+    MrcWindowOptions wo;
+    wo.seq_length = o.seq_length;
+    wo.doc_stride = doc_stride_;
+    wo.only_with_answer = training;  // evaluation keeps every window: the gold answer chooses nothing
+    for (size_t i = 0; i < set->file.questions.size(); ++i) {
+      std::vector<MrcWindow> w = MakeWindows(set->file.questions[i], static_cast<int64_t>(i), *context_.tokenizer, wo);
+      if (w.empty() && Utf8Text(set->file.questions[i].question).size() + 3 >= o.seq_length) ++set->skipped_questions;
+      for (auto& x : w) set->windows.push_back(std::move(x));
+    }
+    if (set->skipped_questions) {
+      UER_LOG(WARNING) << path << ": " << set->skipped_questions << " questions leave no room for their context in "
+                       << "--seq_length " << o.seq_length << " (they count as misses)";
+    }
+    if (set->windows.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no window to read (--seq_length too short?)"));
+    const int64_t n = static_cast<int64_t>(set->windows.size());
+    core::TaskDataset t;
+    t.src = torch::zeros({n, o.seq_length}, torch::kLong);
+    t.seg = torch::zeros({n, o.seq_length}, torch::kLong);
+    torch::Tensor label = torch::zeros({n, 2}, torch::kLong);
+    auto src = t.src.accessor<int64_t, 2>();
+    auto seg = t.seg.accessor<int64_t, 2>();
+    auto lab = label.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < n; ++r) {
+      const MrcWindow& w = set->windows[r];
+      for (size_t i = 0; i < w.src.size(); ++i) {
+        src[r][i] = w.src[i];
+        seg[r][i] = w.seg[i];
+      }
+      lab[r][0] = w.start;
+      lab[r][1] = w.end;
+    }
+    if (o.with_labels) t.inputs["label"] = label;
+    sets_[t.src.data_ptr()] = set;
+    return t;
+  }
+
+  std::string metric_name() const override { return "Avg (F1 + EM) / 2"; }
+  std::unique_ptr<core::Evaluator> NewEvaluator(const core::TaskDataset& data, bool) const override {
+    return std::make_unique<MrcEvaluator>(SetOf(data), max_answer_length_);
+  }
+  std::unique_ptr<core::PredictionWriter> NewPredictionWriter(const core::TaskDataset& data) const override {
+    return std::make_unique<MrcWriter>(SetOf(data), max_answer_length_);
+  }
+  std::vector<std::string> NeededTokens() const override { return {"[CLS]", "[SEP]"}; }
+
+ private:
+  // The questions and windows behind a data set this object read (by its src storage).
+  std::shared_ptr<const MrcSet> SetOf(const core::TaskDataset& data) const {
+    auto it = sets_.find(data.src.data_ptr());
+    TORCH_CHECK(it != sets_.end(), "an mrc data set not read by this task");
+    return it->second;
+  }
+  core::TaskDataContext context_;
+  int64_t doc_stride_, max_answer_length_;
+  std::string train_path_;
+  mutable std::map<const void*, std::shared_ptr<const MrcSet>> sets_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::TaskData> NewMrcData(const core::TaskDataContext& context) {
+  return std::make_unique<MrcData>(context);
+}
+
+}  // namespace uer::tasks
