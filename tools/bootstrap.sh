@@ -56,7 +56,7 @@ if [[ "$have" != "$TORCH_VERSION"* ]]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
 fi
 # The ecosystem's own libraries, which tests use to check what uer-cc reads and writes.
-if ! "$VENV/bin/python" -c "import transformers, safetensors" 2>/dev/null; then
-  echo "bootstrap: installing transformers and safetensors into $VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "transformers==5.24.0" "safetensors==0.8.0"
+if ! "$VENV/bin/python" -c "import transformers, safetensors, nltk" 2>/dev/null; then
+  echo "bootstrap: installing transformers, safetensors and nltk into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "transformers==5.24.0" "safetensors==0.8.0" "nltk==3.10.4"
 fi

@@ -70,9 +70,12 @@ bool IsCmrcPunctuation(char32_t c) {
 bool IsAsciiPunct(char32_t c) { return c < 0x80 && std::ispunct(static_cast<int>(c)); }
 
 // A stand-in for nltk's word_tokenize on a run without CJK characters: words split at whitespace,
-// with leading and trailing ASCII punctuation as tokens of their own.
+// with leading and trailing ASCII punctuation as tokens of their own, except a period that ends a
+// word other than the run's last ("U.S." stays whole, as in the Treebank rules).
 void WordTokenize(const std::u32string& run, std::vector<std::string>* out) {
   size_t i = 0;
+  size_t last_word = run.size();
+  while (last_word > 0 && core::IsPythonSpace(run[last_word - 1])) --last_word;
   while (i < run.size()) {
     while (i < run.size() && core::IsPythonSpace(run[i])) ++i;
     size_t j = i;
@@ -81,7 +84,7 @@ void WordTokenize(const std::u32string& run, std::vector<std::string>* out) {
       size_t b = i, e = j;
       std::vector<std::string> tail;
       while (b < e && IsAsciiPunct(run[b])) out->push_back(Utf8(run[b++]));
-      while (e > b && IsAsciiPunct(run[e - 1])) tail.push_back(Utf8(run[--e]));
+      while (e > b && IsAsciiPunct(run[e - 1]) && !(run[e - 1] == U'.' && j < last_word)) tail.push_back(Utf8(run[--e]));
       if (e > b) {
         std::string w;
         for (size_t k = b; k < e; ++k) w += Utf8(run[k]);
@@ -176,7 +179,7 @@ absl::Status Bad(const std::string& path, const std::string& where, const std::s
 
 }  // namespace
 
-absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers) {
+absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers, bool locate_answers) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::stringstream buffer;
@@ -235,7 +238,7 @@ absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers
               return Bad(path, absl::StrCat("question ", q.id), "an answer without \"text\" and \"answer_start\"");
             }
             MrcAnswer a{*text, ans["answer_start"].get<int64_t>()};
-            if (with_answers && q.answers.empty()) {
+            if (locate_answers && with_answers && q.answers.empty()) {
               // The training answer must be in the context; one not at its answer_start moves to
               // the nearest place its text occurs.
               const std::u32string t = Utf8Text(a.text).chars;
@@ -553,7 +556,8 @@ class MrcData : public core::TaskData {
   absl::StatusOr<core::TaskDataset> Read(const std::string& path, const core::TaskReadOptions& o) const override {
     const bool training = path == train_path_ && o.with_labels;
     auto set = std::make_shared<MrcSet>();
-    UER_ASSIGN_OR_RETURN(set->file, ReadSquadJson(path, o.with_labels));
+    // Only the training answers locate windows; dev and test answers are only scored against.
+    UER_ASSIGN_OR_RETURN(set->file, ReadSquadJson(path, o.with_labels, /*locate_answers=*/training));
     if (set->file.questions.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no questions"));
     if (set->file.relocated) {
       UER_LOG(WARNING) << path << ": " << set->file.relocated << " answers were not at their answer_start; moved to "

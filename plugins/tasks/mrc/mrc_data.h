@@ -34,10 +34,10 @@ struct MrcFile {
 };
 
 // SQuAD JSON: data[].paragraphs[].{context, qas[].{question, id, answers[].{text, answer_start}}}.
-// With `with_answers`, every question needs an answer whose text is in its context (an answer not
-// at its answer_start is moved to the nearest place its text occurs, and counted). Errors name the
-// file and the key or question id.
-absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers);
+// With `with_answers`, every question needs an answer; with `locate_answers` (training), the first
+// one's text must be in its context (an answer not at its answer_start is moved to the nearest
+// place its text occurs, and counted). Errors name the file and the key or question id.
+absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers, bool locate_answers = true);
 
 struct MrcWindow {
   int64_t question = 0;  // index into MrcFile::questions
