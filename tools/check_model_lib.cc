@@ -1,11 +1,78 @@
 #include "tools/check_model_lib.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "core/registry.h"
+#include "core/tokenizer.h"
 #include "core/runtime/interop.h"
 #include "core/runtime/model.h"
 #include "core/runtime/trainer.h"
+#include "core/runtime/finetune.h"
 
 namespace uer::tools {
+namespace {
+
+// Which task's head a fine-tuned checkpoint holds: each task plugin (or the one asked for) sizes
+// its head from the file (TaskData::PrepareInference) and the model loads strictly.
+absl::Status CheckFinetuned(const CheckModelOptions& o, const core::StateDict& state, const core::Vocab& vocab,
+                            const runtime::SubwordTable& subwords, std::ostream& out) {
+  core::registry::ResolveAll();
+  const std::vector<std::string> tasks = o.task.empty() ? core::registry::Names(core::PluginKind::kTask)
+                                                        : std::vector<std::string>{o.task};
+  auto shared_vocab = std::make_shared<const core::Vocab>(vocab);
+  core::TokenizerOptions topts;
+  topts.vocab = shared_vocab;
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<core::Tokenizer> tokenizer, core::CreateTokenizer(o.config.tokenizer(), topts));
+  std::vector<std::string> tried, matches;
+  std::string summary;
+  for (const std::string& name : tasks) {
+    UER_ASSIGN_OR_RETURN(const core::TaskFactory* factory, core::FindFactory<core::TaskFactory>(name));
+    core::TaskDataContext ctx;
+    ctx.vocab = shared_vocab;
+    ctx.tokenizer = tokenizer.get();
+    ctx.options = {{"require_label_map", "false"}};
+    UER_ASSIGN_OR_RETURN(std::unique_ptr<core::TaskData> data, factory->CreateData(ctx));
+    core::v1::ModelConfig config = o.config;
+    absl::Status st = data->PrepareInference(o.load_model_path, state, &config);
+    absl::StatusOr<std::shared_ptr<runtime::FinetuneModel>> model;
+    if (st.ok()) {
+      model = runtime::BuildFinetuneModel(config, name, {vocab.size(), 0}, subwords);
+      st = model.status();
+    }
+    if (st.ok()) {
+      runtime::LoadOptions lo;
+      lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target
+      st = runtime::LoadModelWeights(model->get(), state, o.load_model_path, lo).status();
+    }
+    if (!st.ok()) {
+      tried.push_back(absl::StrCat(name, ": ", st.message()));
+      continue;
+    }
+    int64_t params = 0;
+    for (const auto& p : (*model)->parameters()) params += p.numel();
+    matches.push_back(absl::StrCat(name, " (labels_num ", config.labels_num(), ")"));
+    summary = absl::StrCat("keys: OK (model ", config.embedding(), "/", config.encoder(), " + ", name, ", ", params,
+                           " parameters)\n");
+  }
+  if (!matches.empty()) {
+    // Heads of the same layers (run_classifier's with two labels and run_mrc's) cannot be told apart.
+    out << "fine-tuned model: task " << absl::StrJoin(matches, " or ")
+        << (matches.size() > 1 ? " (the same layers; --task picks one)" : "") << "\n"
+        << summary;
+    if (!o.inputs_path.empty()) {
+      return absl::InvalidArgumentError("--inputs_path is for pre-trained models; a fine-tuned model's outputs come "
+                                        "from its inference tool (run_classifier_infer, run_ner_infer, run_mrc_infer)");
+    }
+    return absl::OkStatus();
+  }
+  out << "keys: PROBLEMS\n";
+  return absl::InvalidArgumentError(absl::StrCat(o.load_model_path, " holds a fine-tuning head that no task plugin "
+                                                 "loads (", absl::StrJoin(tried, "; "), ")"));
+}
+
+}  // namespace
 
 absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   UER_ASSIGN_OR_RETURN(core::StateDict state, runtime::LoadStateDict(o.load_model_path));
@@ -17,6 +84,20 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
       << "tensors: " << state.size() << ", parameters: " << file_params << "\n";
   UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
   UER_ASSIGN_OR_RETURN(runtime::SubwordTable subwords, runtime::LoadSubwordTable(o.config, vocab, o.sub_vocab_path));
+  // The seed's first line: whether the keys carry a DataParallel wrapper's prefix.
+  out << (!state.empty() && absl::StartsWith(state.front().first, "module.") ? "Multi-GPU version." : "Single-GPU version.")
+      << "\n";
+  bool top_level = false;  // a fine-tuning head's layers beside embedding and encoder
+  for (const auto& [k, t] : state) {
+    absl::string_view key = k;
+    absl::ConsumePrefix(&key, "module.");
+    const size_t dot = key.find('.');
+    const absl::string_view head = key.substr(0, dot);
+    top_level = top_level || (head != "embedding" && head != "encoder" && head != "target" && head != "subencoder");
+  }
+  if (generation != "huggingface" && (top_level || !o.task.empty())) {
+    return CheckFinetuned(o, state, vocab, subwords, out);
+  }
   UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}, subwords));
   runtime::LoadOptions lo;
   // A headless checkpoint (HuggingFace's BertModel, an encoder alone): no target to load or run.

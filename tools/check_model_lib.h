@@ -2,7 +2,9 @@
 // generation it uses, its parameter count and any key problems; given an inputs file (a torch.save
 // dict with src, seg and the target's tensors, as ../shared/golden/*/io.pt) it writes the model's
 // outputs in eval mode (embedding_output, encoder_output, target_outputs, loss) for comparison
-// with a reference, and it can save the model again under the seed's key names.
+// with a reference, and it can save the model again under the seed's key names. A fine-tuned
+// checkpoint (run_classifier's, run_ner's, run_mrc's: the task's layers beside embedding and
+// encoder) is checked against the task whose head it holds, which it names.
 #ifndef UER_TOOLS_CHECK_MODEL_LIB_H_
 #define UER_TOOLS_CHECK_MODEL_LIB_H_
 
@@ -23,6 +25,9 @@ struct CheckModelOptions {
   std::string output_path;      // with inputs_path
   std::string save_model_path;  // optional: the loaded weights, seed key names
   bool allow_missing_target = false;
+  // A fine-tuned checkpoint (a task's head at the top level): the task to check it as; empty tries
+  // every task plugin and says which one's head the file holds.
+  std::string task;
 };
 
 absl::Status RunCheckModel(const CheckModelOptions& options, std::ostream& out);

@@ -17,6 +17,8 @@ DEFINE_string(inputs_path, "", "A torch.save dict with src, seg and the target's
 DEFINE_string(output_path, "", "Where the outputs for --inputs_path go.");
 DEFINE_string(save_model_path, "", "Save the loaded weights again under the seed's key names (optional).");
 DEFINE_bool(allow_missing_target, false, "Accept a checkpoint without the target's weights.");
+DEFINE_string(task, "", "Check a fine-tuned checkpoint as this task's (classifier, ner, mrc); by default the task is found.");
+DEFINE_string(input_model_path, "", "Same as --load_model_path (UER-py's seed name).");
 // Model flags (--config_path, --emb_size, ... --target) come from tools/model_flags.cc.
 DECLARE_string(config_path);
 
@@ -27,7 +29,7 @@ int main(int argc, char** argv) {
   auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return uer::tools::ExitCode(config.status());
   uer::tools::CheckModelOptions o;
-  o.load_model_path = FLAGS_load_model_path;
+  o.load_model_path = FLAGS_load_model_path.empty() ? FLAGS_input_model_path : FLAGS_load_model_path;
   o.vocab_path = FLAGS_vocab_path;
   o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.config = *config;
@@ -35,5 +37,6 @@ int main(int argc, char** argv) {
   o.output_path = FLAGS_output_path;
   o.save_model_path = FLAGS_save_model_path;
   o.allow_missing_target = FLAGS_allow_missing_target;
+  o.task = FLAGS_task;
   return uer::tools::ExitCode(uer::tools::RunCheckModel(o, std::cout));
 }

@@ -56,6 +56,17 @@ grep -q '"\[PAD\]": 0' "$t/ner.bin.labels.json" || fail "label map"
 paste <(tail -n +2 "$small/msra_ner/test.tsv" | cut -f1) <(tail -n +2 "$t/ner_pred.tsv") |
   awk -F'\t' '{ n = split($1, a, " "); if (n > 64) n = 64; if (split($2, b, " ") != n) exit 1 }' || fail "NER prediction lengths"
 
+# check_model names the task whose head a fine-tuned checkpoint holds (the NER model also without
+# its label map beside it, as UER-py's NER models come).
+cm=(--vocab_path "$vocab" --emb_size 64 --hidden_size 64 --feedforward_size 128 --heads_num 2 --layers_num 1)
+"$ws/tools/check_model" "${cm[@]}" --load_model_path "$t/cls/model.bin" 2> /dev/null | grep -q "fine-tuned model: task classifier (labels_num 2)" \
+  || fail "check_model on a classifier"
+cp "$t/ner.bin" "$t/ner_nomap.bin"
+for m in ner.bin ner_nomap.bin; do
+  "$ws/tools/check_model" "${cm[@]}" --embedding word --encoder lstm --load_model_path "$t/$m" 2> /dev/null \
+    | grep -q "fine-tuned model: task ner" || fail "check_model on a NER model ($m)"
+done
+
 # Fine-tuning from a pre-trained checkpoint: a classifier model's embedding and encoder load, its
 # head is new; keys missing from the checkpoint are named.
 "$ws/tools/run_classifier" "${model[@]}" --pretrained_model_path "$t/cls/model.bin" --train_path "$br/train.tsv" \

@@ -29,6 +29,8 @@ grep -q "dev: Avg: [0-9.]*,F1:[0-9.]*,EM:[0-9.]*,Total:3,Skip:0" "$t/log" || { c
 report="$(grep -A1 "Test set evaluation" "$t/out" | tail -1)"
 [[ "$report" == Avg:* ]] || { cat "$t/out"; fail "no test report"; }
 [[ -s "$t/qa.bin" ]] || fail "no model saved"
+"$tools/check_model" --load_model_path "$t/qa.bin" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" 2> /dev/null \
+  | grep -q "fine-tuned model: task.*mrc (labels_num 2)" || fail "check_model does not name the mrc task"
 "$tools/run_mrc_infer" --load_model_path "$t/qa.bin" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" \
   --test_path "$data/dev.json" --prediction_path "$t/pred.json" --seq_length 128 2> "$t/log" || { tail -5 "$t/log"; fail run_mrc_infer; }
 # The test file's fake answers are not in their contexts: only training answers must be.

@@ -1,5 +1,6 @@
 #include "plugins/tasks/ner/ner_data.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -220,10 +221,24 @@ class NerData_ : public core::TaskData {
     config->set_labels_num(static_cast<int32_t>(labels_.names.size()));
     return absl::OkStatus();
   }
-  absl::Status PrepareInference(const std::string& model_path, const core::StateDict&,
+  absl::Status PrepareInference(const std::string& model_path, const core::StateDict& state,
                                 core::v1::ModelConfig* config) override {
     auto it = context_.options.find("label2id_path");
     const std::string path = it != context_.options.end() && !it->second.empty() ? it->second : model_path + ".labels.json";
+    auto no_map = context_.options.find("require_label_map");
+    if (no_map != context_.options.end() && no_map->second == "false" && !std::filesystem::exists(path)) {
+      // Checking a model (check_model), not tagging with it: labels numbered from its head's size.
+      for (const auto& [k, v] : state) {
+        if (k == "output_layer.weight" && v.dim() == 2) {
+          std::vector<std::string> names;
+          for (int64_t i = 0; i < v.size(0); ++i) names.push_back(i == 0 ? "[PAD]" : std::to_string(i));
+          labels_ = NerLabels::FromNames(names);
+        }
+      }
+      if (labels_.names.size() < 2) return absl::InvalidArgumentError(absl::StrCat(model_path, " has no output_layer.weight"));
+      config->set_labels_num(static_cast<int32_t>(labels_.names.size()));
+      return absl::OkStatus();
+    }
     UER_ASSIGN_OR_RETURN(labels_, ReadNerLabels(path));
     config->set_labels_num(static_cast<int32_t>(labels_.names.size()));
     return absl::OkStatus();
