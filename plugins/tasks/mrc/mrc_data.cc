@@ -115,10 +115,9 @@ struct Aligned {
 };
 
 // Tokens of chars [from, to) of `text`, aligned to characters: when the tokenizer gives one token a
-// character of the stripped text (char; bert on CJK), token i is character i; otherwise the text is
-// tokenized piece by piece (each CJK character, punctuation or space alone, runs of the rest) and,
-// when that gives the same tokens as the whole, a token covers its piece. Failing both, tokens are
-// laid on characters in order (approximate; said once).
+// character of the stripped text (char; bert on CJK), token i is character i; otherwise each
+// token's text is found in order (WordPiece's ## dropped, ASCII case ignored; an [UNK], or a token
+// the tokenizer normalised, covers the stretch before the next token's text).
 Aligned AlignTokens(const Utf8Text& text, std::string_view utf8, int64_t from, int64_t to, const core::Tokenizer& tok) {
   Aligned a;
   const std::string_view piece_text = utf8.substr(text.bytes[from], text.bytes[to] - text.bytes[from]);
@@ -134,42 +133,82 @@ Aligned AlignTokens(const Utf8Text& text, std::string_view utf8, int64_t from, i
     }
     return a;
   }
-  std::vector<std::string> pieces_tokens;
-  std::vector<int64_t> pb, pe;
-  int64_t i = from;
-  while (i < to) {
-    int64_t j = i + 1;
+  // Tokens laid on the text in order: a token's text (without WordPiece's "##") where it next
+  // occurs (ASCII case ignored, spaces skipped), [UNK] up to where the next token's text starts.
+  std::vector<std::u32string> texts;
+  for (const std::string& t : a.tokens) {
+    std::u32string u = Utf8Text(t.rfind("##", 0) == 0 ? std::string_view(t).substr(2) : std::string_view(t)).chars;
+    for (char32_t& c : u) c = c < 0x80 ? static_cast<char32_t>(absl::ascii_tolower(static_cast<unsigned char>(c))) : c;
+    texts.push_back(t == "[UNK]" ? std::u32string() : u);
+  }
+  auto lower = [&](int64_t i) {
     const char32_t c = text.chars[i];
-    if (!(IsCjk(c) || core::IsPythonSpace(c) || IsAsciiPunct(c) || IsCmrcPunctuation(c) || c >= 0x3000)) {
-      while (j < to) {
-        const char32_t d = text.chars[j];
-        if (IsCjk(d) || core::IsPythonSpace(d) || IsAsciiPunct(d) || IsCmrcPunctuation(d) || d >= 0x3000) break;
-        ++j;
+    return c < 0x80 ? static_cast<char32_t>(absl::ascii_tolower(static_cast<unsigned char>(c))) : c;
+  };
+  auto matches_at = [&](const std::u32string& t, int64_t at) {
+    if (t.empty() || at + static_cast<int64_t>(t.size()) > to) return false;
+    for (size_t k = 0; k < t.size(); ++k) {
+      if (lower(at + static_cast<int64_t>(k)) != t[k]) return false;
+    }
+    return true;
+  };
+  std::vector<int64_t> gb, ge;
+  int64_t cursor = from;
+  for (int64_t k = 0; k < n;) {
+    while (cursor < to && core::IsPythonSpace(text.chars[cursor])) ++cursor;
+    if (matches_at(texts[k], cursor)) {
+      gb.push_back(cursor);
+      cursor += static_cast<int64_t>(texts[k].size());
+      ge.push_back(cursor);
+      ++k;
+      continue;
+    }
+    // A run of tokens whose text is not here ([UNK]; a token the tokenizer normalised: accents
+    // stripped, Hangul decomposed) ends at the first later token found at or after the cursor; the
+    // run shares the characters before it in order.
+    int64_t resume = n, at = to;
+    for (int64_t j = k + 1; j < std::min<int64_t>(n, k + 16) && resume == n; ++j) {
+      for (int64_t p = cursor; p < to; ++p) {
+        if (matches_at(texts[j], p)) {
+          resume = j;
+          at = p;
+          break;
+        }
       }
     }
-    std::vector<std::string> t = tok.Tokenize(utf8.substr(text.bytes[i], text.bytes[j] - text.bytes[i]));
-    for (auto& s : t) {
-      pieces_tokens.push_back(std::move(s));
-      pb.push_back(i);
-      pe.push_back(j);
+    if (resume == n) at = to;
+    int64_t stop = at;
+    while (stop > cursor && core::IsPythonSpace(text.chars[stop - 1])) --stop;
+    const int64_t tokens = resume - k, chars = std::max<int64_t>(stop - cursor, 1);
+    // As many words (between spaces) as tokens: a token a word.
+    std::vector<std::pair<int64_t, int64_t>> words;
+    for (int64_t p = cursor; p < stop;) {
+      while (p < stop && core::IsPythonSpace(text.chars[p])) ++p;
+      int64_t q = p;
+      while (q < stop && !core::IsPythonSpace(text.chars[q])) ++q;
+      if (q > p) words.emplace_back(p, q);
+      p = q;
     }
-    i = j;
+    if (static_cast<int64_t>(words.size()) == tokens) {
+      for (const auto& [wb, we] : words) {
+        gb.push_back(wb);
+        ge.push_back(we);
+      }
+      cursor = at;
+      k = resume;
+      continue;
+    }
+    for (int64_t i = 0; i < tokens; ++i) {
+      const int64_t b0 = std::min(cursor + i * chars / tokens, to - 1);
+      const int64_t e0 = i + 1 == tokens ? std::max(b0 + 1, std::min(stop, to)) : std::min(cursor + (i + 1) * chars / tokens, to);
+      gb.push_back(b0);
+      ge.push_back(std::max(e0, b0 + 1));
+    }
+    cursor = at;
+    k = resume;
   }
-  if (pieces_tokens == a.tokens) {
-    a.begin = std::move(pb);
-    a.end = std::move(pe);
-    return a;
-  }
-  static bool said = false;
-  if (!said) {
-    said = true;
-    UER_LOG(WARNING) << "the tokenizer's tokens do not align with the context's characters: answer positions are "
-                        "approximate (use --tokenizer char or bert)";
-  }
-  for (int64_t k = 0; k < n; ++k) {
-    a.begin.push_back(std::min(b + k, to - 1));
-    a.end.push_back(std::min(b + k + 1, to));
-  }
+  a.begin = std::move(gb);
+  a.end = std::move(ge);
   return a;
 }
 
