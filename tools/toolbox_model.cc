@@ -187,7 +187,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
           if (id != m.vocab->pad_id()) text += m.vocab->Token(id);
         }
         text += "\nPredicted answer:";
-        for (int64_t k = 0; k < topn; ++k) text += (k ? " " : " ") + m.vocab->Token(best[j][k].item<int64_t>());
+        for (int64_t k = 0; k < topn; ++k) text += " " + m.vocab->Token(best[j][k].item<int64_t>());
         text += "\nCorrect answer: " + m.vocab->Token(labels[b + j]) + "\n\n";
         top1 += best[j][0].item<int64_t>() == labels[b + j];
         UER_RETURN_IF_ERROR(file.Write(text));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <torch/torch.h>
 
@@ -204,10 +205,10 @@ absl::Status AverageModels(const AverageModelsOptions& o, std::ostream& out) {
     UER_ASSIGN_OR_RETURN(StateDict next, runtime::LoadStateDict(path));
     std::map<std::string, const torch::Tensor*> by_key;
     for (const auto& [k, t] : next) by_key[k] = &t;
+    std::set<std::string> first_keys;
+    for (const auto& [ak, at] : avg) first_keys.insert(ak);
     for (const auto& [k, t] : next) {
-      bool known = false;
-      for (const auto& [ak, at] : avg) known = known || ak == k;
-      if (!known) {
+      if (!first_keys.count(k)) {
         return absl::InvalidArgumentError(absl::StrCat(path, " has the key ", k, ", which ", o.model_paths[0], " lacks"));
       }
     }
