@@ -130,13 +130,15 @@ int RunFinetuneTool(const std::string& task) {
   o.launch.master_ip = FLAGS_master_ip;
   o.launch.master_ip_given = IsSet("master_ip");
   o.launch.dist_timeout_s = FLAGS_dist_timeout;
+  o.launch.world_size_given = IsSet("world_size");
+  o.launch.stop_signal = &g_stop;
+  std::signal(SIGTERM, OnSignal);  // before the launch: a rank waiting for its peers stops on a signal
+  std::signal(SIGINT, OnSignal);
   auto launch = runtime::ResolveLaunch(OriginalArgv(), o.launch);
   if (!launch.ok()) return ExitCode(launch.status());
   if (launch->launcher) return launch->exit_code;
   o.place = *launch;
   o.stop_signal = &g_stop;
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
   auto result = runtime::RunFinetune(o);
   if (!result.ok()) return ExitCode(result.status());
   if (result->stopped_by_signal) return 128 + result->stopped_by_signal;

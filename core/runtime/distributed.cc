@@ -34,8 +34,8 @@ struct Distributed::Impl {
 
 namespace {
 
-std::string JoinedKey(int rank) { return absl::StrCat("uer/joined/", rank); }
-std::string FailedKey(int rank) { return absl::StrCat("uer/failed/", rank); }
+std::string JoinedKey(int rank) { return absl::StrCat("joined/", rank); }
+std::string FailedKey(int rank) { return absl::StrCat("failed/", rank); }
 
 // The local address on the route to the master (what the other ranks can reach this one at).
 std::string LocalAddressToward(const std::string& host, int port) {
@@ -84,17 +84,19 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
   const std::string where = absl::StrCat(o.master_host, ":", o.master_port);
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(o.master_port);
-  so.isServer = o.rank == 0;
+  so.isServer = o.rank == 0 && o.serve_store;
   so.waitWorkers = false;
   so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout);
   try {
-    d->impl_->store = c10::make_intrusive<c10d::TCPStore>(o.master_host, so);
+    d->impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+        o.key_prefix, c10::make_intrusive<c10d::TCPStore>(o.master_host, so));
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "rank ", o.rank, ": ",
-        o.rank == 0 ? "cannot serve the rendezvous store at " + where : "cannot reach the rendezvous store at " + where +
-                                                                            " (rank 0 serves it) within " +
-                                                                            std::to_string(o.timeout.count()) + " s",
+        so.isServer ? "cannot serve the rendezvous store at " + where
+                    : absl::StrCat("cannot reach the rendezvous store at ", where, " (",
+                                   o.serve_store ? "rank 0 serves it" : "torchrun's agent serves it", ") within ",
+                                   o.timeout.count(), " s"),
         ": ", e.what()));
   }
   // Our own join barrier, so that a timeout can say who is missing.
@@ -108,6 +110,10 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
       missing.clear();
       for (int r = 0; r < o.world_size; ++r) (store->check({JoinedKey(r)}) ? joined : missing).push_back(r);
       if (missing.empty()) break;
+      if (o.stop_signal != nullptr && o.stop_signal->load() != 0) {
+        return absl::CancelledError(absl::StrCat("rank ", o.rank, ": stopped by signal ", o.stop_signal->load(),
+                                                 " while waiting for rank(s) ", absl::StrJoin(missing, ", ")));
+      }
       if (std::chrono::steady_clock::now() > deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
             "rank ", o.rank, ": the rendezvous at ", where, " timed out after ", o.timeout.count(), " s: ",
@@ -119,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": the rendezvous store at ", where, " failed: ", e.what()));
   }
-  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("uer/pg", store);
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("pg", store);
   try {
     if (o.backend == "gloo") {
       auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout));
@@ -156,8 +162,10 @@ absl::Status Distributed::Lost(const std::string& what, const std::string& error
       if (r != options_.rank && !impl_->store->check({FailedKey(r)})) lost.push_back(r);
     }
   } catch (const std::exception&) {
-    return absl::AbortedError(absl::StrCat("rank ", options_.rank, ": lost rank 0 (it serves the rendezvous store) during ",
-                                           what, ": ", error));
+    return absl::AbortedError(absl::StrCat("rank ", options_.rank, ": lost ",
+                                           options_.serve_store ? "rank 0 (it serves the rendezvous store)"
+                                                                : "torchrun's agent (it serves the rendezvous store)",
+                                           " during ", what, ": ", error));
   }
   return absl::AbortedError(absl::StrCat("rank ", options_.rank, ": lost rank",
                                          lost.size() == 1 ? " " : "s ", lost.empty() ? "?" : absl::StrJoin(lost, ", "),
@@ -272,6 +280,7 @@ int LaunchLocalRanks(const std::vector<std::string>& argv, const std::vector<int
       setenv("RANK", std::to_string(ranks[i]).c_str(), 1);
       setenv("LOCAL_RANK", std::to_string(i).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(world_size).c_str(), 1);
+      setenv("LOCAL_WORLD_SIZE", std::to_string(ranks.size()).c_str(), 1);
       setenv("UER_LAUNCHED", "1", 1);
       // The machine's cores shared among its ranks, unless the user chose.
       const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

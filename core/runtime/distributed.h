@@ -10,6 +10,7 @@
 #ifndef UER_CORE_RUNTIME_DISTRIBUTED_H_
 #define UER_CORE_RUNTIME_DISTRIBUTED_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -28,6 +29,11 @@ struct DistributedOptions {
   int master_port = 12345;
   std::string backend = "gloo";  // gloo | nccl
   std::chrono::seconds timeout{600};
+  bool serve_store = true;  // rank 0 serves the store; false: an outside agent (torchrun's) does
+  // Every key of the run lives under this prefix: a restarted attempt's keys are its own.
+  std::string key_prefix = "uer/attempt_0";
+  // A signal set here (SIGTERM, SIGINT) while waiting for the other ranks stops the rendezvous.
+  const std::atomic<int>* stop_signal = nullptr;
 };
 
 // tcp://host:port -> host, port.

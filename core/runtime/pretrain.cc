@@ -68,18 +68,10 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     UER_RETURN_IF_ERROR(ValidateOptimizerOptions(check));
   }
   FlushSubnormals();
-  LaunchOptions lo;
-  lo.world_size = o.world_size;
-  lo.gpu_ranks = o.gpu_ranks;
-  lo.backend = o.backend;
-  lo.master_ip = o.master_ip;
-  lo.dist_timeout_s = o.dist_timeout_s;
-  Launch launch;
-  launch.rank = o.rank;
-  launch.local_rank = o.local_rank;
-  launch.master_ip = o.master_ip;
+  LaunchOptions lo = o.launch;
+  if (lo.stop_signal == nullptr) lo.stop_signal = o.stop_signal;
   UER_ASSIGN_OR_RETURN(Placement place,
-                       Place(lo, launch, "--gpu_ranks with more than one GPU needs --world_size"));
+                       Place(lo, o.place, "--gpu_ranks with more than one GPU needs --world_size"));
   const torch::Device device = place.device;
   std::unique_ptr<Distributed> dist = std::move(place.dist);
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
@@ -143,7 +135,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                     {"model", absl::StrCat(o.config.embedding(), "/", o.config.encoder(), "/", o.config.target(), " ",
                                            o.config.layers_num(), "x", o.config.hidden_size())},
                     {"batch_size", absl::StrCat(o.batch_size)},
-                    {"world_size", absl::StrCat(o.world_size)},
+                    {"world_size", absl::StrCat(dist ? dist->world_size() : 1)},
                     {"accumulation_steps", absl::StrCat(o.accumulation_steps)},
                     {"total_steps", absl::StrCat(o.total_steps)},
                     {"learning_rate", absl::StrCat(o.learning_rate)},

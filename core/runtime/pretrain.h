@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/runtime/launch.h"
 
 namespace uer::runtime {
 
@@ -36,15 +37,8 @@ struct PretrainOptions {
   double warmup = 0.1;
   std::string optimizer = "bertadam";  // bertadam | adamw
   std::string schedule = "warmup_linear";
-  std::vector<int> gpu_ranks;
-  int world_size = 1;
-  // Distributed (world_size > 1): this process's global rank, its index among this machine's ranks
-  // (its GPU with nccl), the rendezvous and the backend.
-  int rank = 0;
-  int local_rank = 0;
-  std::string master_ip = "tcp://localhost:12345";
-  std::string backend = "gloo";
-  int dist_timeout_s = 600;
+  LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
+  Launch place;          // this rank's place (ResolveLaunch); alone by default
   bool resume = false;
   bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
   bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
