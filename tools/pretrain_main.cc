@@ -30,6 +30,7 @@ DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
 DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [batch_size x world_size x accumulation_steps].");
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
+DEFINE_bool(overlap_allreduce, true, "Several ranks: average gradients in buckets while the backward pass runs (as PyTorch's DDP); --nooverlap_allreduce: all of them after it.");
 DEFINE_bool(skip_padding, true, "Leave padding positions out of the encoder's work where the target reads none of them (the same loss and gradients); --noskip_padding computes every position, as UER-py does.");
 DEFINE_bool(overwrite_checkpoints, false, "Without --resume: delete the OUTPUT-STEP checkpoints of an earlier run at --output_model_path instead of refusing to start.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
   o.global_loss_normalization = *global_loss;
   o.overwrite_checkpoints = FLAGS_overwrite_checkpoints;
   o.skip_padding = FLAGS_skip_padding;
+  o.overlap_allreduce = FLAGS_overlap_allreduce;
   auto ranks = uer::tools::ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return uer::tools::ExitCode(ranks.status());
   gflags::CommandLineFlagInfo info;

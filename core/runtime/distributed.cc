@@ -11,8 +11,11 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <thread>
 
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -257,6 +260,149 @@ absl::Status Distributed::Barrier() {
     return Lost("a barrier", e.what());
   }
   return absl::OkStatus();
+}
+
+// ---- Overlapped reduction ----
+
+struct GradientReducer::State {
+  Distributed* dist = nullptr;
+  c10::intrusive_ptr<c10d::Backend> pg;
+  std::vector<torch::Tensor> params;
+  std::vector<int> bucket_of;             // parameter -> its bucket
+  std::vector<std::vector<int>> buckets;  // bucket -> its parameters
+  std::vector<int> pending;               // gradients a bucket still waits for
+  std::vector<torch::Tensor> flat;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  size_t next = 0;  // the first bucket not started
+  bool armed = false;
+  bool reported = false;
+  std::string error;
+  std::mutex mu;
+
+  void Launch(size_t b) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (int i : buckets[b]) {
+      torch::Tensor& p = params[i];
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // unused here: zeros, buckets line up
+      parts.push_back(p.grad().reshape({-1}));
+    }
+    flat[b] = torch::cat(parts);
+    try {
+      std::vector<at::Tensor> v{flat[b]};
+      works[b] = pg->allreduce(v);
+    } catch (const std::exception& e) {
+      if (error.empty()) error = e.what();
+    }
+  }
+  // Autograd has accumulated parameter i's gradient.
+  void Ready(int i) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!armed) return;
+    --pending[bucket_of[i]];
+    while (next < buckets.size() && pending[next] == 0) Launch(next++);
+  }
+};
+
+namespace {
+class ReadyHook : public torch::autograd::PostAccumulateGradHook {
+ public:
+  ReadyHook(GradientReducer::State* s, int i) : s_(s), i_(i) {}
+  void operator()(const torch::autograd::Variable&) override { s_->Ready(i_); }
+
+ private:
+  GradientReducer::State* s_;
+  int i_;
+};
+}  // namespace
+
+GradientReducer::GradientReducer(std::unique_ptr<State> state) : s_(std::move(state)) {
+  for (size_t i = 0; i < s_->params.size(); ++i) {
+    torch::autograd::impl::set_post_acc_grad_hooks(s_->params[i],
+                                                   std::make_unique<ReadyHook>(s_.get(), static_cast<int>(i)));
+  }
+}
+
+GradientReducer::~GradientReducer() {
+  for (const torch::Tensor& p : s_->params) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+}
+
+void GradientReducer::Arm() {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  s_->armed = true;
+  s_->next = 0;
+  s_->error.clear();
+  for (size_t b = 0; b < s_->buckets.size(); ++b) s_->pending[b] = static_cast<int>(s_->buckets[b].size());
+  s_->flat.assign(s_->buckets.size(), torch::Tensor());
+  s_->works.assign(s_->buckets.size(), nullptr);
+}
+
+absl::Status GradientReducer::Finish(std::vector<double>* flags) {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  State& s = *s_;
+  if (!s.armed) return absl::InternalError("GradientReducer::Finish without Arm");
+  s.armed = false;
+  if (!s.reported && s.dist->rank() == 0) {
+    UER_LOG(INFO) << "gradients averaged during the backward pass: " << s.next << " of " << s.buckets.size()
+                  << " buckets started before it ended";
+    s.reported = true;
+  }
+  while (s.next < s.buckets.size()) s.Launch(s.next++);
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> fv;
+  c10::intrusive_ptr<c10d::Work> flag_work;
+  try {
+    if (s.error.empty() && flags != nullptr && !flags->empty()) {
+      fv.push_back(torch::tensor(*flags, torch::kDouble).to(s.params.empty() ? torch::kCPU : s.params[0].device()));
+      flag_work = s.pg->allreduce(fv);
+    }
+    for (auto& w : s.works) {
+      if (w) w->wait();
+    }
+    if (flag_work) flag_work->wait();
+  } catch (const std::exception& e) {
+    if (s.error.empty()) s.error = e.what();
+  }
+  if (!s.error.empty()) return s.dist->Lost("the gradient all-reduce", s.error);
+  const double inv = 1.0 / s.dist->world_size();
+  for (size_t b = 0; b < s.buckets.size(); ++b) {
+    int64_t off = 0;
+    for (int i : s.buckets[b]) {
+      torch::Tensor g = s.params[i].grad();
+      g.copy_(s.flat[b].narrow(0, off, g.numel()).view_as(g)).mul_(inv);
+      off += g.numel();
+    }
+  }
+  if (flag_work) {
+    torch::Tensor f = fv[0].to(torch::kCPU);
+    for (size_t i = 0; i < flags->size(); ++i) (*flags)[i] = f[static_cast<int64_t>(i)].item<double>();
+  }
+  s.flat.clear();
+  s.works.clear();
+  return absl::OkStatus();
+}
+
+std::unique_ptr<GradientReducer> Distributed::NewReducer(const std::vector<torch::Tensor>& params) {
+  constexpr int64_t kFirstBucketBytes = 1 << 20, kBucketBytes = 25 << 20;  // DDP's sizes
+  auto s = std::make_unique<GradientReducer::State>();
+  s->dist = this;
+  s->pg = impl_->pg;
+  s->params = params;
+  s->bucket_of.assign(params.size(), 0);
+  int64_t bytes = 0;
+  for (int i = static_cast<int>(params.size()) - 1; i >= 0; --i) {
+    const int64_t n = params[i].numel() * params[i].element_size();
+    const int64_t cap = s->buckets.size() <= 1 ? kFirstBucketBytes : kBucketBytes;
+    if (s->buckets.empty() || (bytes > 0 && bytes + n > cap)) {
+      s->buckets.emplace_back();
+      bytes = 0;
+    }
+    s->buckets.back().push_back(i);
+    s->bucket_of[i] = static_cast<int>(s->buckets.size()) - 1;
+    bytes += n;
+  }
+  s->pending.assign(s->buckets.size(), 0);
+  return std::make_unique<GradientReducer>(std::move(s));
 }
 
 // ---- Launcher ----

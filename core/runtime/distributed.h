@@ -39,6 +39,34 @@ struct DistributedOptions {
 // tcp://host:port -> host, port.
 absl::Status ParseMasterIp(const std::string& master_ip, std::string* host, int* port);
 
+class Distributed;
+
+// Gradient averaging overlapped with the backward pass, as PyTorch's DDP does it: the parameters in
+// buckets (reverse order, the first about 1 MB, the others about 25 MB), a hook on each parameter's
+// gradient accumulation, and a bucket's all-reduce started as soon as autograd has accumulated all
+// its gradients, while the backward pass goes on. Buckets start in their order on every rank, so
+// the ranks issue the same collectives in the same order whatever their timing.
+//
+//   auto reducer = dist->NewReducer(params);
+//   reducer->Arm();               // the coming backward pass ends an optimizer step
+//   loss.backward();              // buckets leave as their gradients are done
+//   UER_RETURN_IF_ERROR(reducer->Finish(&flags));   // the rest, the flags; wait; average
+class GradientReducer {
+ public:
+  struct State;
+  explicit GradientReducer(std::unique_ptr<State> state);
+  ~GradientReducer();  // removes the hooks
+  // The next backward pass is the last micro-step of a step: reduce during it. Unarmed backward
+  // passes (accumulation micro-steps) reduce nothing.
+  void Arm();
+  // Starts the buckets that did not (a parameter without a gradient gets zeros), sums `flags` (one
+  // float64 each) in one more collective, waits, and leaves each gradient the mean over the ranks.
+  absl::Status Finish(std::vector<double>* flags);
+
+ private:
+  std::unique_ptr<State> s_;
+};
+
 class Distributed {
  public:
   // Joins the rendezvous (rank 0 serves the store). A timeout says how many ranks joined and which
@@ -54,11 +82,14 @@ class Distributed {
   // Averages the gradients of `params` over the ranks, in buckets of about 25 MB whose all-reduces
   // run concurrently, and sums `flags` (one float each) in the same collective.
   absl::Status AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags);
+  // The overlapped form of AllReduceGradients (above) for these parameters.
+  std::unique_ptr<GradientReducer> NewReducer(const std::vector<torch::Tensor>& params);
   // Sums `values` over the ranks (in float64, on `device`: the process group's).
   absl::Status AllReduceSum(std::vector<double>* values, torch::Device device);
   absl::Status Barrier();
 
  private:
+  friend class GradientReducer;
   struct Impl;
   explicit Distributed(const DistributedOptions& options);
   // A failed collective: finds out (through the store) which ranks are gone and says so.

@@ -129,6 +129,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   t.optimizer.schedule = o.schedule;
   t.dist = dist.get();
   t.global_loss_normalization = o.global_loss_normalization;
+  t.overlap_allreduce = o.overlap_allreduce;
   t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.run_settings = {{"dataset_path", o.dataset_path},
                     {"vocab_path", o.vocab_path},

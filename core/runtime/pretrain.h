@@ -45,6 +45,7 @@ struct PretrainOptions {
   // Let the encoder leave padding positions out when the target reads none of them (the same loss
   // and gradients; Model::SkipPadding). false computes every position, as UER-py does.
   bool skip_padding = true;
+  bool overlap_allreduce = true;  // TrainerOptions::overlap_allreduce
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;
 };

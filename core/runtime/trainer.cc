@@ -199,6 +199,8 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     }
   }
   if (dist) UER_RETURN_IF_ERROR(dist->Broadcast(params));  // rank 0's weights everywhere
+  std::unique_ptr<GradientReducer> reducer;
+  if (dist && o.overlap_allreduce) reducer = dist->NewReducer(params);
 
   TrainResult result;
   model.train();
@@ -252,6 +254,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
         objective = objective + s.out.terms[i].sum * (world / (counts[i] + s.out.terms[i].eps));
       }
     }
+    if (reducer && step == group_last) reducer->Arm();
     (objective / static_cast<double>(group_last - group_first + 1)).backward();
     bool stop_now = false;
     if (step == group_last) {
@@ -259,7 +262,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
         // Gradients and two flags in one collective, so that every rank decides the same: stop on
         // a signal (any rank's) or on a non-finite loss (any rank's).
         std::vector<double> flags = {stop_requested() ? 1.0 : 0.0, bad_loss_step ? 1.0 : 0.0};
-        UER_RETURN_IF_ERROR(dist->AllReduceGradients(params, &flags));
+        UER_RETURN_IF_ERROR(reducer ? reducer->Finish(&flags) : dist->AllReduceGradients(params, &flags));
         if (flags[1] > 0) {
           return absl::InternalError(absl::StrCat(
               "rank ", dist->rank(), ": a non-finite loss on ",

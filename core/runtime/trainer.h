@@ -97,6 +97,9 @@ struct TrainerOptions {
   // all ranks together, so that N ranks train as one process with N times the batch. false: each
   // rank by its own counts (UER-py's way; the ranks' gradients are then averaged).
   bool global_loss_normalization = true;
+  // Distributed runs: gradients averaged while the backward pass runs (GradientReducer); false: in
+  // one go after it (Distributed::AllReduceGradients).
+  bool overlap_allreduce = true;
   std::atomic<int>* stop_signal = nullptr;
 };
 

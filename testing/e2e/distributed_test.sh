@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Distributed pre-training on Gloo (CPU) over loopback:
 #  - two ranks started by pretrain itself end with the same weights (within 1e-6) as one process
-#    that sees the same global batch; so do two ranks started one by one as a cluster launcher would
+#    that sees the same global batch, with the gradients averaged during the backward pass (the
+#    default), after it, and over accumulation micro-steps; so do two ranks started one by one as a cluster launcher would
 #    (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
 #  - a rendezvous that times out says how many ranks joined and which are missing;
 #  - killing one rank makes the other exit non-zero, naming the lost rank, within the timeout.
@@ -39,9 +40,25 @@ for r in 0 1; do
 done
 wait ${pids[0]} || { tail "$t/env0.log"; fail "rank 0 (env)"; }
 wait ${pids[1]} || { tail "$t/env1.log"; fail "rank 1 (env)"; }
+# Gradients averaged after the backward pass instead of during it (--nooverlap_allreduce), and
+# accumulation micro-steps (the overlapped reduction runs on the last one only): the same weights.
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
+  --nooverlap_allreduce --output_model_path "$t/noov.bin" 2> "$t/noov.log" || { tail "$t/noov.log"; fail "no overlap"; }
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --accumulation_steps 2 --output_model_path "$t/acc_one.bin" 2> "$t/acc_one.log" ||
+  { tail "$t/acc_one.log"; fail "accumulation, one process"; }
+"$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --accumulation_steps 2 --world_size 2 --backend gloo \
+  --master_ip "tcp://127.0.0.1:$(port)" --output_model_path "$t/acc_two.bin" 2> "$t/acc_two.log" ||
+  { tail "$t/acc_two.log"; fail "accumulation, two ranks"; }
 python="$root/.venv/bin/python"
 if [[ -x "$python" ]]; then
-  "$python" - "$t/one.bin" "$t/two.bin" "$t/env.bin" <<'PY' || fail "weights differ"
+  "$python" - "$t/acc_one.bin" "$t/acc_two.bin" <<'PY' || fail "accumulation: weights differ"
+import sys, torch
+one, two = (torch.load(p, weights_only=True) for p in sys.argv[1:])
+diff = max((one[k] - two[k]).abs().max().item() for k in one)
+print(f"accumulation 2, two ranks: max |one - two| = {diff:.3g}")
+assert diff <= 1e-6, diff
+PY
+  "$python" - "$t/one.bin" "$t/two.bin" "$t/env.bin" "$t/noov.bin" <<'PY' || fail "weights differ"
 import sys, torch
 one = torch.load(sys.argv[1], weights_only=True)
 init = None
