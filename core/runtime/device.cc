@@ -2,8 +2,16 @@
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 
 namespace uer::runtime {
 
@@ -19,5 +27,54 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
 }
 
 void FlushSubnormals() { at::globalContext().setFlushDenormal(true); }
+
+bool CpuHasBf16() {
+  if (const char* no = std::getenv("UER_CPU_NO_BF16"); no != nullptr && std::string(no) == "1") return false;
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "flags")) {
+      return absl::StrContains(line, " avx512_bf16") || absl::StrContains(line, " amx_bf16");
+    }
+  }
+  return false;
+}
+
+double MeasureGemmPeak(torch::ScalarType dtype, torch::Device device, double seconds, int64_t n) {
+  torch::NoGradGuard no_grad;
+  const auto opts = torch::TensorOptions().dtype(dtype).device(device);
+  torch::Tensor a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts), c = torch::empty({n, n}, opts);
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  };
+  torch::mm_out(c, a, b);  // warm-up: packing buffers, thread pool
+  sync();
+  double best = 0, spent = 0;
+  for (int rep = 0; rep < 3 || spent < seconds; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    sync();
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spent += t;
+    if (t > 0) best = std::max(best, 2.0 * n * n * n / t);
+    if (rep > 1000) break;
+  }
+  return best;
+}
+
+double ModelFlopsPerToken(const std::vector<std::pair<std::string, torch::Tensor>>& named, int64_t seq_length) {
+  double dense = 0, attention = 0;
+  for (const auto& [name, p] : named) {
+    const bool embedding = absl::StartsWith(name, "embedding.");
+    const bool encoder = absl::StartsWith(name, "encoder.");
+    if (!(embedding || encoder) || p.dim() < 2) continue;
+    if (embedding && absl::StrContains(name.substr(10), "embedding")) continue;  // a lookup table
+    dense += static_cast<double>(p.numel());
+    if (encoder && absl::EndsWith(name, "final_linear.weight")) {
+      attention += 12.0 * static_cast<double>(seq_length) * static_cast<double>(p.size(0));
+    }
+  }
+  return 6.0 * dense + attention;
+}
 
 }  // namespace uer::runtime

@@ -3,6 +3,7 @@
 #define UER_CORE_RUNTIME_DEVICE_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -21,6 +22,24 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
 // some thousand steps, where every CPU multiply is ~100 times slower; a run then slows down by half
 // as it goes. Used by pretrain and the fine-tuning tools.
 void FlushSubnormals();
+
+// Whether this CPU computes bf16 natively (avx512_bf16 or amx_bf16 in /proc/cpuinfo). The
+// environment variable UER_CPU_NO_BF16=1 makes it say no (tests of the refusal).
+bool CpuHasBf16();
+
+// The GEMM peak this process reaches, in FLOP/s: the best of repeated n x n by n x n matrix
+// products in `dtype` on `device` (with the threads the process uses), run for about `seconds`.
+// The denominator of model FLOPs utilisation (pretrain's report line, bench/gemm_peak).
+double MeasureGemmPeak(torch::ScalarType dtype, torch::Device device, double seconds = 1.0, int64_t n = 2048);
+
+// Model FLOPs per token of one training step (forward and backward), as PaLM's MFU counts them:
+// 6 x the weights every token passes through (the encoder's and the embedding's matrices, not its
+// lookup tables: parameters under "embedding." with "embedding" in the name) plus 12 x seq_length x
+// width for each attention module (a "final_linear.weight" under "encoder."; its rows are the
+// width). The target's head is left out (it runs on the positions it predicts, not on every one),
+// so the utilisation reported is a lower bound.
+double ModelFlopsPerToken(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters,
+                          int64_t seq_length);
 
 }  // namespace uer::runtime
 

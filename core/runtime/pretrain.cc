@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include "absl/strings/str_cat.h"
@@ -26,15 +27,18 @@ namespace {
 // the report line with the target's own part (its data side's ReportLine).
 class PretrainJob : public TrainingJob {
  public:
-  PretrainJob(Model* model, const Dataset& dataset, DataLoader* loader,
-              torch::Device device)
-      : model_(model), dataset_(dataset), loader_(loader), device_(device) {}
+  // `flops_per_token` and `peak_flops` (one process's) make the report's MFU; peak 0: none.
+  PretrainJob(Model* model, const Dataset& dataset, DataLoader* loader, torch::Device device, bool skipping,
+              double flops_per_token, double peak_flops)
+      : model_(model), dataset_(dataset), loader_(loader), device_(device), skipping_(skipping),
+        flops_per_token_(flops_per_token), peak_flops_(peak_flops) {}
   torch::nn::Module& model() override { return *model_; }
   absl::StatusOr<StepOutput> Forward(int64_t) override {
     UER_ASSIGN_OR_RETURN(Batch batch, loader_->Next(device_));
     StepOutput s;
     s.out = model_->Forward(batch.src, batch.seg, batch.tgt);
     s.tokens = batch.tokens;
+    if (skipping_ && peak_flops_ > 0) s.computed_tokens = (batch.src > 0).sum().item<int64_t>();
     s.instances = batch.instances;
     return s;
   }
@@ -44,6 +48,10 @@ class PretrainJob : public TrainingJob {
     return absl::StrCat(absl::StrFormat("| %8d/%8d steps| %8.2f tokens/s| loss %7.2f", c.step, c.total_steps,
                                         c.tokens_per_second, c.sums.Mean("loss")),
                         dataset_.data().ReportLine(c.sums),
+                        peak_flops_ > 0 ? absl::StrFormat("| MFU %.1f%%", 100.0 * flops_per_token_ *
+                                                                               c.computed_tokens_per_second /
+                                                                               (peak_flops_ * c.world_size))
+                                        : "",
                         absl::StrFormat("| elapsed %s| ETA %s", FormatDuration(c.elapsed_seconds),
                                         FormatDuration(c.eta_seconds)));
   }
@@ -53,6 +61,8 @@ class PretrainJob : public TrainingJob {
   const Dataset& dataset_;
   DataLoader* loader_;
   torch::Device device_;
+  bool skipping_;
+  double flops_per_token_, peak_flops_;
 };
 
 }  // namespace
@@ -142,7 +152,15 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                     {"learning_rate", absl::StrCat(o.learning_rate)},
                     {"seed", absl::StrCat(o.seed)}};
   t.stop_signal = o.stop_signal;
-  PretrainJob job(model.get(), *dataset, &loader, device);
+  double peak = o.peak_flops;
+  const double flops_per_token = ModelFlopsPerToken(model->named_parameters().pairs(), dataset->header().seq_length);
+  if (peak == 0) {
+    peak = MeasureGemmPeak(torch::kFloat, device);
+    UER_LOG(INFO) << "MFU: " << absl::StrFormat("%.3g", flops_per_token) << " model FLOPs per token (forward and backward) "
+                  << "against a measured fp32 GEMM peak of " << absl::StrFormat("%.1f", peak / 1e9) << " GFLOP/s ("
+                  << (device.is_cuda() ? std::string("GPU") : absl::StrCat(at::get_num_threads(), " threads")) << ")";
+  }
+  PretrainJob job(model.get(), *dataset, &loader, device, skipping, flops_per_token, peak);
   UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));
   PretrainResult result;
   result.steps_done = r.steps_done;

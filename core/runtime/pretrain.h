@@ -46,6 +46,9 @@ struct PretrainOptions {
   // and gradients; Model::SkipPadding). false computes every position, as UER-py does.
   bool skip_padding = true;
   bool overlap_allreduce = true;  // TrainerOptions::overlap_allreduce
+  // The GEMM peak (FLOP/s of one process) that the report's MFU divides by: 0 measures it at the
+  // start (MeasureGemmPeak, about a second); < 0 reports no MFU.
+  double peak_flops = 0;
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;
 };

@@ -206,7 +206,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   model.train();
   const auto run_start = std::chrono::steady_clock::now();
   auto interval_start = run_start;
-  int64_t interval_tokens = 0, first_step = step;
+  int64_t interval_tokens = 0, interval_computed = 0, first_step = step;
   core::ReportSums sums;
   std::string last_good;
   const int world = dist ? dist->world_size() : 1;
@@ -242,6 +242,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     ++sums.steps;
     sums.instances += s.instances;
     interval_tokens += s.tokens;
+    interval_computed += s.computed_tokens >= 0 ? s.computed_tokens : s.tokens;
     torch::Tensor objective = s.out.loss * s.weight;
     if (dist && o.global_loss_normalization && !s.out.terms.empty()) {
       // sum_i / (N_i + eps) with N_i the count of all ranks: times world_size, since the gradients
@@ -293,11 +294,14 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
       c.sums = sums;
       const double interval = std::chrono::duration<double>(now - interval_start).count();
       c.tokens_per_second = interval > 0 ? interval_tokens * world / interval : 0;
+      c.computed_tokens_per_second = interval > 0 ? interval_computed * world / interval : 0;
+      c.world_size = world;
       c.elapsed_seconds = std::chrono::duration<double>(now - run_start).count();
       c.eta_seconds = c.elapsed_seconds / static_cast<double>(step - first_step + 1) * (o.total_steps - step);
       UER_LOG(INFO) << job.ReportLine(c);
       sums = core::ReportSums();
       interval_tokens = 0;
+      interval_computed = 0;
       interval_start = now;
     }
     if (o.save_checkpoint_steps > 0 && step % o.save_checkpoint_steps == 0) {

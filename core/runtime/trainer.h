@@ -32,6 +32,7 @@ namespace uer::runtime {
 struct StepOutput {
   core::TargetOutput out;
   int64_t tokens = 0;     // positions of the batch (for tokens/s)
+  int64_t computed_tokens = -1;  // positions the model computed (padding skipped); -1: tokens
   int64_t instances = 0;  // rows of the batch
   // The loss is multiplied by this before backward (a rank's share of a global mean); 1 usually.
   // Not used where the loss's terms are normalised over all ranks (TrainerOptions).
@@ -43,6 +44,8 @@ struct ReportContext {
   int64_t step = 0, total_steps = 0;
   core::ReportSums sums;  // the target's values, and "loss", over the interval (this rank's)
   double tokens_per_second = 0;  // all ranks together
+  double computed_tokens_per_second = 0;  // the positions computed (StepOutput::computed_tokens), all ranks
+  int world_size = 1;
   double elapsed_seconds = 0;    // since the run (or its resume) started
   double eta_seconds = 0;
 };
