@@ -35,6 +35,7 @@ DEFINE_int32(epochs_num, 3, "Number of epochs.");
 DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int32(seed, 7, "Random seed.");
 DEFINE_bool(replace_invalid_utf8, false, "Read invalid UTF-8 (a GBK file) as U+FFFD instead of stopping at the line.");
+DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast; weights, optimizer state and checkpoints stay fp32).");
 DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of stopping at the first.");
 // Evaluation and output.
 DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
@@ -117,6 +118,7 @@ int RunFinetuneTool(const std::string& task) {
   o.seed = FLAGS_seed;
   o.skip_bad_lines = FLAGS_skip_bad_lines;
   o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
+  o.precision = FLAGS_precision;
   o.resume = FLAGS_resume;
   auto global_loss = ParseLossNormalization(FLAGS_loss_normalization);
   if (!global_loss.ok()) return ExitCode(global_loss.status());
@@ -167,6 +169,7 @@ int RunInferTool(const std::string& task) {
   o.batch_size = FLAGS_batch_size;
   o.seq_length = FLAGS_seq_length;
   o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
+  o.precision = FLAGS_precision;
   auto ranks = ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return ExitCode(ranks.status());
   o.gpu_ranks = *ranks;

@@ -8,6 +8,7 @@
 DEFINE_string(pretrained_model_path, "", "The checkpoint (any format uer-cc reads: UER-py's, HuggingFace's).");
 DEFINE_string(load_model_path, "", "Same as --pretrained_model_path (UER-py's newer name).");
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
+DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products in bf16 where the CPU has it).");
 DECLARE_string(config_path);     // tools/model_flags.cc
 DECLARE_string(sub_vocab_path);  // tools/model_flags.cc
 
@@ -32,6 +33,7 @@ absl::StatusOr<ModelSource> ModelSourceFromFlags(const std::string& tokenizer) {
   s.vocab_path = FLAGS_vocab_path;  // after ResolveModelConfig, which may take a HuggingFace folder's
   if (s.vocab_path.empty()) return absl::InvalidArgumentError("--vocab_path is required");
   s.sub_vocab_path = FLAGS_sub_vocab_path;
+  s.precision = FLAGS_precision;
   return s;
 }
 

@@ -32,6 +32,7 @@ DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [bat
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
 DEFINE_bool(overlap_allreduce, true, "Several ranks: average gradients in buckets while the backward pass runs (as PyTorch's DDP); --nooverlap_allreduce: all of them after it.");
 DEFINE_double(peak_tflops, 0, "The GEMM peak of one process in TFLOP/s for the report's model FLOPs utilisation (MFU); 0 measures it at the start (about a second of fp32 matrix products); negative: no MFU.");
+DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products in bf16 on AMX/AVX-512 BF16 CPUs and GPUs; LayerNorm, softmax and losses in fp32; weights, optimizer state and checkpoints fp32).");
 DEFINE_bool(skip_padding, true, "Leave padding positions out of the encoder's work where the target reads none of them (the same loss and gradients); --noskip_padding computes every position, as UER-py does.");
 DEFINE_bool(overwrite_checkpoints, false, "Without --resume: delete the OUTPUT-STEP checkpoints of an earlier run at --output_model_path instead of refusing to start.");
 DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint and its .state file.");
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   o.overwrite_checkpoints = FLAGS_overwrite_checkpoints;
   o.skip_padding = FLAGS_skip_padding;
   o.overlap_allreduce = FLAGS_overlap_allreduce;
+  o.precision = FLAGS_precision;
   o.peak_flops = FLAGS_peak_tflops * 1e12;
   auto ranks = uer::tools::ParseGpuRanks(FLAGS_gpu_ranks);
   if (!ranks.ok()) return uer::tools::ExitCode(ranks.status());

@@ -115,6 +115,7 @@ absl::Status AdaptVocab(const VocabAdapterOptions& options, std::ostream& out);
 struct ModelSource {
   std::string load_model_path, vocab_path, sub_vocab_path;
   core::v1::ModelConfig config;
+  std::string precision = "fp32";  // of the forward passes: fp32 | bf16 (runtime::ParsePrecision)
 };
 
 // extract_features: the encoder's output for each input line ([CLS] + its tokens, cut or padded

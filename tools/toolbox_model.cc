@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/python_random.h"
+#include "core/runtime/device.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/model.h"
 #include "core/runtime/trainer.h"
@@ -27,6 +28,7 @@ struct LoadedModel {
   std::shared_ptr<const core::Vocab> vocab;
   std::unique_ptr<core::Tokenizer> tokenizer;
   std::shared_ptr<runtime::Model> model;
+  runtime::Precision precision = runtime::Precision::kFp32;
 };
 
 // need_target: the target's head is used (its weights must be in the checkpoint); otherwise the
@@ -35,6 +37,7 @@ absl::StatusOr<LoadedModel> LoadModel(const ModelSource& s, bool need_target) {
   if (s.load_model_path.empty()) return absl::InvalidArgumentError("--pretrained_model_path is required");
   if (s.vocab_path.empty()) return absl::InvalidArgumentError("--vocab_path is required");
   LoadedModel m;
+  UER_ASSIGN_OR_RETURN(m.precision, runtime::ParsePrecision(s.precision, torch::kCPU));
   UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(s.vocab_path));
   m.vocab = std::make_shared<const core::Vocab>(std::move(v));
   core::TokenizerOptions topts;
@@ -91,7 +94,7 @@ torch::Tensor Encode(runtime::Model& model, const torch::Tensor& src, const torc
     width = std::max<int64_t>(1, seg.gt(0).sum(1).max().item<int64_t>());
   }
   torch::Tensor s = src.slice(1, 0, width), g = seg.slice(1, 0, width);
-  torch::Tensor hidden = model.encoder->Forward(model.Embed(s, g), g);
+  torch::Tensor hidden = model.encoder->Forward(model.Embed(s, g), g).to(torch::kFloat);
   if (width == src.size(1)) return hidden;
   return torch::constant_pad_nd(hidden, {0, 0, 0, src.size(1) - width});
 }
@@ -116,6 +119,7 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
   auto [src, seg] = Pad(rows, o.seq_length, m.vocab->pad_id());
   std::vector<torch::Tensor> parts;
   torch::NoGradGuard no_grad;
+  runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
     for (int64_t b = 0; b < src.size(0); b += o.batch_size) {
       torch::Tensor s = src.slice(0, b, b + o.batch_size), g = seg.slice(0, b, b + o.batch_size);
@@ -171,6 +175,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
   auto [src, seg] = Pad(rows, o.seq_length, m.vocab->pad_id());
   UER_ASSIGN_OR_RETURN(AtomicOutput file, AtomicOutput::Open(o.output_path));
   torch::NoGradGuard no_grad;
+  runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   int64_t top1 = 0;
   std::string text;
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
@@ -234,6 +239,7 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
   out << "length of candidate vocab: " << cands.size() << "\n";
   if (unknown > 0) LOG(WARNING) << unknown << " candidates of " << o.cand_vocab_path << " are not in the vocabulary: left out";
   torch::NoGradGuard no_grad;
+  runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   UER_RETURN_IF_ERROR(ForEachLine(o.sent_path, [&](std::string_view raw, int64_t number) -> absl::Status {
     std::vector<std::string> fields =
         absl::StrSplit(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())), '\t');
@@ -303,6 +309,7 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
   GenerateStats stats;
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
+  runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view raw, int64_t number) -> absl::Status {
     const std::string line(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
     std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(line));

@@ -1,6 +1,7 @@
 #include "core/runtime/device.h"
 
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -12,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace uer::runtime {
 
@@ -27,6 +29,51 @@ absl::StatusOr<torch::Device> SingleProcessDevice(const std::vector<int>& gpu_ra
 }
 
 void FlushSubnormals() { at::globalContext().setFlushDenormal(true); }
+
+absl::StatusOr<Precision> ParsePrecision(const std::string& name, torch::Device device) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") {
+    if (device.is_cpu() && !CpuHasBf16()) {
+      return absl::FailedPreconditionError(
+          "--precision bf16: this CPU has no native bf16 (neither avx512_bf16 nor amx_bf16 in /proc/cpuinfo); "
+          "use --precision fp32");
+    }
+    return Precision::kBf16;
+  }
+  if (name == "fp16") {
+    return absl::InvalidArgumentError("--precision fp16 (with dynamic loss scaling, CUDA) is not built yet; use bf16");
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--precision must be fp32, bf16 or fp16, got \"", name, "\""));
+}
+
+const char* PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    default:
+      return "fp32";
+  }
+}
+
+AutocastGuard::AutocastGuard(Precision precision, torch::Device device) {
+  if (precision == Precision::kFp32) return;
+  active_ = true;
+  type_ = device.type();
+  was_enabled_ = at::autocast::is_autocast_enabled(type_);
+  was_dtype_ = at::autocast::get_autocast_dtype(type_);
+  at::autocast::set_autocast_dtype(type_, precision == Precision::kBf16 ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_enabled(type_, true);
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(type_, was_enabled_);
+  at::autocast::set_autocast_dtype(type_, was_dtype_);
+}
 
 bool CpuHasBf16() {
   if (const char* no = std::getenv("UER_CPU_NO_BF16"); no != nullptr && std::string(no) == "1") return false;

@@ -27,6 +27,33 @@ void FlushSubnormals();
 // environment variable UER_CPU_NO_BF16=1 makes it say no (tests of the refusal).
 bool CpuHasBf16();
 
+// The arithmetic of the forward passes (--precision). Weights, gradients, optimizer state and
+// checkpoints stay fp32 in every case.
+enum class Precision { kFp32, kBf16, kFp16 };
+
+// "fp32", "bf16" or "fp16" for work on `device`. bf16 on a CPU without native bf16 (CpuHasBf16) is
+// refused, naming the CPU flags it lacks (no silent software fallback); fp16 (dynamic loss scaling,
+// CUDA) is not built yet and says so.
+absl::StatusOr<Precision> ParsePrecision(const std::string& name, torch::Device device);
+const char* PrecisionName(Precision p);
+
+// Autocast over a scope, for forward passes: matrix products and convolutions in bf16, the rest as
+// LibTorch's autocast lists say (plugins take LayerNorm, softmax and losses in fp32 themselves).
+// Nothing for fp32. Backward passes run outside it, as PyTorch advises.
+class AutocastGuard {
+ public:
+  AutocastGuard(Precision precision, torch::Device device);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool active_ = false;
+  c10::DeviceType type_ = c10::DeviceType::CPU;
+  bool was_enabled_ = false;
+  c10::ScalarType was_dtype_ = c10::ScalarType::BFloat16;
+};
+
 // The GEMM peak this process reaches, in FLOP/s: the best of repeated n x n by n x n matrix
 // products in `dtype` on `device` (with the threads the process uses), run for about `seconds`.
 // The denominator of model FLOPs utilisation (pretrain's report line, bench/gemm_peak).

@@ -46,9 +46,9 @@ std::pair<torch::Tensor, torch::Tensor> BatchInputs(const TaskDataset& d, int64_
 }
 
 core::Evaluation Evaluate(FinetuneModel* model, torch::Device device, const core::TaskData& task, const TaskDataset& data,
-                          int64_t bs, bool trim, bool full) {
+                          int64_t bs, bool trim, bool full, Precision precision) {
   std::unique_ptr<core::Evaluator> e = task.NewEvaluator(data, full);
-  Predictor(model, device, bs).Run(data, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
+  Predictor(model, device, bs, precision).Run(data, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
   return e->Finish();
 }
 
@@ -96,6 +96,7 @@ class FinetuneJob : public TrainingJob {
     batches_ = (train.size() + global_batch_ - 1) / global_batch_;
   }
   int64_t batches_per_epoch() const { return batches_; }
+  Precision precision = Precision::kFp32;  // of the dev evaluations
   torch::nn::Module& model() override { return *model_; }
   absl::StatusOr<StepOutput> Forward(int64_t step) override {
     const int64_t i = (step - 1) % batches_, n = train_.size();
@@ -141,7 +142,7 @@ class FinetuneJob : public TrainingJob {
     if (step % batches_ != 0) return absl::OkStatus();
     const int64_t epoch = step / batches_;
     auto start = std::chrono::steady_clock::now();
-    core::Evaluation e = Evaluate(model_, device_, task_, dev_, o_.batch_size, trim_, false);
+    core::Evaluation e = Evaluate(model_, device_, task_, dev_, o_.batch_size, trim_, false, precision);
     model_->train();
     result_->eval_seconds += Seconds(start);
     result_->eval_samples += dev_.size();
@@ -234,6 +235,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   UER_ASSIGN_OR_RETURN(Placement place, Place(o.launch, o.place, "fine-tuning on several GPUs needs --world_size"));
   const int rank = place.dist ? place.dist->rank() : 0, world = place.dist ? place.dist->world_size() : 1;
   const bool writer = rank == 0;
+  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, place.device));
   UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
   core::TaskReadOptions read;
   read.seq_length = o.seq_length;
@@ -302,6 +304,9 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   t.dist = place.dist.get();
   t.global_loss_normalization = o.global_loss_normalization;
   t.overwrite_checkpoints = o.overwrite_checkpoints;
+  t.precision = precision;
+  t.device = place.device;
+  job.precision = precision;
   t.run_settings = {{"task", o.task},
                     {"train_path", o.train_path},
                     {"pretrained_model_path", o.pretrained_model_path},
@@ -314,7 +319,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   t.stop_signal = o.stop_signal;
   UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
                 << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
-                << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "");
+                << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "")
+                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"));
   auto start = std::chrono::steady_clock::now();
   UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));
   result.train_seconds = Seconds(start) - result.eval_seconds;
@@ -326,7 +332,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   if (writer) RemoveCheckpoints(o.output_model_path);  // a finished run needs its signal saves no more
   if (test && writer) {
     UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.output_model_path, {}).status());
-    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true);
+    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true, precision);
     result.test_metric = e.metric;
     result.test_report = absl::StrCat("Test set evaluation (", test->size(), " instances, the best model by dev):\n", e.report);
   }
@@ -335,8 +341,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
 
 }  // namespace
 
-Predictor::Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size)
-    : model_(model), device_(device), batch_size_(batch_size), trim_(CanTrimPadding(*model)) {}
+Predictor::Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size, Precision precision)
+    : model_(model), device_(device), batch_size_(batch_size), trim_(CanTrimPadding(*model)), precision_(precision) {}
 
 void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, const core::TargetOutput&)>& use) const {
   torch::NoGradGuard no_grad;
@@ -345,7 +351,18 @@ void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, c
   for (int64_t begin = 0; begin < n; begin += batch_size_) {
     const int64_t len = std::min(batch_size_, n - begin);
     auto [src, seg] = BatchInputs(data, begin, len, trim_);
-    use(begin, model_->Forward(src.to(device_), seg.to(device_), {}));
+    core::TargetOutput out;
+    {
+      AutocastGuard autocast(precision_, device_);
+      out = model_->Forward(src.to(device_), seg.to(device_), {});
+    }
+    if (precision_ != Precision::kFp32) {  // what writers and metrics read is fp32
+      if (out.loss.defined() && out.loss.is_floating_point()) out.loss = out.loss.to(torch::kFloat);
+      for (auto& [name, t] : out.values) {
+        if (t.defined() && t.is_floating_point()) t = t.to(torch::kFloat);
+      }
+    }
+    use(begin, out);
   }
 }
 
@@ -366,6 +383,7 @@ absl::Status RunInfer(const InferOptions& o) {
   return CatchTorchErrors([&]() -> absl::Status {
     UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
     UER_ASSIGN_OR_RETURN(torch::Device device, SingleProcessDevice(o.gpu_ranks, "inference runs on one GPU: give one rank in --gpu_ranks"));
+    UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, device));
     UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(o.load_model_path));
     core::v1::ModelConfig config = o.config;
     UER_RETURN_IF_ERROR(s.task->PrepareInference(o.load_model_path, state, &config));
@@ -387,7 +405,7 @@ absl::Status RunInfer(const InferOptions& o) {
     // A writer without a header line (one JSON object for the whole file) writes it all in Finish.
     std::string text = writer->Header();
     if (!text.empty()) text += "\n";
-    Predictor(model.get(), device, o.batch_size).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
+    Predictor(model.get(), device, o.batch_size, precision).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
       writer->Add(begin, out, &text);
     });
     writer->Finish(&text);

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/plugin_api.h"
+#include "core/runtime/device.h"
 #include "core/runtime/launch.h"
 #include "core/runtime/model.h"
 
@@ -42,6 +43,7 @@ struct FinetuneOptions {
   bool resume = false;
   bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
   bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
+  std::string precision = "fp32";         // fp32 | bf16 (ParsePrecision): training and evaluation
   std::atomic<int>* stop_signal = nullptr;
   LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
   Launch place;          // this rank's place (ResolveLaunch)
@@ -72,6 +74,7 @@ struct InferOptions {
   int64_t seq_length = 128;
   bool replace_invalid_utf8 = false;
   std::vector<int> gpu_ranks;
+  std::string precision = "fp32";  // fp32 | bf16 (ParsePrecision)
 };
 
 // The Predictor: forward passes in eval mode over a task's data set, batch by batch, each batch cut
@@ -79,7 +82,8 @@ struct InferOptions {
 // Encoder::TrailingPaddingInvisible): the same outputs, less work on short texts.
 class Predictor {
  public:
-  Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size);
+  // Forward passes under autocast in `precision`; the outputs handed on are fp32.
+  Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size, Precision precision = Precision::kFp32);
   // `use(begin, out)` for rows [begin, begin + batch) of `data`.
   void Run(const core::TaskDataset& data, const std::function<void(int64_t, const core::TargetOutput&)>& use) const;
 
@@ -88,6 +92,7 @@ class Predictor {
   torch::Device device_;
   int64_t batch_size_;
   bool trim_;
+  Precision precision_;
 };
 
 // A prediction file: the task's header line, then a line per input.

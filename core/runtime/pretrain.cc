@@ -83,6 +83,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   UER_ASSIGN_OR_RETURN(Placement place,
                        Place(lo, o.place, "--gpu_ranks with more than one GPU needs --world_size"));
   const torch::Device device = place.device;
+  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, device));
   std::unique_ptr<Distributed> dist = std::move(place.dist);
   if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   if (o.total_steps < 1 || o.batch_size < 1 || o.accumulation_steps < 1 || o.report_steps < 1 ||
@@ -123,7 +124,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   const bool skipping = model->SkipPadding(o.skip_padding);
   UER_LOG(INFO) << "pre-training " << o.config.embedding() << "/" << o.config.encoder() << "/" << o.config.target()
                 << " (" << params << " parameters) on " << dataset->size() << " instances, " << device
-                << (skipping ? ", skipping padding" : "");
+                << (skipping ? ", skipping padding" : "")
+                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"));
 
   TrainerOptions t;
   t.output_model_path = o.output_model_path;
@@ -140,6 +142,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   t.dist = dist.get();
   t.global_loss_normalization = o.global_loss_normalization;
   t.overlap_allreduce = o.overlap_allreduce;
+  t.precision = precision;
+  t.device = device;
   t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.run_settings = {{"dataset_path", o.dataset_path},
                     {"vocab_path", o.vocab_path},
@@ -155,9 +159,9 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   double peak = o.peak_flops;
   const double flops_per_token = ModelFlopsPerToken(model->named_parameters().pairs(), dataset->header().seq_length);
   if (peak == 0) {
-    peak = MeasureGemmPeak(torch::kFloat, device);
+    peak = MeasureGemmPeak(precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat, device);
     UER_LOG(INFO) << "MFU: " << absl::StrFormat("%.3g", flops_per_token) << " model FLOPs per token (forward and backward) "
-                  << "against a measured fp32 GEMM peak of " << absl::StrFormat("%.1f", peak / 1e9) << " GFLOP/s ("
+                  << "against a measured " << PrecisionName(precision) << " GEMM peak of " << absl::StrFormat("%.1f", peak / 1e9) << " GFLOP/s ("
                   << (device.is_cuda() ? std::string("GPU") : absl::StrCat(at::get_num_threads(), " threads")) << ")";
   }
   PretrainJob job(model.get(), *dataset, &loader, device, skipping, flops_per_token, peak);

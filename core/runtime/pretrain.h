@@ -49,6 +49,7 @@ struct PretrainOptions {
   // The GEMM peak (FLOP/s of one process) that the report's MFU divides by: 0 measures it at the
   // start (MeasureGemmPeak, about a second); < 0 reports no MFU.
   double peak_flops = 0;
+  std::string precision = "fp32";  // fp32 | bf16 (ParsePrecision): the forward passes' arithmetic
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;
 };

@@ -226,7 +226,12 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
       result.last_checkpoint = ck;
       return result;
     }
-    UER_ASSIGN_OR_RETURN(StepOutput s, job.Forward(step));
+    absl::StatusOr<StepOutput> forward = [&] {
+      AutocastGuard autocast(o.precision, o.device);
+      return job.Forward(step);
+    }();
+    UER_RETURN_IF_ERROR(forward.status());
+    StepOutput& s = *forward;
     const double loss = s.out.loss.item<double>();
     if (dist && !std::isfinite(loss) && bad_loss_step == 0) bad_loss_step = step;  // decided with the others below
     if (!dist && !std::isfinite(loss)) {

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/plugin_api.h"
+#include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
 #include "core/runtime/optimizer.h"
 #include "core/target_data.h"
@@ -103,6 +104,9 @@ struct TrainerOptions {
   // Distributed runs: gradients averaged while the backward pass runs (GradientReducer); false: in
   // one go after it (Distributed::AllReduceGradients).
   bool overlap_allreduce = true;
+  // Forward passes under autocast in this precision on this device (AutocastGuard); fp32: none.
+  Precision precision = Precision::kFp32;
+  torch::Device device{torch::kCPU};
   std::atomic<int>* stop_signal = nullptr;
 };
 

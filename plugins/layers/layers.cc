@@ -126,7 +126,9 @@ LayerNormImpl::LayerNormImpl(LayerNormOptions options) : options_(options) {
   beta = register_parameter("beta", torch::zeros({options.size()}));
 }
 
-torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& low_precision_x) {
+  // Normalisation in fp32 whatever the input's precision (bf16 under autocast).
+  const torch::Tensor x = low_precision_x.to(torch::kFloat);
   if (options_.type() == core::v1::TORCH_VAR) {
     return torch::layer_norm(x, {options_.size()}, gamma, beta, options_.eps());
   }
@@ -350,7 +352,9 @@ class SoftmaxNllFunction : public torch::autograd::Function<SoftmaxNllFunction> 
 
 }  // namespace
 
-std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& logits, const torch::Tensor& target) {
+std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& low_precision_logits, const torch::Tensor& target) {
+  // Losses in fp32 whatever the logits' precision (bf16 under autocast).
+  const torch::Tensor logits = low_precision_logits.to(torch::kFloat);
   if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat32 && logits.dim() == 2) {
     torch::autograd::variable_list out = SoftmaxNllFunction::apply(logits, target);
     return {out[0], out[1]};

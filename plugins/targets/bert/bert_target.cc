@@ -27,7 +27,7 @@ class BertTarget : public core::Target {
     layers::MlmHead::Output m = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
     const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");
     torch::Tensor out = nsp_linear_2_->forward(torch::tanh(nsp_linear_1_->forward(memory_bank.select(1, 0))));
-    torch::Tensor log_probs = torch::log_softmax(out, -1);
+    torch::Tensor log_probs = torch::log_softmax(out.to(torch::kFloat), -1);
     torch::Tensor loss_nsp = torch::nll_loss(log_probs, tgt_nsp);
     torch::Tensor correct_nsp = log_probs.argmax(-1).eq(tgt_nsp).sum();
     const double rows = static_cast<double>(tgt_nsp.size(0));

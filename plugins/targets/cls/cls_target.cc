@@ -13,7 +13,8 @@ class ClsTarget : public core::Target {
   std::vector<std::string> InputNames() const override { return {"tgt"}; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     const torch::Tensor& labels = layers::Need(tgt, "tgt");
-    torch::Tensor log_probs = torch::log_softmax(linear_2_->forward(torch::tanh(linear_1_->forward(memory_bank.select(1, 0)))), -1);
+    torch::Tensor log_probs = torch::log_softmax(
+        linear_2_->forward(torch::tanh(linear_1_->forward(memory_bank.select(1, 0)))).to(torch::kFloat), -1);
     torch::Tensor loss = torch::nll_loss(log_probs, labels);
     torch::Tensor correct = log_probs.argmax(-1).eq(labels).sum();
     const double rows = static_cast<double>(labels.size(0));

@@ -15,7 +15,7 @@ class NspTarget : public core::Target {
   bool ReadsPadding() const override { return false; }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     const torch::Tensor& label = layers::Need(tgt, "tgt");
-    torch::Tensor log_probs = torch::log_softmax(linear_->forward(memory_bank.select(1, 0)), -1);
+    torch::Tensor log_probs = torch::log_softmax(linear_->forward(memory_bank.select(1, 0)).to(torch::kFloat), -1);
     torch::Tensor loss = torch::nll_loss(log_probs, label.view({-1}));
     torch::Tensor correct = log_probs.argmax(-1).eq(label.view({-1})).sum();
     const double rows = static_cast<double>(label.numel());

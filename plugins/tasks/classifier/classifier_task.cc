@@ -32,7 +32,7 @@ class ClassifierTask : public core::Task {
     out.values.emplace_back("logits", logits);
     auto it = inputs.find("label");
     if (it != inputs.end()) {
-      torch::Tensor log_probs = torch::log_softmax(logits, -1);
+      torch::Tensor log_probs = torch::log_softmax(logits.to(torch::kFloat), -1);
       out.loss = torch::nll_loss(log_probs, it->second.view({-1}));
       out.values.emplace_back("loss", out.loss);
       const double rows = static_cast<double>(it->second.numel());

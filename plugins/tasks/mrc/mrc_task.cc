@@ -22,8 +22,8 @@ class MrcTask : public core::Task {
     auto it = inputs.find("label");
     if (it != inputs.end()) {
       const torch::Tensor& label = it->second;  // [batch, 2]
-      torch::Tensor start = torch::log_softmax(logits.select(2, 0), -1);
-      torch::Tensor end = torch::log_softmax(logits.select(2, 1), -1);
+      torch::Tensor start = torch::log_softmax(logits.select(2, 0).to(torch::kFloat), -1);
+      torch::Tensor end = torch::log_softmax(logits.select(2, 1).to(torch::kFloat), -1);
       out.loss = (torch::nll_loss(start, label.select(1, 0)) + torch::nll_loss(end, label.select(1, 1))) / 2;
       out.values.emplace_back("loss", out.loss);
     }

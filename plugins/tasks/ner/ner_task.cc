@@ -23,7 +23,7 @@ class NerTask : public core::Task {
     auto it = inputs.find("label");
     if (it != inputs.end()) {
       torch::Tensor label = it->second.reshape({-1});
-      torch::Tensor log_probs = torch::log_softmax(logits.reshape({-1, labels_num_}), -1);
+      torch::Tensor log_probs = torch::log_softmax(logits.reshape({-1, labels_num_}).to(torch::kFloat), -1);
       torch::Tensor mask = label.gt(0).to(log_probs.scalar_type());
       torch::Tensor nll = -log_probs.gather(1, label.unsqueeze(1)).squeeze(1);
       torch::Tensor denominator = mask.sum() + 1e-6;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# --precision bf16 (autocast) end to end:
+#  - pretrain: a small BERT on 2,000 book reviews, 120 steps, fp32 and bf16 from the same seed: the
+#    last report's loss within 2% of each other, the checkpoint fp32, MFU reported against the
+#    precision's own measured peak;
+#  - fine-tuning: run_classifier in bf16 trains and evaluates; run_classifier_infer in bf16 agrees
+#    with fp32 on at least 90% of the test labels of the same model;
+#  - refusals, exit 2 with one line: a CPU without bf16 (UER_CPU_NO_BF16=1 stands in for one),
+#    fp16 (not built), an unknown name.
+set -euo pipefail
+ws="$TEST_SRCDIR/$TEST_WORKSPACE"
+root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
+shared="${UER_SHARED_DIR:-$root/../shared}"
+[[ -s "$shared/data/corpora/book_review.txt" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
+grep -qE ' (avx512_bf16|amx_bf16)' /proc/cpuinfo || { echo "SKIP: this CPU has no native bf16"; exit 0; }
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+vocab="$shared/data/vocab/google_zh_vocab.txt"
+python="$root/.venv/bin/python"
+
+head -2000 "$shared/data/corpora/book_review.txt" > "$t/reviews.txt"
+"$ws/tools/preprocess" --corpus_path "$t/reviews.txt" --vocab_path "$vocab" --dataset_path "$t/mlm.uer" \
+  --target mlm --seq_length 64 --dup_factor 1 2> "$t/pre.log" || { tail -3 "$t/pre.log"; fail "preprocess"; }
+pt=(--dataset_path "$t/mlm.uer" --vocab_path "$vocab" --emb_size 128 --hidden_size 128 --feedforward_size 512
+    --heads_num 2 --layers_num 2 --target mlm --total_steps 120 --report_steps 40 --batch_size 16
+    --learning_rate 1e-3 --save_checkpoint_steps 1000)
+for p in fp32 bf16; do
+  "$ws/tools/pretrain" "${pt[@]}" --precision $p --output_model_path "$t/$p.bin" 2> "$t/$p.log" ||
+    { tail -3 "$t/$p.log"; fail "pretrain $p"; }
+done
+grep -q "bf16 autocast" "$t/bf16.log" || fail "the bf16 run does not say so"
+grep -q "against a measured bf16 GEMM peak" "$t/bf16.log" || fail "bf16 MFU is not against the bf16 peak"
+grep -q "| MFU [0-9.]*%" "$t/bf16.log" || fail "no MFU in the report line"
+last() { grep -o 'loss *[0-9.]*' "$1" | tail -1 | awk '{print $2}'; }
+f=$(last "$t/fp32.log"); b=$(last "$t/bf16.log")
+echo "pretrain, 120 steps: last report's loss fp32 $f, bf16 $b"
+awk -v f="$f" -v b="$b" 'BEGIN { d = (b - f) / f; if (d < 0) d = -d; exit !(d <= 0.02) }' || fail "bf16 loss $b is not within 2% of fp32's $f"
+if [[ -x "$python" ]]; then
+  "$python" - "$t/bf16.bin" <<'PY' || fail "the bf16 run's checkpoint is not fp32"
+import sys, torch
+sd = torch.load(sys.argv[1], weights_only=True)
+assert all(v.dtype == torch.float32 for v in sd.values() if v.is_floating_point()), {v.dtype for v in sd.values()}
+PY
+fi
+
+br="$shared/data/datasets/small/book_review"
+model=(--vocab_path "$vocab" --emb_size 128 --hidden_size 128 --feedforward_size 512 --heads_num 2 --layers_num 2
+       --seq_length 64 --batch_size 16 --report_steps 100)
+"$ws/tools/run_classifier" "${model[@]}" --pretrained_model_path "$t/fp32.bin" --train_path "$br/train.tsv" \
+  --dev_path "$br/dev.tsv" --test_path "$br/test.tsv" --output_model_path "$t/cls.bin" --epochs_num 2 \
+  --learning_rate 1e-4 --precision bf16 > "$t/cls.out" 2> "$t/cls.log" || { tail -3 "$t/cls.log"; fail "run_classifier bf16"; }
+grep -q "bf16 autocast" "$t/cls.log" || fail "run_classifier does not say bf16"
+grep -q "Acc. (Correct/Total)" "$t/cls.out" || fail "no bf16 test accuracy"
+for p in fp32 bf16; do
+  "$ws/tools/run_classifier_infer" "${model[@]}" --load_model_path "$t/cls.bin" --test_path "$br/test.tsv" \
+    --prediction_path "$t/pred_$p.tsv" --output_prob --precision $p 2> "$t/infer_$p.log" || { tail -3 "$t/infer_$p.log"; fail "infer $p"; }
+done
+same=$(paste <(cut -f1 "$t/pred_fp32.tsv") <(cut -f1 "$t/pred_bf16.tsv") | awk -F'\t' 'NR > 1 && $1 == $2 { n++ } END { print n + 0 }')
+total=$(($(wc -l < "$t/pred_fp32.tsv") - 1))
+echo "inference: bf16 agrees with fp32 on $same of $total labels"
+(( same * 10 >= total * 9 )) || fail "bf16 inference agrees on only $same of $total"
+
+refuse() {  # refuse EXPECTED_TEXT ENV... -- FLAGS...
+  local want=$1; shift
+  set +e
+  env "$@" > "$t/refuse.out" 2> "$t/refuse.log"
+  local code=$?
+  set -e
+  [[ $code == 2 ]] || { cat "$t/refuse.log"; fail "exit $code, not 2 ($want)"; }
+  grep -q -- "$want" "$t/refuse.log" || { cat "$t/refuse.log"; fail "no \"$want\""; }
+  ! grep -q "terminate called\|Exception raised from" "$t/refuse.log" || fail "a backtrace ($want)"
+}
+refuse "this CPU has no native bf16 (neither avx512_bf16 nor amx_bf16" UER_CPU_NO_BF16=1 \
+  "$ws/tools/pretrain" "${pt[@]}" --precision bf16 --output_model_path "$t/no.bin"
+refuse "this CPU has no native bf16" UER_CPU_NO_BF16=1 "$ws/tools/run_classifier_infer" "${model[@]}" \
+  --load_model_path "$t/cls.bin" --test_path "$br/test.tsv" --prediction_path "$t/no.tsv" --precision bf16
+[[ ! -e "$t/no.tsv" ]] || fail "a refused run wrote predictions"
+refuse "precision fp16 (with dynamic loss scaling, CUDA) is not built yet" \
+  "$ws/tools/pretrain" "${pt[@]}" --precision fp16 --output_model_path "$t/no.bin"
+refuse "precision must be fp32, bf16 or fp16" "$ws/tools/pretrain" "${pt[@]}" --precision fp64 --output_model_path "$t/no.bin"
+echo PASS
