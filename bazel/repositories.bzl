@@ -55,6 +55,13 @@ cc_library(name = "zlib", linkopts = ["-lz"])
 
 cc_library(name = "leveldb", linkopts = ["-lleveldb"])
 
+# gperftools' tcmalloc for the tools: glibc's malloc, whose mmap threshold follows the largest block
+# freed, serves the tensors of a training step (their sizes change with each batch when padding is
+# skipped) from a heap that fragments: a BERT tiny pretrain grew from 600 to 890 MB in 45 s, and
+# a long run past 4.5 GB; with tcmalloc it holds ~400 MB at the same speed (jemalloc: flat but 25%
+# slower; a fixed 1 MB mmap threshold: flat but half the speed).
+cc_library(name = "tcmalloc", linkopts = ["-Wl,--no-as-needed", "-l:libtcmalloc_minimal.so.4", "-Wl,--as-needed"])
+
 cc_library(name = "nlohmann_json")
 
 cc_library(name = "gtest", linkopts = ["-l:libgmock.a", "-l:libgtest.a", "-lpthread"])
@@ -71,7 +78,7 @@ def _system_libraries_impl(ctx):
     for h in ["/usr/include/absl/status/status.h", "/usr/include/gflags/gflags.h",
               "/usr/include/glog/logging.h", "/usr/include/google/protobuf/message.h",
               "/usr/include/gtest/gtest.h", "/usr/include/utf8proc.h",
-              "/usr/include/nlohmann/json.hpp"]:
+              "/usr/include/nlohmann/json.hpp", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"]:
         if not ctx.path(h).exists:
             fail("%s is missing: run tools/bootstrap.sh" % h)
     ctx.file("protoc.sh", "#!/bin/sh\nexec %s \"$@\"\n" % protoc, executable = True)

@@ -133,7 +133,7 @@ def uer_tool(name, srcs, deps = [], data = [], copts = [], visibility = None, **
         name = name,
         srcs = srcs,
         copts = UER_COPTS + copts,
-        deps = deps + ["//tools:tool_common"],
+        deps = deps + ["//tools:tool_common", "@system//:tcmalloc"],
         data = data + ["//plugins:builtin"],
         **kwargs
     )

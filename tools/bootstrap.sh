@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms
   build-essential libabsl-dev libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev libgloo-dev zlib1g-dev libleveldb-dev
+  libtcmalloc-minimal4
   python3 python3-venv python3-pip
 )
 
