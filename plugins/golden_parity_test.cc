@@ -195,8 +195,6 @@ TEST_P(GoldenParityTest, FiveTrainingStepsMatchUerPy) {
   }
 }
 
-// A batch whose target reads a padding position does not fit a target that promised not to: with
-// skip padding on that is an error naming the tensor, not a silently different loss.
 // bf16 autocast (--precision bf16) on the bert_bert case: matrix products in bf16 (8 bits of
 // mantissa: a relative step of 2^-8 = 0.4%), LayerNorm, softmax and the loss in fp32. The encoder
 // output stays within 3% of the golden's largest magnitude and the loss within 1% (measured: 1.6% and 0.23%;
@@ -233,6 +231,8 @@ TEST(GoldenParity, Bf16AutocastStaysNearFp32) {
   EXPECT_LE(rel_loss, 0.01);
 }
 
+// A batch whose target reads a padding position does not fit a target that promised not to: with
+// skip padding on that is an error naming the tensor, not a silently different loss.
 TEST(GoldenParity, SkippingPaddingRefusesTargetsAtThePadding) {
   UER_REQUIRE_SHARED_DATA();
   ASSERT_OK(runtime::LoadPluginList(::uer::testing::RunfilePath("plugins"), ':'));

@@ -190,54 +190,10 @@ absl::Status Distributed::Broadcast(const std::vector<torch::Tensor>& tensors) {
 }
 
 absl::Status Distributed::AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags) {
-  constexpr int64_t kBucketBytes = 25 << 20;
-  torch::NoGradGuard no_grad;
-  std::vector<std::vector<torch::Tensor>> buckets(1);
-  int64_t bytes = 0;
-  for (const torch::Tensor& p : params) {
-    torch::Tensor g = p.grad();
-    if (!g.defined()) {  // an unused parameter: zeros, so that every rank's buckets line up
-      p.mutable_grad() = torch::zeros_like(p);
-      g = p.grad();
-    }
-    if (bytes > 0 && bytes + g.numel() * 4 > kBucketBytes) {
-      buckets.emplace_back();
-      bytes = 0;
-    }
-    buckets.back().push_back(g);
-    bytes += g.numel() * 4;
-  }
-  std::vector<torch::Tensor> flat;
-  std::vector<c10::intrusive_ptr<c10d::Work>> works;
-  try {
-    for (size_t b = 0; b < buckets.size(); ++b) {
-      std::vector<torch::Tensor> parts;
-      for (const auto& g : buckets[b]) parts.push_back(g.reshape({-1}));
-      if (b == 0 && flags != nullptr && !flags->empty()) {
-        parts.push_back(torch::tensor(std::vector<float>(flags->begin(), flags->end()), torch::kFloat)
-                            .to(buckets[0].empty() ? torch::kCPU : buckets[0][0].device()));
-      }
-      flat.push_back(torch::cat(parts));
-      std::vector<at::Tensor> v{flat.back()};
-      works.push_back(impl_->pg->allreduce(v));
-    }
-    for (auto& w : works) w->wait();
-  } catch (const std::exception& e) {
-    return Lost("the gradient all-reduce", e.what());
-  }
-  const double inv = 1.0 / options_.world_size;
-  for (size_t b = 0; b < buckets.size(); ++b) {
-    int64_t off = 0;
-    for (auto& g : buckets[b]) {
-      g.copy_(flat[b].narrow(0, off, g.numel()).view_as(g)).mul_(inv);
-      off += g.numel();
-    }
-    if (b == 0 && flags != nullptr && !flags->empty()) {
-      torch::Tensor f = flat[0].narrow(0, off, static_cast<int64_t>(flags->size())).to(torch::kCPU);
-      for (size_t i = 0; i < flags->size(); ++i) (*flags)[i] = f[static_cast<int64_t>(i)].item<double>();
-    }
-  }
-  return absl::OkStatus();
+  // The overlapped reduction's buckets and collectives, all started after the backward pass.
+  std::unique_ptr<GradientReducer> reducer = NewReducer(params, /*hooks=*/false);
+  reducer->Arm();
+  return reducer->Finish(flags);
 }
 
 absl::Status Distributed::AllReduceSum(std::vector<double>* values, torch::Device device) {
@@ -274,6 +230,7 @@ struct GradientReducer::State {
   std::vector<torch::Tensor> flat;
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   size_t next = 0;  // the first bucket not started
+  bool hooks = true;  // started by the hooks during backward (else all in Finish)
   bool armed = false;
   bool reported = false;
   std::string error;
@@ -317,6 +274,7 @@ class ReadyHook : public torch::autograd::PostAccumulateGradHook {
 }  // namespace
 
 GradientReducer::GradientReducer(std::unique_ptr<State> state) : s_(std::move(state)) {
+  if (!s_->hooks) return;
   for (size_t i = 0; i < s_->params.size(); ++i) {
     torch::autograd::impl::set_post_acc_grad_hooks(s_->params[i],
                                                    std::make_unique<ReadyHook>(s_.get(), static_cast<int>(i)));
@@ -324,6 +282,7 @@ GradientReducer::GradientReducer(std::unique_ptr<State> state) : s_(std::move(st
 }
 
 GradientReducer::~GradientReducer() {
+  if (!s_->hooks) return;
   for (const torch::Tensor& p : s_->params) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
 }
 
@@ -342,7 +301,7 @@ absl::Status GradientReducer::Finish(std::vector<double>* flags) {
   State& s = *s_;
   if (!s.armed) return absl::InternalError("GradientReducer::Finish without Arm");
   s.armed = false;
-  if (!s.reported && s.dist->rank() == 0) {
+  if (s.hooks && !s.reported && s.dist->rank() == 0) {
     UER_LOG(INFO) << "gradients averaged during the backward pass: " << s.next << " of " << s.buckets.size()
                   << " buckets started before it ended";
     s.reported = true;
@@ -382,10 +341,11 @@ absl::Status GradientReducer::Finish(std::vector<double>* flags) {
   return absl::OkStatus();
 }
 
-std::unique_ptr<GradientReducer> Distributed::NewReducer(const std::vector<torch::Tensor>& params) {
+std::unique_ptr<GradientReducer> Distributed::NewReducer(const std::vector<torch::Tensor>& params, bool hooks) {
   constexpr int64_t kFirstBucketBytes = 1 << 20, kBucketBytes = 25 << 20;  // DDP's sizes
   auto s = std::make_unique<GradientReducer::State>();
   s->dist = this;
+  s->hooks = hooks;
   s->pg = impl_->pg;
   s->params = params;
   s->bucket_of.assign(params.size(), 0);

@@ -79,11 +79,12 @@ class Distributed {
 
   // Copies rank 0's tensors to every rank.
   absl::Status Broadcast(const std::vector<torch::Tensor>& tensors);
-  // Averages the gradients of `params` over the ranks, in buckets of about 25 MB whose all-reduces
-  // run concurrently, and sums `flags` (one float each) in the same collective.
+  // Averages the gradients of `params` over the ranks after the backward pass, in GradientReducer's
+  // buckets (their all-reduces run concurrently), and sums `flags` in one more collective.
   absl::Status AllReduceGradients(const std::vector<torch::Tensor>& params, std::vector<double>* flags);
-  // The overlapped form of AllReduceGradients (above) for these parameters.
-  std::unique_ptr<GradientReducer> NewReducer(const std::vector<torch::Tensor>& params);
+  // A GradientReducer for these parameters; without `hooks`, its buckets all start in Finish (what
+  // AllReduceGradients does).
+  std::unique_ptr<GradientReducer> NewReducer(const std::vector<torch::Tensor>& params, bool hooks = true);
   // Sums `values` over the ranks (in float64, on `device`: the process group's).
   absl::Status AllReduceSum(std::vector<double>* values, torch::Device device);
   absl::Status Barrier();
