@@ -51,9 +51,9 @@ cc_library(name = "protobuf", linkopts = ["-lprotobuf", "-lpthread"])
 
 cc_library(name = "utf8proc", linkopts = ["-lutf8proc"])
 
-cc_library(name = "zlib", linkopts = ["-lz"])
+cc_library(name = "zlib", linkopts = ["-Wl,--no-as-needed", "-lz", "-Wl,--as-needed"])
 
-cc_library(name = "leveldb", linkopts = ["-lleveldb"])
+cc_library(name = "leveldb", linkopts = ["-Wl,--no-as-needed", "-lleveldb", "-Wl,--as-needed"])
 
 # gperftools' tcmalloc for the tools: glibc's malloc, whose mmap threshold follows the largest block
 # freed, serves the tensors of a training step (their sizes change with each batch when padding is

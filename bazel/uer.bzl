@@ -8,6 +8,9 @@
   uer_sdk_hash    the hash of the SDK headers that goes into every stamp.
   uer_cc_test     a GoogleTest test.
   uer_tool        a command-line tool with the built-in plugins in its runfiles.
+  uer_fuzz_test   a libFuzzer harness (LLVMFuzzerTestOneInput): in the normal build a test that runs
+                  its seeds and a few thousand mutations of them (testing/fuzz/fuzz_driver.cc); under
+                  --config=fuzz (clang, bench/fuzz.sh) the libFuzzer binary with ASan and UBSan.
 """
 
 UER_COPTS = [
@@ -133,7 +136,29 @@ def uer_tool(name, srcs, deps = [], data = [], copts = [], visibility = None, **
         name = name,
         srcs = srcs,
         copts = UER_COPTS + copts,
-        deps = deps + ["//tools:tool_common", "@system//:tcmalloc"],
+        # tcmalloc replaces malloc, which the sanitizers must intercept themselves.
+        deps = deps + ["//tools:tool_common"] + select({
+            "//bazel:sanitized": [],
+            "//conditions:default": ["@system//:tcmalloc"],
+        }),
         data = data + ["//plugins:builtin"],
+        **kwargs
+    )
+
+def uer_fuzz_test(name, srcs, deps = [], seeds = [], runs = 3000, data = [], **kwargs):
+    native.cc_test(
+        name = name,
+        srcs = srcs,
+        copts = UER_COPTS,
+        deps = deps + ["//testing/fuzz:fuzz_util"] + select({
+            "//bazel:fuzz_build": [],
+            "//conditions:default": ["//testing/fuzz:fuzz_driver"],
+        }),
+        linkopts = select({
+            "//bazel:fuzz_build": ["-fsanitize=fuzzer"],
+            "//conditions:default": [],
+        }),
+        data = data + seeds,
+        args = ["--runs=%d" % runs] + ["$(locations %s)" % s for s in seeds],
         **kwargs
     )

@@ -194,6 +194,9 @@ struct TaskReadOptions {
 struct Evaluation {
   double metric = 0;
   std::string report;
+  // The values the report names ({"acc", 0.91}; ner: precision, recall, f1), for TensorBoard and
+  // --metrics_path ("dev/NAME" per epoch). Empty: {"metric", metric}.
+  std::vector<std::pair<std::string, double>> scalars;
 };
 
 // Sees the model's outputs (eval mode) batch by batch: rows [begin, begin + batch) of the data set.

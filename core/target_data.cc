@@ -1,6 +1,7 @@
 #include "core/target_data.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace uer::core {
 
@@ -29,6 +30,12 @@ double ReportSums::Ratio(const std::string& num, const std::string& den) const {
 double ReportSums::PerInstance(const std::string& name) const {
   auto it = values.find(name);
   return it == values.end() || instances == 0 ? 0.0 : it->second / static_cast<double>(instances);
+}
+
+std::string TargetDataFactory::ReportLine(const ReportSums& sums) const {
+  std::string line;
+  for (const auto& [name, value] : ReportScalars(sums)) absl::StrAppendFormat(&line, "| %s: %3.3f", name, value);
+  return line;
 }
 
 absl::StatusOr<const TargetDataFactory*> FindTargetData(const std::string& target) {

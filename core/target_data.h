@@ -139,8 +139,12 @@ class TargetDataFactory : public FactoryBase {
   // Whether the record gives the loss anything (mlm: a masked token). A batch of records that all
   // say false is skipped, as UER-py skips batches without a masked token.
   virtual bool Trains(const int32_t* record, uint64_t words) const { return true; }
-  // The target's part of pretrain's report line ("| acc: 0.512"), UER-py's values and wording.
-  virtual std::string ReportLine(const ReportSums& sums) const = 0;
+  // The target's values of a report interval, in report-line order with UER-py's names and values
+  // ({"acc", 0.512}; bert: loss_mlm, loss_nsp, acc_mlm, acc_nsp): pretrain's report line shows them,
+  // and --tensorboard_dir / --metrics_path record them.
+  virtual std::vector<std::pair<std::string, double>> ReportScalars(const ReportSums& sums) const = 0;
+  // The target's part of pretrain's report line: "| name: %3.3f" for each scalar, as UER-py prints.
+  virtual std::string ReportLine(const ReportSums& sums) const;
 };
 
 // Looks the data side of `target` up (errors list the targets that have one).

@@ -6,7 +6,8 @@
 #    and the -dev packages of every C++ library uer-cc links (Abseil, gflags, glog, protobuf + protoc,
 #    GoogleTest, utf8proc for Unicode, nlohmann-json, and Gloo's headers for the c10d process group).
 #  * LibTorch: the `torch` wheel from PyPI, pinned to one exact version, in the project-local virtual
-#    environment .venv/ (git ignores it). Bazel reaches it through the repository rule in
+#    environment .venv/ (git ignores it), with every other package of tools/requirements.lock
+#    (exact versions and sha256 hashes: pip --require-hashes). Bazel reaches it through the repository rule in
 #    bazel/torch.bzl; nothing is downloaded by Bazel itself.
 set -euo pipefail
 
@@ -14,17 +15,28 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="2.11.0"          # keep equal to bazel/versions.bzl and the GPU machine's torch
 VENV="${UER_VENV:-$ROOT/.venv}"
 
+# Debian 12's packages, pinned to the versions uer-cc is built and tested with. A machine that has
+# another version keeps it and is told which differ; a missing package is installed at its pinned
+# version, or at the archive's current one (said so) when a point release has replaced it.
 DEB_PACKAGES=(
-  bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms
-  build-essential libabsl-dev libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libutf8proc-dev nlohmann-json3-dev libgloo-dev zlib1g-dev libleveldb-dev
-  libtcmalloc-minimal4
-  python3 python3-venv python3-pip
+  bazel-bootstrap=4.2.3+ds-9 bazel-rules-cc=0.0.4-2 bazel-rules-java=4.0.0-2 bazel-platforms=0.0.2-2
+  build-essential=12.9 libabsl-dev=20220623.1-1+deb12u2 libgflags-dev=2.2.2-2 libgoogle-glog-dev=0.6.0-2
+  libprotobuf-dev=3.21.12-3+deb12u1 protobuf-compiler=3.21.12-3+deb12u1 libgtest-dev=1.12.1-0.2
+  libgmock-dev=1.12.1-0.2 libutf8proc-dev=2.8.0-1 nlohmann-json3-dev=3.11.2-2
+  libgloo-dev=0.0~git20220518.5b14351-3 zlib1g-dev=1:1.2.13.dfsg-1 libleveldb-dev=1.23-4
+  libtcmalloc-minimal4=2.10-1
+  python3=3.11.2-1+b1 python3-venv=3.11.2-1+b1 python3-pip=23.0.1+dfsg-1
 )
 
 missing=()
-for p in "${DEB_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for pin in "${DEB_PACKAGES[@]}"; do
+  p="${pin%%=*}" want="${pin#*=}"
+  have="$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null | sed -n 's/^install ok installed //p')"
+  if [[ -z "$have" ]]; then
+    missing+=("$p")
+  elif [[ "$have" != "$want" ]]; then
+    echo "bootstrap: $p is $have here, uer-cc pins $want (kept)"
+  fi
 done
 # python3/venv may come from elsewhere (pyenv); only ask apt when the module is really absent.
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -43,21 +55,40 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  pinned=()
+  for p in "${missing[@]}"; do
+    for pin in "${DEB_PACKAGES[@]}"; do
+      [[ "${pin%%=*}" == "$p" ]] || continue
+      if apt-cache madison "$p" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | grep -qxF "${pin#*=}"; then
+        pinned+=("$pin")
+      else
+        echo "bootstrap: $pin is no longer in the archive; installing its current version"
+        pinned+=("$p")
+      fi
+    done
+  done
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pinned[@]}" >/dev/null
 fi
 
-# LibTorch through the torch wheel, pinned.
-have=""
-if [[ -x "$VENV/bin/python" ]]; then
-  have="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' 2>/dev/null || true)"
-fi
-if [[ "$have" != "$TORCH_VERSION"* ]]; then
-  echo "bootstrap: installing torch==$TORCH_VERSION into $VENV (a few GB, once)"
-  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
-fi
-# The ecosystem's own libraries, which tests use to check what uer-cc reads and writes.
-if ! "$VENV/bin/python" -c "import transformers, safetensors, nltk" 2>/dev/null; then
-  echo "bootstrap: installing transformers, safetensors and nltk into $VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "transformers==5.24.0" "safetensors==0.8.0" "nltk==3.10.4"
+# LibTorch (the torch wheel) and the ecosystem's libraries that tests check uer-cc's files with
+# (transformers, safetensors, nltk, tensorboard): every package of the venv at the exact version and
+# sha256 of tools/requirements.lock, installed with pip --require-hashes when any differs.
+LOCK="$ROOT/tools/requirements.lock"
+grep -q "^torch==$TORCH_VERSION " "$LOCK" || { echo "bootstrap: $LOCK does not pin torch==$TORCH_VERSION" >&2; exit 1; }
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+differ="$("$VENV/bin/python" - "$LOCK" <<'PY'
+import importlib.metadata as m, re, sys
+for name, want in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", open(sys.argv[1]).read(), re.M):
+    try:
+        have = m.version(name)
+    except m.PackageNotFoundError:
+        have = None
+    if have != want:
+        print(f"{name} {have or 'absent'} -> {want}")
+PY
+)"
+if [[ -n "$differ" ]]; then
+  echo "bootstrap: installing tools/requirements.lock into $VENV (pip --require-hashes; a few GB the first time):"
+  sed 's/^/  /' <<< "$differ"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"
 fi

@@ -36,6 +36,8 @@ DEFINE_int64(report_steps, 100, "Specific steps to print prompt.");
 DEFINE_int32(seed, 7, "Random seed.");
 DEFINE_bool(replace_invalid_utf8, false, "Read invalid UTF-8 (a GBK file) as U+FFFD instead of stopping at the line.");
 DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast; weights, optimizer state and checkpoints stay fp32).");
+DEFINE_string(tensorboard_dir, "", "Write TensorBoard event files here (rank 0): the report's values, learning rate, tokens/s, gradient norm, MFU, dev metrics; view with tensorboard --logdir.");
+DEFINE_string(metrics_path, "", "Write the same values as JSON lines here (one object a report; a resumed run keeps the lines up to its checkpoint).");
 DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of stopping at the first.");
 // Evaluation and output.
 DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
@@ -119,6 +121,8 @@ int RunFinetuneTool(const std::string& task) {
   o.skip_bad_lines = FLAGS_skip_bad_lines;
   o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
   o.precision = FLAGS_precision;
+  o.tensorboard_dir = FLAGS_tensorboard_dir;
+  o.metrics_path = FLAGS_metrics_path;
   o.resume = FLAGS_resume;
   auto global_loss = ParseLossNormalization(FLAGS_loss_normalization);
   if (!global_loss.ok()) return ExitCode(global_loss.status());

@@ -8,11 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/python_random.h"
 #include "core/runtime/device.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/model.h"
+#include "core/runtime/progress.h"
 #include "core/runtime/trainer.h"
 #include "core/status_macros.h"
 #include "core/tokenizer.h"
@@ -121,7 +123,9 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
+    runtime::Progress progress("extract_features", src.size(0), runtime::Progress::Unit::kItems, "rows");
     for (int64_t b = 0; b < src.size(0); b += o.batch_size) {
+      progress.Update(b);
       torch::Tensor s = src.slice(0, b, b + o.batch_size), g = seg.slice(0, b, b + o.batch_size);
       // The seed's [N, L, H] holds the states at the padding too, which depend on it: computed whole.
       torch::Tensor h = Encode(*m.model, s, g, /*trim=*/o.pooling != "none");
@@ -310,7 +314,12 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
+  runtime::Progress progress("generate", 0, runtime::Progress::Unit::kItems, "lines");
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view raw, int64_t number) -> absl::Status {
+    if (progress.enabled()) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      progress.Update(stats.lines, absl::StrFormat("%.1f tokens/s", seconds > 0 ? stats.new_tokens / seconds : 0.0));
+    }
     const std::string line(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
     std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(line));
     if (ids.empty()) {

@@ -1,9 +1,13 @@
 #include "core/runtime/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -414,6 +418,133 @@ class Pickler {
   std::string out_;
 };
 
+// ---- Zip integrity -------------------------------------------------------------------------------
+// PyTorch's zip reader does not check the CRC-32s its writer stores (its miniz is built without the
+// checks), so a torn or bit-flipped checkpoint loads silently. uer-cc writes the CRC-32 of the whole
+// file into the zip's comment and checks it on reading; a file another writer made (torch.save,
+// transformers) has each record's CRC-32 checked instead.
+
+constexpr size_t kEocdSize = 22;
+constexpr uint32_t kEocdSignature = 0x06054b50;
+constexpr char kChecksumCommentPrefix[] = "uer-cc crc32 ";
+constexpr size_t kChecksumCommentSize = sizeof(kChecksumCommentPrefix) - 1 + 8;
+
+uint16_t Le16(const char* p) {
+  const auto* u = reinterpret_cast<const uint8_t*>(p);
+  return static_cast<uint16_t>(u[0] | u[1] << 8);
+}
+uint32_t Le32(const char* p) {
+  const auto* u = reinterpret_cast<const uint8_t*>(p);
+  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
+}
+uint64_t Le64(const char* p) { return uint64_t{Le32(p)} | uint64_t{Le32(p + 4)} << 32; }
+
+uint32_t Crc32(const char* p, uint64_t n) {
+  return static_cast<uint32_t>(crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(p), n));
+}
+
+// Checks a torch.save zip's checksums: the whole file's (uer-cc's comment) or every stored record's.
+absl::Status VerifyZipBytes(const std::string& path, const char* data, uint64_t size) {
+  auto corrupt = [&](const std::string& what) {
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", what));
+  };
+  auto truncated = [&](const std::string& what) {
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
+                                            " (truncated, or not a torch.save zip file): ", what));
+  };
+  if (size < kEocdSize) return truncated(absl::StrCat("only ", size, " bytes"));
+  // The end-of-central-directory record: the last one whose comment ends the file.
+  uint64_t eocd = size;
+  const uint64_t lowest = size >= kEocdSize + 65535 ? size - kEocdSize - 65535 : 0;
+  for (uint64_t at = size - kEocdSize + 1; at-- > lowest;) {
+    if (Le32(data + at) == kEocdSignature && at + kEocdSize + Le16(data + at + 20) == size) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd == size) return truncated("no end-of-central-directory record at its end");
+  const uint64_t comment_size = Le16(data + eocd + 20);
+  if (comment_size > 0) {
+    const std::string_view comment(data + eocd + kEocdSize, comment_size);
+    const size_t prefix = sizeof(kChecksumCommentPrefix) - 1;
+    uint32_t stored = 0;
+    bool ok = comment.size() == kChecksumCommentSize && comment.substr(0, prefix) == kChecksumCommentPrefix;
+    for (size_t i = prefix; ok && i < comment.size(); ++i) {
+      const char c = comment[i];
+      const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      ok = v >= 0;
+      stored = stored << 4 | static_cast<uint32_t>(v & 0xf);
+    }
+    if (!ok) return corrupt("its zip comment is not uer-cc's checksum (a corrupt file?)");
+    const uint32_t crc = Crc32(data, size - comment_size);
+    if (crc != stored) {
+      return corrupt(absl::StrCat("its CRC-32 is ", absl::Hex(crc, absl::kZeroPad8), ", its checksum says ",
+                                  absl::Hex(stored, absl::kZeroPad8), ": the file is corrupt (damaged on disk or in transfer)"));
+    }
+    return absl::OkStatus();
+  }
+  // Another writer's file: every record's CRC-32, from the central directory.
+  uint64_t entries = Le16(data + eocd + 10), cd_size = Le32(data + eocd + 12), cd_offset = Le32(data + eocd + 16);
+  if (entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu) {  // zip64
+    if (eocd < 20 || Le32(data + eocd - 20) != 0x07064b50) return corrupt("a zip64 file without its locator");
+    const uint64_t z = Le64(data + eocd - 20 + 8);
+    if (z > size - 56 || Le32(data + z) != 0x06064b50) return corrupt("its zip64 end record lies outside the file");
+    entries = Le64(data + z + 32);
+    cd_size = Le64(data + z + 40);
+    cd_offset = Le64(data + z + 48);
+  }
+  if (cd_offset > size || cd_size > size - cd_offset) return truncated("its central directory lies outside the file");
+  uint64_t at = cd_offset;
+  for (uint64_t k = 0; k < entries; ++k) {
+    if (at + 46 > cd_offset + cd_size || Le32(data + at) != 0x02014b50) return corrupt("a damaged central directory");
+    const uint16_t method = Le16(data + at + 10);
+    const uint32_t crc = Le32(data + at + 16);
+    uint64_t csize = Le32(data + at + 20), usize = Le32(data + at + 24);
+    const uint16_t name_len = Le16(data + at + 28), extra_len = Le16(data + at + 30), comment_len = Le16(data + at + 32);
+    uint64_t local = Le32(data + at + 42);
+    if (at + 46 + name_len + extra_len + comment_len > cd_offset + cd_size) return corrupt("a damaged central directory");
+    const std::string name(data + at + 46, name_len);
+    // zip64 sizes and offset, in this order, for the fields that say 0xffffffff.
+    for (uint64_t e = at + 46 + name_len; e + 4 <= at + 46 + name_len + extra_len;) {
+      const uint16_t id = Le16(data + e), len = Le16(data + e + 2);
+      uint64_t f = e + 4;
+      if (id == 0x0001) {
+        if (usize == 0xffffffffu && f + 8 <= e + 4 + len) usize = Le64(data + f), f += 8;
+        if (csize == 0xffffffffu && f + 8 <= e + 4 + len) csize = Le64(data + f), f += 8;
+        if (local == 0xffffffffu && f + 8 <= e + 4 + len) local = Le64(data + f), f += 8;
+      }
+      e += 4 + len;
+    }
+    if (local > size - 30 || Le32(data + local) != 0x04034b50) {
+      return corrupt(absl::StrCat("record '", name, "' has no local header where the directory says"));
+    }
+    const uint64_t begin = local + 30 + Le16(data + local + 26) + Le16(data + local + 28);
+    if (begin > size || csize > size - begin) return truncated(absl::StrCat("record '", name, "' runs past the end"));
+    if (method == 0 && (usize != csize || Crc32(data + begin, csize) != crc)) {
+      return corrupt(absl::StrCat("record '", name, "' fails its CRC-32 check: the file is corrupt"));
+    }
+    at += 46 + name_len + extra_len + comment_len;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifyZip(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": ", std::strerror(errno)));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path, " (truncated, or not a torch.save zip file): empty"));
+  }
+  void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return absl::DataLossError(absl::StrCat("cannot map checkpoint ", path, ": ", std::strerror(errno)));
+  madvise(map, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+  absl::Status s = VerifyZipBytes(path, static_cast<const char*>(map), static_cast<uint64_t>(st.st_size));
+  munmap(map, static_cast<size_t>(st.st_size));
+  return s;
+}
+
 absl::Status WriteTorchFile(const std::string& path, const std::string& pickle,
                             const std::vector<torch::Tensor>& storages) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
@@ -423,8 +554,29 @@ absl::Status WriteTorchFile(const std::string& path, const std::string& pickle,
   // recorded here and the writer finishes normally (LibTorch's writer throws from its destructor
   // when a write fails, which would abort the process), then the file is dropped.
   int write_errno = 0;
+  // The CRC-32 of everything written but the last 22 bytes (the end-of-central-directory record,
+  // whose comment length changes below), and those bytes.
+  uLong crc = crc32_z(0, nullptr, 0);
+  std::string tail;
+  uint64_t written = 0;
+  auto feed_crc = [&](const char* p, size_t n) {
+    if (n >= kEocdSize) {
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), tail.size());
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), n - kEocdSize);
+      tail.assign(p + n - kEocdSize, kEocdSize);
+    } else {
+      tail.append(p, n);
+      if (tail.size() > kEocdSize) {
+        const size_t k = tail.size() - kEocdSize;
+        crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), k);
+        tail.erase(0, k);
+      }
+    }
+  };
   auto write_all = [&](const void* data, size_t n) -> size_t {
     const char* p = static_cast<const char*>(data);
+    feed_crc(p, n);
+    written += n;
     size_t left = n;
     while (left > 0 && write_errno == 0) {
       const ssize_t w = write(fd, p, left);
@@ -451,6 +603,21 @@ absl::Status WriteTorchFile(const std::string& path, const std::string& pickle,
   } catch (const std::exception& e) {
     const std::string what = e.what();
     error = what.substr(0, what.find('\n'));
+  }
+  // The whole file's CRC-32 as the zip's comment ("uer-cc crc32 89abcdef"), which readers check
+  // (VerifyZip); zip readers, torch.load's among them, skip comments.
+  if (error.empty() && write_errno == 0 && tail.size() == kEocdSize && Le32(tail.data()) == kEocdSignature &&
+      Le16(tail.data() + 20) == 0) {
+    tail[20] = static_cast<char>(kChecksumCommentSize);
+    tail[21] = 0;
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), tail.size());
+    char comment[kChecksumCommentSize + 1];
+    std::snprintf(comment, sizeof(comment), "%s%08lx", kChecksumCommentPrefix, static_cast<unsigned long>(crc));
+    if (pwrite(fd, tail.data() + 20, 2, static_cast<off_t>(written - 2)) != 2) write_errno = errno ? errno : EIO;
+    if (write_errno == 0 && pwrite(fd, comment, kChecksumCommentSize, static_cast<off_t>(written)) !=
+                                static_cast<ssize_t>(kChecksumCommentSize)) {
+      write_errno = errno ? errno : EIO;
+    }
   }
   if (error.empty() && write_errno == 0 && fsync(fd) != 0) write_errno = errno;
   if (close(fd) != 0 && error.empty() && write_errno == 0) write_errno = errno;
@@ -484,6 +651,7 @@ absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": no such file"));
   }
+  if (absl::Status s = VerifyZip(path); !s.ok()) return s;
   try {
     caffe2::serialize::PyTorchStreamReader zip(path);
     if (!zip.hasRecord("data.pkl")) {

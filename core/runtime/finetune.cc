@@ -14,6 +14,7 @@
 #include "core/runtime/dataset.h"
 #include "core/runtime/device.h"
 #include "core/runtime/model.h"
+#include "core/runtime/progress.h"
 #include "core/runtime/trainer.h"
 
 namespace uer::runtime {
@@ -86,6 +87,14 @@ absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& voca
 
 // Fine-tuning as a TrainingJob: UER-py's loop (batches in order over the once-shuffled training set,
 // a dev evaluation after each epoch, the best model saved), each global batch split over the ranks.
+// An evaluation's values as "dev/acc", ... (its metric as PREFIX + "metric" where it names none).
+std::vector<Scalar> EvaluationScalars(const std::string& prefix, const core::Evaluation& e) {
+  std::vector<Scalar> out;
+  for (const auto& [name, value] : e.scalars) out.push_back({prefix + name, value});
+  if (out.empty()) out.push_back({prefix + "metric", e.metric});
+  return out;
+}
+
 class FinetuneJob : public TrainingJob {
  public:
   FinetuneJob(const FinetuneOptions& o, FinetuneModel* model, torch::Device device, const core::TaskData& task,
@@ -138,7 +147,12 @@ class FinetuneJob : public TrainingJob {
                            c.elapsed_seconds > 0 ? static_cast<double>(result_->train_samples * world_) / c.elapsed_seconds : 0.0,
                            FormatDuration(c.elapsed_seconds), FormatDuration(c.eta_seconds));
   }
-  absl::Status AfterStep(int64_t step, bool writer) override {
+  std::vector<Scalar> ReportScalars(const ReportContext& c) const override {
+    return {{"train/loss", c.sums.Mean("loss")},
+            {"train/samples_per_second",
+             c.elapsed_seconds > 0 ? static_cast<double>(result_->train_samples * world_) / c.elapsed_seconds : 0.0}};
+  }
+  absl::Status AfterStep(int64_t step, bool writer, MetricsWriter* metrics) override {
     if (step % batches_ != 0) return absl::OkStatus();
     const int64_t epoch = step / batches_;
     auto start = std::chrono::steady_clock::now();
@@ -148,6 +162,7 @@ class FinetuneJob : public TrainingJob {
     result_->eval_samples += dev_.size();
     result_->dev_metric.push_back(e.metric);
     UER_LOG(INFO) << "dev: " << e.report;
+    if (metrics) metrics->Write(step, EvaluationScalars("dev/", e));
     if (!saved_ || e.metric > best_) {
       best_ = e.metric;
       saved_ = true;
@@ -317,6 +332,9 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
                     {"learning_rate", absl::StrCat(o.learning_rate)},
                     {"seed", absl::StrCat(o.seed)}};
   t.stop_signal = o.stop_signal;
+  t.metrics.tensorboard_dir = o.tensorboard_dir;
+  t.metrics.metrics_path = o.metrics_path;
+  t.progress_name = o.task;
   UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
                 << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
                 << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "")
@@ -334,6 +352,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.output_model_path, {}).status());
     core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true, precision);
     result.test_metric = e.metric;
+    if (r.metrics) r.metrics->Write(r.steps_done, EvaluationScalars("test/", e));
     result.test_report = absl::StrCat("Test set evaluation (", test->size(), " instances, the best model by dev):\n", e.report);
   }
   return result;
@@ -348,7 +367,9 @@ void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, c
   torch::NoGradGuard no_grad;
   model_->eval();
   const int64_t n = data.size();
+  Progress progress("predict", n, Progress::Unit::kItems, "rows");
   for (int64_t begin = 0; begin < n; begin += batch_size_) {
+    progress.Update(begin);
     const int64_t len = std::min(batch_size_, n - begin);
     auto [src, seg] = BatchInputs(data, begin, len, trim_);
     core::TargetOutput out;

@@ -44,6 +44,7 @@ struct FinetuneOptions {
   bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
   bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
   std::string precision = "fp32";         // fp32 | bf16 (ParsePrecision): training and evaluation
+  std::string tensorboard_dir, metrics_path;  // TrainerOptions::metrics (dev/ and test/ values too)
   std::atomic<int>* stop_signal = nullptr;
   LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
   Launch place;          // this rank's place (ResolveLaunch)

@@ -28,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "core/log.h"
 #include "core/runtime/checkpoint.h"
+#include "core/runtime/checksum.h"
 
 namespace uer::runtime {
 namespace {
@@ -483,23 +484,6 @@ absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::str
 
 namespace {
 
-// CRC-32C (Castagnoli), as TensorFlow's tensor bundles checksum each tensor, masked as LevelDB masks.
-uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0) {
-  static const auto* table = [] {
-    auto* t = new uint32_t[256];
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
-uint32_t MaskCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 
 // The protobuf wire format, for the two small messages of a bundle.
 void PutVarint(std::string* out, uint64_t v) {

@@ -9,12 +9,16 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/runtime/dataset.h"
+#include "core/runtime/progress.h"
 #include "core/target_data.h"
 #include "core/log.h"
 #include "core/python_random.h"
@@ -111,7 +115,7 @@ class PartSink : public core::InstanceSink {
 // One worker: its slice of lines through the target's instance builder, once per pass.
 WorkerResult RunWorker(const PreprocessOptions& o, const core::InstanceOptions& io, const core::TargetDataFactory& data,
                        const core::Tokenizer& tokenizer, DatasetPartWriter* out, uint64_t byte_offset,
-                       uint64_t first_line, uint64_t line_count) {
+                       uint64_t first_line, uint64_t line_count, std::atomic<uint64_t>* bytes_read) {
   WorkerResult r;
   auto builder = data.NewBuilder(io, tokenizer);
   if (!builder.ok()) {
@@ -134,6 +138,7 @@ WorkerResult RunWorker(const PreprocessOptions& o, const core::InstanceOptions& 
         break;
       }
       if (pass == 0) ++r.lines;
+      bytes_read->fetch_add(line.size() + 1, std::memory_order_relaxed);
       const uint64_t number = first_line + i + 1;
       if (const long bad = core::FindInvalidUtf8(line); bad >= 0) {
         if (!o.replace_invalid_utf8) {
@@ -224,11 +229,27 @@ absl::StatusOr<PreprocessStats> RunPreprocess(const PreprocessOptions& o) {
   }
   std::vector<WorkerResult> results(workers);
   std::vector<std::thread> threads;
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<int> finished{0};
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
       const uint64_t end = (w + 1) * lines / workers;
-      results[w] = RunWorker(o, io, *data, *tokenizer, parts[w].get(), offsets[w], starts[w], end - starts[w]);
+      results[w] = RunWorker(o, io, *data, *tokenizer, parts[w].get(), offsets[w], starts[w], end - starts[w],
+                             &bytes_read);
+      finished.fetch_add(1);
     });
+  }
+  {
+    // On a terminal: the bytes read of all passes over the corpus.
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(o.corpus_path, ec);
+    auto probe = data->NewBuilder(io, *tokenizer);
+    const int passes = probe.ok() ? (*probe)->passes() : 1;
+    Progress progress("preprocess", static_cast<int64_t>(ec ? 0 : size * passes), Progress::Unit::kBytes);
+    while (progress.enabled() && finished.load() < workers) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      progress.Update(static_cast<int64_t>(bytes_read.load()));
+    }
   }
   for (auto& t : threads) t.join();
   auto discard = [&] {

@@ -315,6 +315,29 @@ TEST_F(PreprocessTest, DamagedPayloadIsNamedNeverIndexed) {
   EXPECT_THAT(Dataset::Open(flipped), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("the offset of instance 0")));
 }
 
+// Every byte of a dataset is covered: the header by its checksum, the offsets and data by the
+// payload's CRC-32. Flipping any one of them is refused at open, naming the file.
+TEST_F(PreprocessTest, EveryFlippedByteIsFound) {
+  PreprocessOptions o = Options(Write("mlm.txt", "abcdefgh\nijklmnop\nqrstuvwx\n"), "mlm");
+  ASSERT_OK(RunPreprocess(o));
+  std::string bytes;
+  {
+    std::ifstream in(o.dataset_path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  const std::string flipped = dir_ + "/every.uer";
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string b = bytes;
+    b[i] ^= 0x01;
+    std::ofstream(flipped, std::ios::binary | std::ios::trunc) << b;
+    absl::StatusOr<std::unique_ptr<Dataset>> ds = Dataset::Open(flipped);
+    ASSERT_FALSE(ds.ok()) << "byte " << i << " of " << bytes.size();
+    EXPECT_THAT(ds.status().message(), HasSubstr(flipped)) << "byte " << i;
+  }
+}
+
 // A GBK corpus is refused at its first bad line, as tokenize and build_vocab refuse it; the same
 // flag reads it as U+FFFD.
 TEST_F(PreprocessTest, InvalidUtf8IsRefusedWithItsLineOrReplaced) {

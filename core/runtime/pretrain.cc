@@ -44,19 +44,27 @@ class PretrainJob : public TrainingJob {
   }
   int64_t position() const override { return loader_->batches(); }
   void Seek(int64_t position) override { loader_->Skip(position); }
+  double Mfu(const ReportContext& c) const {
+    return flops_per_token_ * c.computed_tokens_per_second / (peak_flops_ * c.world_size);
+  }
   std::string ReportLine(const ReportContext& c) const override {
     return absl::StrCat(absl::StrFormat("| %8d/%8d steps| %8.2f tokens/s| loss %7.2f", c.step, c.total_steps,
                                         c.tokens_per_second, c.sums.Mean("loss")),
                         dataset_.data().ReportLine(c.sums),
-                        peak_flops_ > 0 ? absl::StrFormat("| MFU %.1f%%", 100.0 * flops_per_token_ *
-                                                                               c.computed_tokens_per_second /
-                                                                               (peak_flops_ * c.world_size))
-                                        : "",
+                        peak_flops_ > 0 ? absl::StrFormat("| MFU %.1f%%", 100.0 * Mfu(c)) : "",
                         absl::StrFormat("| elapsed %s| ETA %s", FormatDuration(c.elapsed_seconds),
                                         FormatDuration(c.eta_seconds)));
   }
 
  private:
+  std::vector<Scalar> ReportScalars(const ReportContext& c) const override {
+    std::vector<Scalar> out = {{"train/loss", c.sums.Mean("loss")}};
+    for (const auto& [name, value] : dataset_.data().ReportScalars(c.sums)) out.push_back({"train/" + name, value});
+    out.push_back({"train/tokens_per_second", c.tokens_per_second});
+    if (peak_flops_ > 0) out.push_back({"train/mfu", Mfu(c)});
+    return out;
+  }
+
   Model* model_;
   const Dataset& dataset_;
   DataLoader* loader_;
@@ -156,6 +164,9 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                     {"learning_rate", absl::StrCat(o.learning_rate)},
                     {"seed", absl::StrCat(o.seed)}};
   t.stop_signal = o.stop_signal;
+  t.metrics.tensorboard_dir = o.tensorboard_dir;
+  t.metrics.metrics_path = o.metrics_path;
+  t.progress_name = "pretrain";
   double peak = o.peak_flops;
   const double flops_per_token = ModelFlopsPerToken(model->named_parameters().pairs(), dataset->header().seq_length);
   if (peak == 0) {

@@ -50,6 +50,7 @@ struct PretrainOptions {
   // start (MeasureGemmPeak, about a second); < 0 reports no MFU.
   double peak_flops = 0;
   std::string precision = "fp32";  // fp32 | bf16 (ParsePrecision): the forward passes' arithmetic
+  std::string tensorboard_dir, metrics_path;  // TrainerOptions::metrics
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;
 };

@@ -23,6 +23,7 @@
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/dataset.h"
 #include "core/runtime/model.h"
+#include "core/runtime/progress.h"
 
 namespace uer::runtime {
 
@@ -109,6 +110,18 @@ absl::Status Resume(TrainingJob& job, BertAdam* optimizer, const std::string& ck
     if (k.rfind("job.", 0) == 0) job_state.emplace_back(k.substr(4), v);
   }
   return job.LoadJobState(job_state);
+}
+
+// The L2 norm of all gradients together (after the all-reduce: what the optimizer applies).
+double GradNorm(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor total;  // summed on the device, then one copy to the host
+  for (const torch::Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    torch::Tensor sq = p.grad().to(torch::kFloat).pow(2).sum();
+    total = total.defined() ? total + sq : sq;
+  }
+  return total.defined() ? std::sqrt(total.item<double>()) : 0.0;
 }
 
 absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o) {
@@ -203,6 +216,16 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   if (dist && o.overlap_allreduce) reducer = dist->NewReducer(params);
 
   TrainResult result;
+  if (writer && o.metrics.enabled()) {
+    MetricsOptions m = o.metrics;
+    m.resume_step = o.resume ? step - 1 : -1;
+    UER_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> opened, MetricsWriter::Open(m));
+    result.metrics = std::move(opened);
+    if (!result.metrics->event_path().empty()) UER_LOG(INFO) << "TensorBoard events: " << result.metrics->event_path();
+  }
+  MetricsWriter* metrics = result.metrics.get();
+  Progress progress(o.progress_name, o.total_steps, Progress::Unit::kItems, "steps", step - 1);
+  double grad_norm = -1;
   model.train();
   const auto run_start = std::chrono::steady_clock::now();
   auto interval_start = run_start;
@@ -277,10 +300,12 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
         }
         stop_now = flags[0] > 0;
       }
+      if (metrics) grad_norm = GradNorm(params);
       optimizer.Step();
       model.zero_grad();
     }
-    UER_RETURN_IF_ERROR(job.AfterStep(step, writer));
+    UER_RETURN_IF_ERROR(job.AfterStep(step, writer, metrics));
+    if (writer && progress.enabled()) progress.Update(step, absl::StrFormat("loss %.3f", loss));
     if (stop_now) {
       const std::string ck = CheckpointPath(o.output_model_path, step);
       if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step, run_identity));
@@ -303,7 +328,15 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
       c.world_size = world;
       c.elapsed_seconds = std::chrono::duration<double>(now - run_start).count();
       c.eta_seconds = c.elapsed_seconds / static_cast<double>(step - first_step + 1) * (o.total_steps - step);
+      c.learning_rate = optimizer.CurrentLearningRate();
+      c.grad_norm = grad_norm;
       UER_LOG(INFO) << job.ReportLine(c);
+      if (metrics) {
+        std::vector<Scalar> scalars = job.ReportScalars(c);
+        scalars.push_back({"train/learning_rate", c.learning_rate});
+        if (grad_norm >= 0) scalars.push_back({"train/grad_norm", grad_norm});
+        metrics->Write(step, scalars);
+      }
       sums = core::ReportSums();
       interval_tokens = 0;
       interval_computed = 0;

@@ -24,6 +24,7 @@
 #include "core/plugin_api.h"
 #include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
+#include "core/runtime/metrics.h"
 #include "core/runtime/optimizer.h"
 #include "core/target_data.h"
 
@@ -49,6 +50,8 @@ struct ReportContext {
   int world_size = 1;
   double elapsed_seconds = 0;    // since the run (or its resume) started
   double eta_seconds = 0;
+  double learning_rate = 0;      // what the next optimizer step applies (the schedule's value)
+  double grad_norm = -1;         // the L2 norm of the last applied gradients (metrics only); -1: not computed
 };
 
 class TrainingJob {
@@ -73,10 +76,15 @@ class TrainingJob {
   virtual bool ReportAfter(int64_t step, int64_t report_steps) const { return step % report_steps == 0; }
   // The report line (rank 0 logs it).
   virtual std::string ReportLine(const ReportContext& context) const = 0;
+  // The report's scalars for TensorBoard and --metrics_path ("train/loss", ...); the trainer adds
+  // train/learning_rate and train/grad_norm.
+  virtual std::vector<Scalar> ReportScalars(const ReportContext& context) const {
+    return {{"train/loss", context.sums.Mean("loss")}};
+  }
   // After each forward pass and the optimizer step it completes, on every rank (`writer`: this rank
-  // writes files): the end of a fine-tuning epoch evaluates and saves the best model here. The model
-  // must be back in train mode when it returns.
-  virtual absl::Status AfterStep(int64_t step, bool writer) { return absl::OkStatus(); }
+  // writes files; `metrics`: where it records scalars, or null): the end of a fine-tuning epoch
+  // evaluates and saves the best model here. The model must be back in train mode when it returns.
+  virtual absl::Status AfterStep(int64_t step, bool writer, MetricsWriter* metrics) { return absl::OkStatus(); }
   // The job's own state in a checkpoint ("job." keys), read back on resume.
   virtual core::StateDict JobState() const { return {}; }
   virtual absl::Status LoadJobState(const core::StateDict& state) { return absl::OkStatus(); }
@@ -108,6 +116,10 @@ struct TrainerOptions {
   Precision precision = Precision::kFp32;
   torch::Device device{torch::kCPU};
   std::atomic<int>* stop_signal = nullptr;
+  // --tensorboard_dir / --metrics_path: rank 0 records every report's scalars (resume_step is set
+  // by the trainer).
+  MetricsOptions metrics;
+  std::string progress_name = "train";  // the terminal's progress line: "pretrain: step 120/1000 ..."
 };
 
 struct TrainResult {
@@ -115,6 +127,7 @@ struct TrainResult {
   std::vector<double> losses;  // the loss of every forward pass
   std::string last_checkpoint;
   int stopped_by_signal = 0;   // the signal that stopped the run (a checkpoint was saved), or 0
+  std::shared_ptr<MetricsWriter> metrics;  // rank 0's, for what the run records after training; or null
 };
 
 absl::StatusOr<TrainResult> Train(TrainingJob& job, const TrainerOptions& options);

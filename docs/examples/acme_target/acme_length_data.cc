@@ -162,9 +162,10 @@ class LengthDataFactory : public uer::core::TargetDataFactory {
     return absl::OkStatus();
   }
 
-  // UER-py's wording for a classification target: the share of instances whose bucket was right.
-  std::string ReportLine(const uer::core::ReportSums& sums) const override {
-    return absl::StrFormat("| acc: %.3f", sums.PerInstance("correct"));
+  // UER-py's value for a classification target: the share of instances whose bucket was right
+  // (the report line shows "| acc: 0.512"; TensorBoard and --metrics_path get "train/acc").
+  std::vector<std::pair<std::string, double>> ReportScalars(const uer::core::ReportSums& sums) const override {
+    return {{"acc", sums.PerInstance("correct")}};
   }
 };
 

@@ -47,9 +47,9 @@ class BertDataFactory : public core::TargetDataFactory {
     return absl::OkStatus();
   }
   bool Trains(const int32_t* p, uint64_t words) const override { return words >= 2 && p[1] > 0; }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| loss_mlm: %3.3f| loss_nsp: %3.3f| acc_mlm: %3.3f| acc_nsp: %3.3f", s.Mean("loss_mlm"),
-                           s.Mean("loss_nsp"), s.Ratio("correct_mlm", "denominator"), s.PerInstance("correct_nsp"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"loss_mlm", s.Mean("loss_mlm")}, {"loss_nsp", s.Mean("loss_nsp")},
+            {"acc_mlm", s.Ratio("correct_mlm", "denominator")}, {"acc_nsp", s.PerInstance("correct_nsp")}};
   }
 };
 

@@ -47,10 +47,10 @@ class BilmDataFactory : public core::TargetDataFactory {
     }
     return absl::OkStatus();
   }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| loss_forward: %3.3f| loss_backward: %3.3f| acc_forward: %3.3f| acc_backward: %3.3f",
-                           s.Mean("loss_forward"), s.Mean("loss_backward"), s.Ratio("correct_forward", "denominator"),
-                           s.Ratio("correct_backward", "denominator"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"loss_forward", s.Mean("loss_forward")}, {"loss_backward", s.Mean("loss_backward")},
+            {"acc_forward", s.Ratio("correct_forward", "denominator")},
+            {"acc_backward", s.Ratio("correct_backward", "denominator")}};
   }
 };
 

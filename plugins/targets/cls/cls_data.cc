@@ -85,8 +85,8 @@ class ClsDataFactory : public core::TargetDataFactory {
     }
     return absl::OkStatus();
   }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| acc: %3.3f", s.PerInstance("correct"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"acc", s.PerInstance("correct")}};
   }
 };
 

@@ -43,8 +43,8 @@ class LmDataFactory : public core::TargetDataFactory {
     }
     return absl::OkStatus();
   }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| acc: %3.3f", s.Ratio("correct", "denominator"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"acc", s.Ratio("correct", "denominator")}};
   }
 };
 

@@ -55,8 +55,8 @@ class MlmDataFactory : public core::TargetDataFactory {
     return absl::OkStatus();
   }
   bool Trains(const int32_t* p, uint64_t words) const override { return words >= 2 && p[1] > 0; }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| acc: %3.3f", s.Ratio("correct", "denominator"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"acc", s.Ratio("correct", "denominator")}};
   }
 };
 

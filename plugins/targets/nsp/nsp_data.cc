@@ -39,8 +39,8 @@ class NspDataFactory : public core::TargetDataFactory {
     row->fields[0][0] = p[1];
     return absl::OkStatus();
   }
-  std::string ReportLine(const core::ReportSums& s) const override {
-    return absl::StrFormat("| acc: %3.3f", s.PerInstance("correct"));
+  std::vector<std::pair<std::string, double>> ReportScalars(const core::ReportSums& s) const override {
+    return {{"acc", s.PerInstance("correct")}};
   }
 };
 

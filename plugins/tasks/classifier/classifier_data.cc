@@ -170,10 +170,10 @@ class ClassifierEvaluator : public core::Evaluator {
     std::vector<int64_t> gold = Values(data_.inputs.at("label"));
     if (mrr_) {
       const double m = MeanReciprocalRank(Values(data_.inputs.at("qid")), gold, score_);
-      return {m, absl::StrFormat("MRR: %.4f (%d candidates)", m, gold.size())};
+      return {m, absl::StrFormat("MRR: %.4f (%d candidates)", m, gold.size()), {{"mrr", m}}};
     }
     ClassificationReport r = Classification(pred_, gold, labels_num_);
-    return {r.accuracy, r.ToString(full_)};
+    return {r.accuracy, r.ToString(full_), {{"acc", r.accuracy}}};
   }
 
  private:

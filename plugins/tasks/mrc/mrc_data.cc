@@ -543,7 +543,8 @@ class MrcEvaluator : public core::Evaluator {
     f1 = total ? 100.0 * f1 / total : 0;
     em = total ? 100.0 * em / total : 0;
     const double avg = (f1 + em) / 2;
-    return {avg, absl::StrFormat("Avg: %.4f,F1:%.4f,EM:%.4f,Total:%d,Skip:%d", avg, f1, em, total, skip)};
+    return {avg, absl::StrFormat("Avg: %.4f,F1:%.4f,EM:%.4f,Total:%d,Skip:%d", avg, f1, em, total, skip),
+            {{"avg", avg}, {"f1", f1}, {"em", em}}};
   }
 
  private:

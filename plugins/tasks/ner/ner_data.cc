@@ -180,7 +180,8 @@ class NerEvaluator : public core::Evaluator {
     return {counts_.f1(), absl::StrFormat("Report precision, recall, and f1: %.3f, %.3f, %.3f (%d correct, %d "
                                           "predicted, %d gold entities)",
                                           counts_.precision(), counts_.recall(), counts_.f1(), counts_.correct,
-                                          counts_.predicted, counts_.gold)};
+                                          counts_.predicted, counts_.gold),
+            {{"precision", counts_.precision()}, {"recall", counts_.recall()}, {"f1", counts_.f1()}}};
   }
 
  private:
