@@ -113,8 +113,12 @@ def uer_plugin(name, kind, srcs, deps = [], copts = [], visibility = None, testo
         copts = UER_COPTS + copts,
         additional_linker_inputs = ["//bazel:plugin_exports.lds"],
         linkshared = True,
-        linkopts = ["-Wl,-soname," + lib, "-Wl,--no-undefined",
-                    "-Wl,--version-script=$(location //bazel:plugin_exports.lds)"],
+        # Under --config=fuzz the coverage hooks are libFuzzer's, in the harness binary: a plugin
+        # leaves them undefined.
+        linkopts = ["-Wl,-soname," + lib, "-Wl,--version-script=$(location //bazel:plugin_exports.lds)"] + select({
+            "//bazel:fuzz_build": [],
+            "//conditions:default": ["-Wl,--no-undefined"],
+        }),
         visibility = visibility,
         testonly = testonly,
     )
@@ -155,7 +159,7 @@ def uer_fuzz_test(name, srcs, deps = [], seeds = [], runs = 3000, data = [], **k
             "//conditions:default": ["//testing/fuzz:fuzz_driver"],
         }),
         linkopts = select({
-            "//bazel:fuzz_build": ["-fsanitize=fuzzer"],
+            "//bazel:fuzz_build": ["-fsanitize=fuzzer", "-rdynamic"],
             "//conditions:default": [],
         }),
         data = data + seeds,

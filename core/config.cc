@@ -149,6 +149,8 @@ absl::Status MergeModelConfigFromJson(std::string_view text, std::string_view na
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ":", LineOf(text, e.byte > 0 ? e.byte - 1 : 0), ": malformed JSON: ", e.what()));
+  } catch (const nlohmann::json::exception& e) {  // a number too large for any type, ...
+    return absl::InvalidArgumentError(absl::StrCat(name, ": malformed JSON: ", e.what()));
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ":1: a config must be a JSON object"));

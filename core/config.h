@@ -16,7 +16,8 @@
 
 namespace uer::core {
 
-namespace v1 = ::uer::core::v1;
+// The config's messages are uer::core::v1::ModelConfig and friends (core/config.proto): inside
+// uer::core they are v1::ModelConfig.
 
 // Parses `path` (by extension: .json is UER-py JSON, anything else text format) and merges it into
 // `config`, so that fields the file does not set keep their value.

@@ -76,6 +76,12 @@ TEST(ConfigTest, MalformedConfigsNameFileLineAndField) {
   v1::ModelConfig c;
   EXPECT_THAT(MergeModelConfigFromText("hidden_size: 1.5", "inline", &c),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("inline:1:14: Expected integer")));
+  // Found by config_fuzz: a number too large for any type was an uncaught exception (an abort).
+  EXPECT_THAT(MergeModelConfigFromJson("{\"hidden_size\": 5e44444444}", "big.json", &c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("big.json: malformed JSON: ")));
+  // Values out of their field's range are named, not wrapped.
+  EXPECT_THAT(MergeModelConfigFromJson("{\"hidden_size\": 1e30}", "huge.json", &c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_size")));
 }
 
 TEST(ConfigTest, ValidationNamesTheField) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -145,6 +146,25 @@ class Unpickler {
     return v;
   }
 
+  // Whether `target` is `from` or inside it. Inserting such a value would make a cycle of shared
+  // pointers, which never frees (a leak that checkpoint_fuzz found): pickles of model files hold none.
+  static bool Reaches(const PyValue* from, const PyValue* target) {
+    std::vector<const PyValue*> todo = {from};
+    std::set<const PyValue*> seen;
+    while (!todo.empty()) {
+      const PyValue* v = todo.back();
+      todo.pop_back();
+      if (v == target) return true;
+      if (!seen.insert(v).second) continue;
+      for (const auto& x : v->items) todo.push_back(x.get());
+      for (const auto& [k, x] : v->dict) {
+        todo.push_back(k.get());
+        todo.push_back(x.get());
+      }
+    }
+    return false;
+  }
+
   absl::StatusOr<PyPtr> Reduce(const PyValue& fn, const PyValue& args) {
     const std::string& name = fn.s;
     if (name == "collections.OrderedDict" || name == "builtins.dict") {
@@ -155,12 +175,40 @@ class Unpickler {
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       if (args.items.size() < 4 || args.items[0]->kind != PyValue::Kind::kTensor) return Error("bad tensor record");
       const torch::Tensor& storage = args.items[0]->tensor;
+      // Offset, sizes and strides: non-negative integers, as many strides as sizes, and the last
+      // element inside the storage (each found broken by checkpoint_fuzz before it was checked).
+      auto is_ints = [](const PyValue& v) {
+        if (v.kind != PyValue::Kind::kTuple && v.kind != PyValue::Kind::kList) return false;
+        for (const auto& x : v.items) {
+          if (x->kind != PyValue::Kind::kInt || x->i < 0) return false;
+        }
+        return true;
+      };
+      if (args.items[1]->kind != PyValue::Kind::kInt || args.items[1]->i < 0 || !is_ints(*args.items[2]) ||
+          !is_ints(*args.items[3]) || args.items[2]->items.size() != args.items[3]->items.size()) {
+        return Error("bad tensor record (offset, sizes or strides)");
+      }
       const int64_t offset = args.items[1]->i;
       std::vector<int64_t> sizes, strides;
       for (auto& s : args.items[2]->items) sizes.push_back(s->i);
       for (auto& s : args.items[3]->items) strides.push_back(s->i);
       int64_t needed = offset;
-      for (size_t k = 0; k < sizes.size(); ++k) needed += sizes[k] > 0 ? (sizes[k] - 1) * strides[k] : 0;
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        int64_t reach = 0;
+        if (sizes[k] > 0 && (__builtin_mul_overflow(sizes[k] - 1, strides[k], &reach) ||
+                             __builtin_add_overflow(needed, reach, &needed))) {
+          return Error("a tensor reaches past its storage");
+        }
+      }
+      // A view may repeat storage elements (a stride 0), but not by absurd factors: reading it
+      // copies it whole.
+      int64_t numel = 1;
+      for (int64_t n : sizes) {
+        if (__builtin_mul_overflow(numel, n, &numel)) return Error("a tensor of more elements than can exist");
+      }
+      if (numel > 64 * std::max<int64_t>(storage.numel(), 1) + (int64_t{1} << 20)) {
+        return Error(absl::StrCat("a tensor of ", numel, " elements over a storage of ", storage.numel()));
+      }
       bool empty = false;
       for (int64_t s : sizes) empty |= s == 0;
       if (!empty && needed >= storage.numel()) return Error("a tensor reaches past its storage");
@@ -285,17 +333,40 @@ class Unpickler {
         stack_.push_back(v);
         return absl::OkStatus();
       }
-      case 'a': { PyPtr x = Pop(); if (!stack_.empty()) stack_.back()->items.push_back(x); return absl::OkStatus(); }
-      case 'e': { auto items = PopMark(); if (!stack_.empty()) for (auto& x : items) stack_.back()->items.push_back(x); return absl::OkStatus(); }
+      case 'a': {  // APPEND
+        PyPtr x = Pop();
+        if (stack_.empty()) return absl::OkStatus();
+        if (Reaches(x.get(), stack_.back().get())) return Error("a container that holds itself");
+        stack_.back()->items.push_back(x);
+        return absl::OkStatus();
+      }
+      case 'e': {  // APPENDS
+        auto items = PopMark();
+        if (stack_.empty()) return absl::OkStatus();
+        for (auto& x : items) {
+          if (Reaches(x.get(), stack_.back().get())) return Error("a container that holds itself");
+          stack_.back()->items.push_back(x);
+        }
+        return absl::OkStatus();
+      }
       case 's': {  // SETITEM
         PyPtr value = Pop(), key = Pop();
-        if (!stack_.empty()) stack_.back()->dict.emplace_back(key, value);
+        if (stack_.empty()) return absl::OkStatus();
+        if (Reaches(key.get(), stack_.back().get()) || Reaches(value.get(), stack_.back().get())) {
+          return Error("a container that holds itself");
+        }
+        stack_.back()->dict.emplace_back(key, value);
         return absl::OkStatus();
       }
       case 'u': {  // SETITEMS
         auto items = PopMark();
         if (stack_.empty() || items.size() % 2) return Error("bad SETITEMS");
-        for (size_t k = 0; k + 1 < items.size(); k += 2) stack_.back()->dict.emplace_back(items[k], items[k + 1]);
+        for (size_t k = 0; k + 1 < items.size(); k += 2) {
+          if (Reaches(items[k].get(), stack_.back().get()) || Reaches(items[k + 1].get(), stack_.back().get())) {
+            return Error("a container that holds itself");
+          }
+          stack_.back()->dict.emplace_back(items[k], items[k + 1]);
+        }
         return absl::OkStatus();
       }
       case 'd': {  // DICT

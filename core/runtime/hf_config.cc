@@ -1,6 +1,9 @@
 #include "core/runtime/hf_config.h"
 
+#include <climits>
+#include <cstdint>
 #include <fstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +13,9 @@ namespace uer::runtime {
 
 using nlohmann::json;
 
-absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& path) {
+namespace {
+
+absl::StatusOr<core::v1::ModelConfig> ReadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -24,8 +29,14 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
     return absl::UnimplementedError(absl::StrCat(path, ": hidden_act \"", act, "\" is not built in uer-cc yet "
                                                  "(gelu and its tanh approximations are)"));
   }
+  // A size: an integer in [0, 2^31) (else the whole file is refused, naming the key).
   auto get = [&](const char* key, int64_t fallback) -> int64_t {
-    return j.contains(key) && j[key].is_number() ? j[key].get<int64_t>() : fallback;
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    const json& v = j[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX) {
+      throw std::invalid_argument(absl::StrCat("\"", key, "\": ", v.dump(), " is not a size"));
+    }
+    return v.get<int64_t>();
   };
   if (get("type_vocab_size", 2) != 2) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": type_vocab_size ", get("type_vocab_size", 2),
@@ -52,6 +63,20 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
   if (arch == "BertForMaskedLM") c.set_target("mlm");
   if (j.contains("id2label") && j["id2label"].is_object()) c.set_labels_num(static_cast<int32_t>(j["id2label"].size()));
   return c;
+}
+
+}  // namespace
+
+absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& path) {
+  // A value of the wrong type (a number where a name belongs) or out of range is refused with the
+  // file named, never an abort (found by checkpoint_fuzz).
+  try {
+    return ReadConfig(path);
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+  } catch (const std::invalid_argument& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+  }
 }
 
 std::string ConfigToHuggingFace(const core::v1::ModelConfig& c, int64_t vocab_size, const std::string& architecture,

@@ -86,7 +86,23 @@ absl::Status WriteAll(int fd, const void* data, size_t n, const std::string& pat
 
 }  // namespace
 
+namespace {
+absl::StatusOr<StateDict> LoadSafetensorsUnguarded(const std::string& path);
+}  // namespace
+
+// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
+// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadSafetensors(const std::string& path) {
+  try {
+    return LoadSafetensorsUnguarded(path);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return absl::DataLossError(absl::StrCat("cannot read ", path, ": ", what.substr(0, what.find('\n'))));
+  }
+}
+
+namespace {
+absl::StatusOr<StateDict> LoadSafetensorsUnguarded(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a safetensors file"));
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -195,6 +211,7 @@ absl::StatusOr<StateDict> LoadSafetensors(const std::string& path) {
   if (converted > 0) UER_LOG(INFO) << path << ": " << converted << " float16/bfloat16 tensors read as float32";
   return out;
 }
+}  // namespace
 
 absl::Status SaveSafetensors(const std::string& path, const StateDict& state,
                              const std::map<std::string, std::string>& metadata) {
@@ -243,7 +260,23 @@ absl::Status SaveSafetensors(const std::string& path, const StateDict& state,
   return st;
 }
 
+namespace {
+absl::StatusOr<StateDict> LoadHuggingFaceFolderUnguarded(const std::string& folder);
+}  // namespace
+
+// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
+// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadHuggingFaceFolder(const std::string& folder) {
+  try {
+    return LoadHuggingFaceFolderUnguarded(folder);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return absl::DataLossError(absl::StrCat("cannot read ", folder, ": ", what.substr(0, what.find('\n'))));
+  }
+}
+
+namespace {
+absl::StatusOr<StateDict> LoadHuggingFaceFolderUnguarded(const std::string& folder) {
   const fs::path dir(folder);
   std::error_code ec;
   if (fs::exists(dir / "model.safetensors", ec)) return LoadSafetensors((dir / "model.safetensors").string());
@@ -288,6 +321,7 @@ absl::StatusOr<StateDict> LoadHuggingFaceFolder(const std::string& folder) {
   return absl::NotFoundError(absl::StrCat(folder, " holds no model.safetensors, model.safetensors.index.json or "
                                                   "pytorch_model.bin (not a HuggingFace model folder)"));
 }
+}  // namespace
 
 // ---- BERT keys ----------------------------------------------------------------------------------
 
@@ -551,9 +585,75 @@ std::string BundleDataPath(const std::string& prefix, int shard, int shards) {
   return prefix + buf;
 }
 
+// LevelDB allocates a block's size, read from the file, before it reads the block: a damaged
+// handle asks for petabytes (an abort, found by checkpoint_fuzz). The footer's handles and every
+// data block handle of the index block are checked against the file first (the table format:
+// github.com/google/leveldb/blob/main/doc/table_format.md).
+bool GetVarint(const std::string& b, size_t* at, size_t end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift <= 63 && *at < end; shift += 7) {
+    const uint8_t c = static_cast<uint8_t>(b[(*at)++]);
+    *v |= uint64_t{c & 0x7fu} << shift;
+    if (!(c & 0x80)) return true;
+  }
+  return false;
+}
+
+std::string CheckTableHandles(const std::string& b) {
+  constexpr size_t kFooter = 48, kTrailer = 5;  // footer; a block's type byte and CRC
+  if (b.size() < kFooter) return "shorter than a table footer";
+  size_t at = b.size() - kFooter;
+  uint64_t meta_off, meta_size, index_off, index_size;
+  if (!GetVarint(b, &at, b.size() - 8, &meta_off) || !GetVarint(b, &at, b.size() - 8, &meta_size) ||
+      !GetVarint(b, &at, b.size() - 8, &index_off) || !GetVarint(b, &at, b.size() - 8, &index_size)) {
+    return "a damaged footer";
+  }
+  const uint64_t limit = b.size() - kFooter;
+  auto fits = [&](uint64_t off, uint64_t size) { return off <= limit && size <= limit - off && limit - off - size >= kTrailer; };
+  if (!fits(meta_off, meta_size) || !fits(index_off, index_size)) return "a block handle outside the file";
+  // The index block (uncompressed, as TensorFlow writes it): entries, then restart offsets and their count.
+  if (b[index_off + index_size] != 0) return "a compressed index block";
+  if (index_size < 4) return "a damaged index block";
+  uint32_t restarts;
+  std::memcpy(&restarts, b.data() + index_off + index_size - 4, 4);
+  if (restarts > (index_size - 4) / 4) return "a damaged index block";
+  const size_t end = index_off + index_size - 4 - 4 * static_cast<size_t>(restarts);
+  at = index_off;
+  while (at < end) {
+    uint64_t shared, non_shared, value_len, off, size;
+    if (!GetVarint(b, &at, end, &shared) || !GetVarint(b, &at, end, &non_shared) || !GetVarint(b, &at, end, &value_len) ||
+        non_shared > end - at || value_len > end - at - non_shared) {
+      return "a damaged index block";
+    }
+    at += non_shared;
+    const size_t value_end = at + value_len;
+    if (!GetVarint(b, &at, value_end, &off) || !GetVarint(b, &at, value_end, &size) || !fits(off, size)) {
+      return "a data block handle outside the file";
+    }
+    at = value_end;
+  }
+  return "";
+}
+
 }  // namespace
 
+namespace {
+absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix);
+}  // namespace
+
+// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
+// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix) {
+  try {
+    return LoadTfCheckpointUnguarded(prefix);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return absl::DataLossError(absl::StrCat("cannot read ", prefix, ": ", what.substr(0, what.find('\n'))));
+  }
+}
+
+namespace {
+absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix) {
   const std::string index = prefix + ".index";
   leveldb::RandomAccessFile* raw = nullptr;
   uint64_t size = 0;
@@ -562,6 +662,14 @@ absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix) {
   if (leveldb::Status s = leveldb::Env::Default()->GetFileSize(index, &size); !s.ok()) return absl::NotFoundError(s.ToString());
   if (leveldb::Status s = leveldb::Env::Default()->NewRandomAccessFile(index, &raw); !s.ok()) return absl::NotFoundError(s.ToString());
   std::unique_ptr<leveldb::RandomAccessFile> file(raw);
+  {
+    std::ifstream in(index, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (const std::string bad = CheckTableHandles(bytes.str()); !bad.empty()) {
+      return absl::DataLossError(absl::StrCat(index, ": not a readable TensorFlow index (", bad, ")"));
+    }
+  }
   leveldb::Table* table_raw = nullptr;
   leveldb::Options options;
   if (leveldb::Status s = leveldb::Table::Open(options, file.get(), size, &table_raw); !s.ok()) {
@@ -658,6 +766,7 @@ absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix) {
   }
   return out;
 }
+}  // namespace
 
 absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state) {
   std::map<std::string, torch::Tensor> sorted;  // the table's keys in order

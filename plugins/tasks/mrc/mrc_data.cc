@@ -228,6 +228,8 @@ absl::StatusOr<MrcFile> ReadSquadJson(const std::string& path, bool with_answers
     doc = nlohmann::json::parse(buffer.str());
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON (byte ", e.byte, ")"));
+  } catch (const nlohmann::json::exception& e) {  // a number too large for any type, ...
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not usable JSON: ", e.what()));
   }
   if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array()) {
     return Bad(path, "top level", "expected an object with a \"data\" list (SQuAD format)");
