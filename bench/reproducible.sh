@@ -7,11 +7,16 @@
 #   bench/reproducible.sh --compare BIN_A BIN_B  # compares two bazel-bin folders built already
 #
 # Prints each file that differs and the count of those that agree; exits 1 when any differs.
+# Known (2026-12-01): the outputs that link LibTorch carry the venv's absolute path in their RUNPATH
+# (bazel/torch.bzl's -rpath), so two checkouts with their own .venv differ in exactly those; the
+# torch-free outputs are identical. Linking LibTorch through cc_import ($ORIGIN-relative) would fix it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 outputs() {  # BIN: the files to compare, relative to BIN, sorted
-  (cd "$1" && { find tools -maxdepth 1 -type f -perm -u+x ! -name '*.params' ! -name '*.sh' ! -name '*.py';
+  # (Runfiles manifests name absolute paths by design; tests are not shipped.)
+  (cd "$1" && { find tools -maxdepth 1 -type f -perm -u+x ! -name '*.params' ! -name '*.sh' ! -name '*.py' \
+                  ! -name '*.runfiles_manifest' ! -name '*_test';
                 find plugins core -name 'libuer_*.so' -type f; } | sort)
 }
 
