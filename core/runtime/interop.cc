@@ -87,18 +87,24 @@ absl::Status WriteAll(int fd, const void* data, size_t n, const std::string& pat
 }  // namespace
 
 namespace {
+
+// Runs a reader: a JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file is an
+// error naming the file, never an abort (checkpoint_fuzz).
+template <typename Read>
+absl::StatusOr<StateDict> Guarded(const std::string& file, Read read) {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return absl::DataLossError(absl::StrCat("cannot read ", file, ": ", what.substr(0, what.find('\n'))));
+  }
+}
+
 absl::StatusOr<StateDict> LoadSafetensorsUnguarded(const std::string& path);
 }  // namespace
 
-// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
-// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadSafetensors(const std::string& path) {
-  try {
-    return LoadSafetensorsUnguarded(path);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    return absl::DataLossError(absl::StrCat("cannot read ", path, ": ", what.substr(0, what.find('\n'))));
-  }
+  return Guarded(path, [&] { return LoadSafetensorsUnguarded(path); });
 }
 
 namespace {
@@ -264,15 +270,8 @@ namespace {
 absl::StatusOr<StateDict> LoadHuggingFaceFolderUnguarded(const std::string& folder);
 }  // namespace
 
-// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
-// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadHuggingFaceFolder(const std::string& folder) {
-  try {
-    return LoadHuggingFaceFolderUnguarded(folder);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    return absl::DataLossError(absl::StrCat("cannot read ", folder, ": ", what.substr(0, what.find('\n'))));
-  }
+  return Guarded(folder, [&] { return LoadHuggingFaceFolderUnguarded(folder); });
 }
 
 namespace {
@@ -641,15 +640,8 @@ namespace {
 absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix);
 }  // namespace
 
-// A JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file: an error naming
-// it, never an abort (checkpoint_fuzz).
 absl::StatusOr<StateDict> LoadTfCheckpoint(const std::string& prefix) {
-  try {
-    return LoadTfCheckpointUnguarded(prefix);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    return absl::DataLossError(absl::StrCat("cannot read ", prefix, ": ", what.substr(0, what.find('\n'))));
-  }
+  return Guarded(prefix, [&] { return LoadTfCheckpointUnguarded(prefix); });
 }
 
 namespace {
@@ -667,7 +659,7 @@ absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix) {
     std::stringstream bytes;
     bytes << in.rdbuf();
     if (const std::string bad = CheckTableHandles(bytes.str()); !bad.empty()) {
-      return absl::DataLossError(absl::StrCat(index, ": not a readable TensorFlow index (", bad, ")"));
+      return absl::DataLossError(absl::StrCat(index, " is not a tensor bundle index (", bad, ")"));
     }
   }
   leveldb::Table* table_raw = nullptr;
