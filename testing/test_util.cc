@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace uer::testing {
 
@@ -26,6 +27,13 @@ std::string SharedDir() {
     if (fs::is_directory(shared / "data")) return shared.string();
   }
   return "";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 std::string WriteUerVocab(const std::string& dir, const std::string& tokens) {

@@ -25,6 +25,8 @@ std::string RunfilePath(const std::string& workspace_relative);
 std::string SharedDir();
 // A fresh folder under $TEST_TMPDIR.
 std::string TempDir(const std::string& name);
+// The bytes of a file ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
 // Writes `dir`/vocab.txt in UER-py's layout ([PAD], [unused1..99], [UNK]=100, [CLS]=101, [SEP]=102,
 // [MASK]=103), then one token a line for each character of `tokens` (from id 104). Returns the path.
 std::string WriteUerVocab(const std::string& dir, const std::string& tokens);

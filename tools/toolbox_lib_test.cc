@@ -23,13 +23,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::uer::testing::StatusIs;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 class ToolboxTest : public ::testing::Test {
@@ -84,13 +77,13 @@ TEST_F(ToolboxTest, ExtractEmbeddingsIsTheSeedsFileByteForByte) {
   o.word_embedding_path = tmp_ + "/emb.txt";
   std::ostringstream log;
   ASSERT_OK(ExtractEmbeddings(o, log));
-  EXPECT_TRUE(ReadAll(o.word_embedding_path) == ReadAll(golden_ + "/scripts/bert_bert_word_embedding.txt"));
+  EXPECT_TRUE(::uer::testing::ReadFile(o.word_embedding_path) == ::uer::testing::ReadFile(golden_ + "/scripts/bert_bert_word_embedding.txt"));
   // The same table from UER-py's newer key names and from HuggingFace's.
   for (const char* other : {"model_head_keys.bin", "model_hf.bin"}) {
     o.load_model_path = golden_ + "/bert_bert/" + other;
     o.word_embedding_path = tmp_ + "/emb_" + other + ".txt";
     ASSERT_OK(ExtractEmbeddings(o, log));
-    EXPECT_TRUE(ReadAll(o.word_embedding_path) == ReadAll(golden_ + "/scripts/bert_bert_word_embedding.txt")) << other;
+    EXPECT_TRUE(::uer::testing::ReadFile(o.word_embedding_path) == ::uer::testing::ReadFile(golden_ + "/scripts/bert_bert_word_embedding.txt")) << other;
   }
   o.load_model_path = tmp_ + "/missing.bin";
   EXPECT_THAT(ExtractEmbeddings(o, log), StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.bin")));
@@ -109,7 +102,7 @@ TEST_F(ToolboxTest, TopnWordsIndepPrintsWhatTheSeedPrinted) {
   // its last float32 bit, where LibTorch's summation kernel rounds differently (how many do depends
   // on the machine: 1 of 36 lines on one, 3 on another; never more than one bit).
   std::vector<std::string> ours = absl::StrSplit(out.str(), '\n');
-  std::vector<std::string> seed = absl::StrSplit(ReadAll(golden_ + "/scripts/topn_words_indep.out.txt"), '\n');
+  std::vector<std::string> seed = absl::StrSplit(::uer::testing::ReadFile(golden_ + "/scripts/topn_words_indep.out.txt"), '\n');
   ASSERT_EQ(ours.size(), seed.size());
   int exact = 0;
   for (size_t i = 0; i < ours.size(); ++i) {
@@ -253,7 +246,7 @@ TEST_F(ToolboxTest, ClozeTestWritesFourLinesAnInputAndNeedsAMaskedLmHead) {
   o.topn = 3;
   std::ostringstream out;
   ASSERT_OK(ClozeTest(o, out));
-  std::string text = ReadAll(o.output_path);
+  std::string text = ::uer::testing::ReadFile(o.output_path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 8);
   EXPECT_THAT(text, HasSubstr("[CLS]"));
   EXPECT_THAT(text, HasSubstr("[MASK]"));
@@ -261,7 +254,7 @@ TEST_F(ToolboxTest, ClozeTestWritesFourLinesAnInputAndNeedsAMaskedLmHead) {
   // The same seed masks the same positions.
   o.output_path = tmp_ + "/cloze2.txt";
   ASSERT_OK(ClozeTest(o, out));
-  EXPECT_EQ(ReadAll(o.output_path), text);
+  EXPECT_EQ(::uer::testing::ReadFile(o.output_path), text);
   o.model = Golden("gpt_lm", "gpt", "lm");
   EXPECT_THAT(ClozeTest(o, out), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("predicts masked tokens")));
 }
@@ -301,7 +294,7 @@ TEST_F(ToolboxTest, GenerateGivesTheSameGreedyTokensWithAndWithoutTheCache) {
   EXPECT_EQ(cached.lines, 2);
   EXPECT_GT(cached.new_tokens, 0);
   EXPECT_EQ(cached.new_tokens, full.new_tokens);
-  EXPECT_EQ(ReadAll(tmp_ + "/cached.txt"), ReadAll(tmp_ + "/full.txt"));
+  EXPECT_EQ(::uer::testing::ReadFile(tmp_ + "/cached.txt"), ::uer::testing::ReadFile(tmp_ + "/full.txt"));
   // Sampling repeats with the same seed.
   o.greedy = false;
   o.no_cache = false;
@@ -310,7 +303,7 @@ TEST_F(ToolboxTest, GenerateGivesTheSameGreedyTokensWithAndWithoutTheCache) {
   ASSERT_OK(Generate(o, out).status());
   o.output_path = tmp_ + "/s2.txt";
   ASSERT_OK(Generate(o, out).status());
-  EXPECT_EQ(ReadAll(tmp_ + "/s1.txt"), ReadAll(tmp_ + "/s2.txt"));
+  EXPECT_EQ(::uer::testing::ReadFile(tmp_ + "/s1.txt"), ::uer::testing::ReadFile(tmp_ + "/s2.txt"));
   o.model = Golden("bert_bert", "bert", "bert");
   EXPECT_THAT(Generate(o, out), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("predicts the next token")));
 }

@@ -13,14 +13,8 @@ namespace uer::runtime {
 namespace {
 
 using ::testing::HasSubstr;
+using ::uer::testing::ReadFile;
 using ::uer::testing::StatusIs;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteAll(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
@@ -44,7 +38,7 @@ TEST(CheckpointTest, WritesItsChecksumAndReadsItBack) {
   const std::string dir = uer::testing::TempDir("ckpt_crc");
   const std::string path = dir + "/m.bin";
   ASSERT_OK(SaveStateDict(path, Small()));
-  const std::string bytes = ReadAll(path);
+  const std::string bytes = ReadFile(path);
   ASSERT_GT(bytes.size(), 21u);
   EXPECT_EQ(bytes.substr(bytes.size() - 21, 13), "uer-cc crc32 ");
   ASSERT_OK_AND_ASSIGN(StateDict sd, LoadStateDict(path));
@@ -58,7 +52,7 @@ TEST(CheckpointTest, EveryFlippedByteIsFound) {
   const std::string dir = uer::testing::TempDir("ckpt_flip");
   const std::string path = dir + "/m.bin", flipped = dir + "/flipped.bin";
   ASSERT_OK(SaveStateDict(path, Small()));
-  const std::string bytes = ReadAll(path);
+  const std::string bytes = ReadFile(path);
   for (size_t i = 0; i < bytes.size(); ++i) {
     std::string b = bytes;
     b[i] ^= 0x04;
@@ -79,7 +73,7 @@ TEST(CheckpointTest, OtherWritersFilesHaveTheirRecordsChecked) {
   const std::string dir = uer::testing::TempDir("ckpt_foreign");
   const std::string path = dir + "/m.bin", plain = dir + "/plain.bin";
   ASSERT_OK(SaveStateDict(path, Small()));
-  std::string bytes = ReadAll(path);
+  std::string bytes = ReadFile(path);
   bytes.resize(bytes.size() - 21);  // drop the comment and zero its length, as torch.save writes it
   bytes[bytes.size() - 2] = 0;
   bytes[bytes.size() - 1] = 0;
@@ -95,7 +89,7 @@ TEST(CheckpointTest, OtherWritersFilesHaveTheirRecordsChecked) {
   EXPECT_THAT(LoadStateDict(plain),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("record 'archive/data/0' fails its CRC-32 check")));
   // A comment that is not uer-cc's checksum.
-  bytes = ReadAll(path);
+  bytes = ReadFile(path);
   bytes[bytes.size() - 5] = 'z';
   WriteAll(plain, bytes);
   EXPECT_THAT(LoadStateDict(plain), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not uer-cc's checksum")));

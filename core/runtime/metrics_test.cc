@@ -16,18 +16,12 @@ namespace uer::runtime {
 namespace {
 
 using ::testing::HasSubstr;
+using ::uer::testing::ReadFile;
 using ::uer::testing::StatusIs;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The records of an event file, their framing and CRCs checked as TensorBoard's reader checks them.
 std::vector<tensorboard::Event> ReadEvents(const std::string& path) {
-  const std::string b = ReadAll(path);
+  const std::string b = ReadFile(path);
   std::vector<tensorboard::Event> out;
   size_t at = 0;
   while (at < b.size()) {

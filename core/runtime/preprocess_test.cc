@@ -21,6 +21,7 @@ namespace uer::runtime {
 namespace {
 
 using ::testing::HasSubstr;
+using ::uer::testing::ReadFile;
 using ::uer::testing::RunfilePath;
 using ::uer::testing::StatusIs;
 
@@ -222,13 +223,7 @@ TEST_F(PreprocessTest, BadInputSaysWhatTheFormatMustBe) {
 TEST_F(PreprocessTest, FormatOneDatasetsStillRead) {
   PreprocessOptions o = Options(Write("v1.txt", "abcd\nefgh\n"), "lm");
   ASSERT_OK(RunPreprocess(o));
-  std::string bytes;
-  {
-    std::ifstream in(o.dataset_path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    bytes = ss.str();
-  }
+  std::string bytes = ReadFile(o.dataset_path);
   DatasetHeader h;
   std::memcpy(&h, bytes.data(), sizeof(h));
   ASSERT_EQ(h.format_version, 2u);
@@ -278,13 +273,7 @@ TEST_F(PreprocessTest, DatasetRefusesTruncatedAndForeignFiles) {
 TEST_F(PreprocessTest, DamagedPayloadIsNamedNeverIndexed) {
   PreprocessOptions o = Options(Write("mlm.txt", "abcdefgh\nijklmnop\nqrstuvwx\n"), "mlm");
   ASSERT_OK(RunPreprocess(o));
-  std::string bytes;
-  {
-    std::ifstream in(o.dataset_path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    bytes = ss.str();
-  }
+  std::string bytes = ReadFile(o.dataset_path);
   DatasetHeader h;
   std::memcpy(&h, bytes.data(), sizeof(h));
   ASSERT_TRUE(h.flags & kDatasetPayloadCrc);
@@ -320,13 +309,7 @@ TEST_F(PreprocessTest, DamagedPayloadIsNamedNeverIndexed) {
 TEST_F(PreprocessTest, EveryFlippedByteIsFound) {
   PreprocessOptions o = Options(Write("mlm.txt", "abcdefgh\nijklmnop\nqrstuvwx\n"), "mlm");
   ASSERT_OK(RunPreprocess(o));
-  std::string bytes;
-  {
-    std::ifstream in(o.dataset_path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    bytes = ss.str();
-  }
+  std::string bytes = ReadFile(o.dataset_path);
   const std::string flipped = dir_ + "/every.uer";
   for (size_t i = 0; i < bytes.size(); ++i) {
     std::string b = bytes;
