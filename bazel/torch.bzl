@@ -17,13 +17,15 @@ cc_library(
     defines = ["_GLIBCXX_USE_CXX11_ABI=%d"],
 )
 
-# Linked by path with an rpath to the wheel's own lib/ folder (not through Bazel's _solib symlinks):
-# libtorch_cpu.so finds the CUDA runtime of the nvidia-* wheels through its $ORIGIN-relative RPATH,
-# and $ORIGIN is the folder a library was opened from.
+# Linked by path (not through Bazel's _solib symlinks, one per file): libtorch_cpu.so finds the CUDA
+# runtime of the nvidia-* wheels through its $ORIGIN-relative RPATH, and $ORIGIN is the folder a
+# library was opened from. The RUNPATH that finds this folder at run time is relative and added by
+# each binary (torch_rpath() in bazel/uer.bzl), so no absolute venv path is built into the outputs;
+# -rpath-link lets the linker resolve the wheel's own dependencies (the CUDA runtime) at link time.
 cc_library(
     name = "torch",
     deps = [":headers"],
-    linkopts = ["-L%s/lib", "-Wl,-rpath,%s/lib", "-Wl,--no-as-needed", "-ltorch_cpu", "-lc10"] + select({
+    linkopts = ["-L%s/lib", "-Wl,-rpath-link,%s/lib:%s/../nvidia/cu13/lib", "-Wl,--no-as-needed", "-ltorch_cpu", "-lc10"] + select({
         "@uer_cc//bazel:cuda_build": ["-ltorch_cuda", "-lc10_cuda"],
         "//conditions:default": [],
     }) + ["-Wl,--as-needed"],
@@ -70,7 +72,7 @@ def _torch_repository_impl(ctx):
         ctx.symlink(nvidia, "nvidia")
     ctx.symlink(python, "python")
     ctx.file("torch_version.txt", version + "\n")
-    ctx.file("BUILD", _BUILD % (1, torch_dir, torch_dir))
+    ctx.file("BUILD", _BUILD % (1, torch_dir, torch_dir, torch_dir))
 
 torch_repository = repository_rule(
     implementation = _torch_repository_impl,

@@ -26,6 +26,18 @@ UER_COPTS = [
 # plugin that reaches into //core/... otherwise would carry a second copy of the registry.
 _PLUGIN_ALLOWED_CORE = ["//core:plugin_api", "//core:plugin_api_lite", "//core:plugin_api_headers"]
 
+def torch_rpath():
+    """The RUNPATH entry that finds LibTorch from a binary or shared library of this package.
+
+    Relative ($ORIGIN), so two checkouts with their own venvs build the same bits (bench/reproducible.sh):
+    from OUTPUT_BASE/execroot/uer_cc/bazel-out/CONFIG/bin/PACKAGE up to OUTPUT_BASE, then the torch
+    repository's lib/, a symlink to the wheel's folder. The folder itself is a symlink, so the
+    libraries' own $ORIGIN/../../nvidia entries still lead to the CUDA runtime beside the wheel.
+    Plugins are opened by their canonical path and binaries through /proc/self/exe, so $ORIGIN is
+    always the folder in bazel-out, never a runfiles tree."""
+    depth = len(native.package_name().split("/")) + 5
+    return ["-Wl,-rpath,$$ORIGIN/" + "../" * depth + "external/torch/lib"]
+
 def uer_cc_library(name, copts = [], registers = False, **kwargs):
     native.cc_library(
         name = name,
@@ -115,7 +127,8 @@ def uer_plugin(name, kind, srcs, deps = [], copts = [], visibility = None, testo
         linkshared = True,
         # Under --config=fuzz the coverage hooks are libFuzzer's, in the harness binary: a plugin
         # leaves them undefined.
-        linkopts = ["-Wl,-soname," + lib, "-Wl,--version-script=$(location //bazel:plugin_exports.lds)"] + select({
+        linkopts = ["-Wl,-soname," + lib, "-Wl,--version-script=$(location //bazel:plugin_exports.lds)"] +
+                   (torch_rpath() if uses_torch else []) + select({
             "//bazel:fuzz_build": [],
             "//conditions:default": ["-Wl,--no-undefined"],
         }),
@@ -131,6 +144,7 @@ def uer_cc_test(name, srcs, deps = [], copts = [], data = [], **kwargs):
         copts = UER_COPTS + copts,
         deps = deps + ["//testing:test_main"],
         data = data,
+        linkopts = torch_rpath() + kwargs.pop("linkopts", []),
         **kwargs
     )
 
@@ -146,6 +160,7 @@ def uer_tool(name, srcs, deps = [], data = [], copts = [], visibility = None, **
             "//conditions:default": ["@system//:tcmalloc"],
         }),
         data = data + ["//plugins:builtin"],
+        linkopts = torch_rpath() + kwargs.pop("linkopts", []),
         **kwargs
     )
 
@@ -158,7 +173,7 @@ def uer_fuzz_test(name, srcs, deps = [], seeds = [], runs = 3000, data = [], **k
             "//bazel:fuzz_build": [],
             "//conditions:default": ["//testing/fuzz:fuzz_driver"],
         }),
-        linkopts = select({
+        linkopts = torch_rpath() + select({
             "//bazel:fuzz_build": ["-fsanitize=fuzzer", "-rdynamic"],
             "//conditions:default": [],
         }),

@@ -18,13 +18,14 @@
 #include <iostream>
 
 #include <gflags/gflags.h>
-#include <glog/logging.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/log.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/dataset.h"
 #include "core/runtime/interop.h"
+#include "core/runtime/progress.h"
 #include "core/runtime/trainer.h"
 #include "tools/tool_common.h"
 
@@ -44,6 +45,20 @@ namespace {
 namespace fs = std::filesystem;
 using uer::core::StateDict;
 
+// The conversion's progress on a terminal, stage by stage (read, map, write, verify): a large
+// model's reading and writing take seconds each. Nothing is drawn in a pipe.
+class Stages {
+ public:
+  explicit Stages(int total) : progress_(gflags::ProgramInvocationShortName(), total, uer::runtime::Progress::Unit::kItems, "stage") {}
+  void Begin(const std::string& what) { progress_.Update(done_++, what); }
+
+ private:
+  uer::runtime::Progress progress_;
+  int done_ = 0;
+};
+
+int StagesNum() { return FLAGS_verify ? 4 : 3; }
+
 absl::Status Verify(const std::string& path, const StateDict& written) {
   UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadStateDict(path));
   if (back.size() != written.size()) {
@@ -55,7 +70,7 @@ absl::Status Verify(const std::string& path, const StateDict& written) {
     if (it == m.end()) return absl::DataLossError(absl::StrCat(path, ": tensor ", k, " did not come back"));
     if (!torch::equal(it->second, t.to(torch::kCPU))) return absl::DataLossError(absl::StrCat(path, ": tensor ", k, " differs"));
   }
-  LOG(INFO) << "--verify: " << written.size() << " tensors read back from " << path << ", all equal";
+  UER_LOG(INFO) << "--verify: " << written.size() << " tensors read back from " << path << ", all equal";
   return absl::OkStatus();
 }
 
@@ -70,14 +85,18 @@ absl::Status CheckLayers(const StateDict& state) {
 }
 
 [[maybe_unused]] absl::Status FromHuggingFace() {
+  Stages stages(StagesNum());
+  stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(hf));
+  stages.Begin("mapping keys");
   uer::runtime::KeyReport report;
   absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, FLAGS_target, &report);
-  LOG(INFO) << "keys: " << report.Summary();
+  UER_LOG(INFO) << "keys: " << report.Summary();
   if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", uer.status().message()));
+  stages.Begin("writing " + FLAGS_output_model_path);
   UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(FLAGS_output_model_path, *uer));
-  LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
+  UER_LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
   const fs::path folder = fs::is_directory(FLAGS_input_model_path) ? fs::path(FLAGS_input_model_path)
                                                                   : fs::path(FLAGS_input_model_path).parent_path();
   if (fs::exists(folder / "config.json")) {
@@ -85,24 +104,31 @@ absl::Status CheckLayers(const StateDict& state) {
     if (FLAGS_target == "mlm" || FLAGS_target == "bert") c.set_target(FLAGS_target);
     if (!FLAGS_output_config_path.empty()) {
       UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(FLAGS_output_config_path, uer::core::ModelConfigToText(c)));
-      LOG(INFO) << "wrote " << FLAGS_output_config_path << " (the model config, HuggingFace's LayerNorm)";
+      UER_LOG(INFO) << "wrote " << FLAGS_output_config_path << " (the model config, HuggingFace's LayerNorm)";
     } else {
-      LOG(INFO) << "the model's config.json gives (use it with --config_path; --output_config_path writes it):\n"
+      UER_LOG(INFO) << "the model's config.json gives (use it with --config_path; --output_config_path writes it):\n"
                 << uer::core::ModelConfigToText(c);
     }
   }
-  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  if (FLAGS_verify) {
+    stages.Begin("verifying " + FLAGS_output_model_path);
+    UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  }
   return absl::OkStatus();
 }
 
 [[maybe_unused]] absl::Status ToHuggingFace() {
+  Stages stages(StagesNum());
+  stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
+  stages.Begin("mapping keys");
   uer::runtime::KeyReport report;
   absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, FLAGS_target, &report);
-  LOG(INFO) << "keys: " << report.Summary();
+  UER_LOG(INFO) << "keys: " << report.Summary();
   if (!hf.ok()) return absl::Status(hf.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", hf.status().message()));
   const std::string out = FLAGS_output_model_path;
+  stages.Begin("writing " + out);
   std::string weights = out;
   if (absl::EndsWith(out, ".bin")) {
     UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(out, *hf));
@@ -125,7 +151,7 @@ absl::Status CheckLayers(const StateDict& state) {
     if (auto o = m.find("output_layer_2.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
     if (auto o = m.find("output_layer.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
     if (c.layernorm() != uer::core::v1::TORCH_VAR) {
-      LOG(WARNING) << "the model uses UER-py's LayerNorm (unbiased std, eps outside the root); HuggingFace's BERT "
+      UER_LOG(WARNING) << "the model uses UER-py's LayerNorm (unbiased std, eps outside the root); HuggingFace's BERT "
                       "normalises with the biased variance, eps inside: its outputs will differ slightly";
     }
     weights = (fs::path(out) / "model.safetensors").string();
@@ -140,47 +166,62 @@ absl::Status CheckLayers(const StateDict& state) {
       UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically((fs::path(out) / "vocab.txt").string(), text));
     }
   }
-  LOG(INFO) << "wrote " << weights << " (" << hf->size() << " tensors, HuggingFace's "
+  UER_LOG(INFO) << "wrote " << weights << " (" << hf->size() << " tensors, HuggingFace's "
             << uer::runtime::HuggingFaceArchitecture(FLAGS_target) << " key names)";
-  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(weights, *hf));
+  if (FLAGS_verify) {
+    stages.Begin("verifying " + weights);
+    UER_RETURN_IF_ERROR(Verify(weights, *hf));
+  }
   return absl::OkStatus();
 }
 
 // Google's TensorFlow checkpoints, through HuggingFace's names.
 [[maybe_unused]] absl::Status FromGoogle() {
+  Stages stages(StagesNum());
+  stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict google, uer::runtime::LoadTfCheckpoint(FLAGS_input_model_path));
+  stages.Begin("mapping keys");
   uer::runtime::KeyReport report;
   StateDict hf = uer::runtime::GoogleToHuggingFace(google, &report);
   UER_RETURN_IF_ERROR(CheckLayers(hf));
   absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, FLAGS_target, &report);
-  LOG(INFO) << "keys: " << report.Summary();
+  UER_LOG(INFO) << "keys: " << report.Summary();
   if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", uer.status().message()));
+  stages.Begin("writing " + FLAGS_output_model_path);
   UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(FLAGS_output_model_path, *uer));
-  LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
-  if (FLAGS_verify) UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  UER_LOG(INFO) << "wrote " << FLAGS_output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
+  if (FLAGS_verify) {
+    stages.Begin("verifying " + FLAGS_output_model_path);
+    UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, *uer));
+  }
   return absl::OkStatus();
 }
 
 [[maybe_unused]] absl::Status ToGoogle() {
+  Stages stages(StagesNum());
+  stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
+  stages.Begin("mapping keys");
   uer::runtime::KeyReport report;
   absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, FLAGS_target, &report);
   if (!hf.ok()) {
-    LOG(INFO) << "keys: " << report.Summary();
+    UER_LOG(INFO) << "keys: " << report.Summary();
     return absl::Status(hf.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", hf.status().message()));
   }
   StateDict google = uer::runtime::HuggingFaceToGoogle(*hf, &report);
-  LOG(INFO) << "keys: " << report.Summary();
+  UER_LOG(INFO) << "keys: " << report.Summary();
+  stages.Begin("writing " + FLAGS_output_model_path);
   UER_RETURN_IF_ERROR(uer::runtime::SaveTfCheckpoint(FLAGS_output_model_path, google));
-  LOG(INFO) << "wrote " << FLAGS_output_model_path << ".index and .data-00000-of-00001 (" << google.size() << " tensors)";
+  UER_LOG(INFO) << "wrote " << FLAGS_output_model_path << ".index and .data-00000-of-00001 (" << google.size() << " tensors)";
   if (FLAGS_verify) {
+    stages.Begin("verifying " + FLAGS_output_model_path);
     UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadTfCheckpoint(FLAGS_output_model_path));
     std::map<std::string, torch::Tensor> m(back.begin(), back.end());
     for (const auto& [k, t] : google) {
       if (!m.count(k) || !torch::equal(m[k], t)) return absl::DataLossError(absl::StrCat(FLAGS_output_model_path, ": tensor ", k, " differs"));
     }
-    LOG(INFO) << "--verify: " << google.size() << " tensors read back, all equal";
+    UER_LOG(INFO) << "--verify: " << google.size() << " tensors read back, all equal";
   }
   return absl::OkStatus();
 }

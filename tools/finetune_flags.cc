@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include <gflags/gflags.h>
-#include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"

@@ -9,8 +9,8 @@
 #include <gflags/gflags.h>
 
 #include "absl/strings/str_cat.h"
-#include <glog/logging.h>
 
+#include "core/log.h"
 #include "core/runtime/preprocess.h"
 #include "tools/tool_common.h"
 
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   auto stats = uer::runtime::RunPreprocess(o);
   if (g_stop.load() != 0 && stats.status().code() == absl::StatusCode::kCancelled) {
-    LOG(WARNING) << stats.status().message();
+    UER_LOG(WARNING) << stats.status().message();
     return 128 + g_stop.load();
   }
   if (stats.ok()) {
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                           100.0 * count("masked") / count("maskable"), "%)");
     }
     if (!stats->summary.empty()) line += (line.empty() ? "" : ", ") + stats->summary;
-    if (!line.empty()) LOG(INFO) << line;
+    if (!line.empty()) UER_LOG(INFO) << line;
   }
   return uer::tools::ExitCode(stats.status());
 }

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
+#include "core/log.h"
 #include "core/runtime/hf_config.h"
 #include "core/status_macros.h"
 #include "core/runtime/loader.h"
@@ -169,7 +170,7 @@ void LoadPluginsFromFlags() {
     if (env) st = runtime::LoadPluginList(env, ':');
   }
   if (!st.ok()) {
-    LOG(ERROR) << st.message();
+    UER_LOG(ERROR) << st.message();
     std::exit(2);
   }
 }
@@ -193,14 +194,14 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
         if (gflags::GetCommandLineFlagInfo("vocab_path", &vocab) && vocab.current_value.empty() &&
             std::filesystem::exists(dir / file, ec)) {
           gflags::SetCommandLineOption("vocab_path", (dir / file).c_str());
-          LOG(INFO) << "vocabulary from " << (dir / file).string() << " (HuggingFace)";
+          UER_LOG(INFO) << "vocabulary from " << (dir / file).string() << " (HuggingFace)";
         }
       }
     }
   }
   if (config_path.empty() && !hf_config.empty()) {
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(hf_config));
-    LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";
+    UER_LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";
   }
   if (!config_path.empty() && absl::EndsWith(config_path, "config.json") && runtime::ConfigFromHuggingFace(config_path).ok()) {
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(config_path));
@@ -224,7 +225,7 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
   if (!st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the command line's model flags: ", st.message()));
   }
-  LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
+  UER_LOG(INFO) << "resolved model config:\n" << core::ModelConfigToText(config);
   return config;
 }
 
@@ -249,7 +250,7 @@ absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text) {
 
 int ExitCode(const absl::Status& status) {
   if (status.ok()) return 0;
-  LOG(ERROR) << status.message();
+  UER_LOG(ERROR) << status.message();
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/log.h"
 #include "core/python_random.h"
 #include "core/runtime/device.h"
 #include "core/runtime/checkpoint.h"
@@ -51,7 +52,7 @@ absl::StatusOr<LoadedModel> LoadModel(const ModelSource& s, bool need_target) {
   lo.allow_missing_target = !need_target;
   lo.allow_unexpected_target = !need_target;
   UER_ASSIGN_OR_RETURN(std::string generation, runtime::LoadModelWeights(m.model.get(), s.load_model_path, lo));
-  LOG(INFO) << "loaded " << s.load_model_path << " (" << generation << " keys)";
+  UER_LOG(INFO) << "loaded " << s.load_model_path << " (" << generation << " keys)";
   m.model->eval();
   return m;
 }
@@ -241,7 +242,7 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
     file.emplace(std::move(f));
   }
   out << "length of candidate vocab: " << cands.size() << "\n";
-  if (unknown > 0) LOG(WARNING) << unknown << " candidates of " << o.cand_vocab_path << " are not in the vocabulary: left out";
+  if (unknown > 0) UER_LOG(WARNING) << unknown << " candidates of " << o.cand_vocab_path << " are not in the vocabulary: left out";
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
   UER_RETURN_IF_ERROR(ForEachLine(o.sent_path, [&](std::string_view raw, int64_t number) -> absl::Status {
@@ -307,7 +308,7 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
                                                    o.model.config.target(), "\" does not"));
   }
   const bool cached = model.encoder->Incremental() && !o.no_cache;
-  LOG(INFO) << (cached ? "decoding with the encoder's key/value cache" : "recomputing the whole prefix at each token");
+  UER_LOG(INFO) << (cached ? "decoding with the encoder's key/value cache" : "recomputing the whole prefix at each token");
   torch::Generator gen = at::detail::createCPUGenerator(o.seed);
   UER_ASSIGN_OR_RETURN(AtomicOutput file, AtomicOutput::Open(o.output_path));
   GenerateStats stats;
@@ -323,7 +324,7 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
     const std::string line(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
     std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(line));
     if (ids.empty()) {
-      LOG(WARNING) << o.input_path << ":" << number << ": no token to continue; line left out";
+      UER_LOG(WARNING) << o.input_path << ":" << number << ": no token to continue; line left out";
       return absl::OkStatus();
     }
     if (static_cast<int64_t>(ids.size()) > o.seq_length) ids.resize(o.seq_length);

@@ -18,6 +18,10 @@ to_g="$ws/tools/convert_bert_from_uer_to_google"
   || { tail -3 "$t/1.log"; fail "Google -> uer"; }
 "$to_g" --input_model_path "$t/uer.bin" --output_model_path "$t/out/bert_model.ckpt" --verify 2> "$t/2.log" \
   || { tail -3 "$t/2.log"; fail "uer -> Google"; }
+# The key report and --verify's result are printed (LibTorch's own LOG macro once swallowed them).
+grep -q "keys: mapped [0-9]*, dropped [0-9]*, absent 0" "$t/1.log" || { cat "$t/1.log"; fail "no key report"; }
+grep -q -- "--verify: .* all equal" "$t/1.log" || fail "no --verify result (Google -> uer)"
+grep -q -- "--verify: .* all equal" "$t/2.log" || fail "no --verify result (uer -> Google)"
 cmp "$t/out/bert_model.ckpt.index" "$g/bert_model.ckpt.index" || fail "the index differs from TensorFlow's"
 cmp "$t/out/bert_model.ckpt.data-00000-of-00001" "$g/bert_model.ckpt.data-00000-of-00001" || fail "the data differ from TensorFlow's"
 echo "uer -> Google: .index and .data byte for byte as TensorFlow wrote them"

@@ -34,6 +34,10 @@ if [[ -s "$golden/model_hf.bin" ]]; then
     || { tail -3 "$t/g1.log"; fail "model_hf.bin -> uer"; }
   "$to_hf" --input_model_path "$golden/model.bin" --output_model_path "$t/golden_hf.bin" --verify 2> "$t/g2.log" \
     || { tail -3 "$t/g2.log"; fail "model.bin -> HuggingFace"; }
+  for l in g1 g2; do
+    grep -q "keys: mapped [0-9]*, dropped [0-9]*, absent 0" "$t/$l.log" || { cat "$t/$l.log"; fail "no key report"; }
+    grep -q -- "--verify: .* all equal" "$t/$l.log" || fail "no --verify result in $l.log"
+  done
   "$python" - "$golden" "$t" <<'PY' || fail "golden conversions"
 import sys, torch
 g, t = sys.argv[1:]

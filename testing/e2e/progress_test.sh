@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The progress line: under a terminal (util-linux's `script` gives the tools a pseudo-terminal)
-# preprocess draws its bytes read and pretrain its step, rate and ETA, redrawn in place ("\r", erase
+# preprocess draws its bytes read, pretrain its step, rate and ETA and a conversion its stage, redrawn in place ("\r", erase
 # to the end of the line) and cleared around the report lines; in a pipe neither appears and the
 # plain report lines are all there is.
 set -euo pipefail
@@ -38,6 +38,14 @@ else
   # A corpus read in under 200 ms draws nothing; the run must still have succeeded.
   grep -aq "instances" "$t/pre.tty" || { cat -v "$t/pre.tty" | tail -3; fail "preprocess under a terminal"; }
 fi
+
+# A conversion draws its stages (reading, mapping, writing, verifying).
+cv=("$ws/tools/convert_bert_from_uer_to_huggingface" --input_model_path "$t/m.bin"
+    --output_model_path "$t/m.safetensors" --verify)
+TERM=xterm script -qec "$(q "${cv[@]}")" "$t/cv.tty" > /dev/null || { tail -5 "$t/cv.tty"; fail "conversion under script"; }
+grep -aq $'\rconvert_bert_from_uer_to_huggingface: stage 0/4 (0.0%) | [0-9.]* stage/s | reading' "$t/cv.tty" ||
+  { cat -v "$t/cv.tty" | tail -5; fail "no progress line from the conversion"; }
+grep -aq "all equal" "$t/cv.tty" || fail "the conversion's --verify"
 
 # In a pipe: the plain lines alone.
 "${pt[@]}" 2>&1 | cat > "$t/pt.pipe"
