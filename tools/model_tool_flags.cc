@@ -8,7 +8,7 @@
 DEFINE_string(pretrained_model_path, "", "The checkpoint (any format uer-cc reads: UER-py's, HuggingFace's).");
 DEFINE_string(load_model_path, "", "Same as --pretrained_model_path (UER-py's newer name).");
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
-DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products in bf16 where the CPU has it).");
+DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, bf16 or fp16 (autocast: matrix products in bf16/fp16 where the device has it).");
 DECLARE_string(config_path);     // tools/model_flags.cc
 DECLARE_string(sub_vocab_path);  // tools/model_flags.cc
 

@@ -31,7 +31,9 @@ DEFINE_int64(batch_size, 32, "Training batch size. The actual batch_size is [bat
 DEFINE_int64(instances_buffer_size, 25600, "The buffer size of instances in memory (shared by all ranks: each reads its slice of every global batch).");
 DEFINE_bool(overlap_allreduce, true, "Several ranks: average gradients in buckets while the backward pass runs (as PyTorch's DDP); --nooverlap_allreduce: all of them after it.");
 DEFINE_double(peak_tflops, 0, "The GEMM peak of one process in TFLOP/s for the report's model FLOPs utilisation (MFU); 0 measures it at the start (about a second of fp32 matrix products); negative: no MFU.");
-DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, or bf16 (autocast: matrix products in bf16 on AMX/AVX-512 BF16 CPUs and GPUs; LayerNorm, softmax and losses in fp32; weights, optimizer state and checkpoints fp32).");
+DEFINE_string(precision, "fp32", "Arithmetic of the forward passes: fp32, bf16 or fp16 (autocast: matrix products in bf16 on AMX/AVX-512 BF16 CPUs and GPUs, or in fp16 with dynamic loss scaling on GPUs and fp16 CPUs; LayerNorm, softmax and losses in fp32; weights, optimizer state and checkpoints fp32).");
+DEFINE_double(fp16_init_scale, 65536, "--precision fp16: the first loss scale (halved at each step whose gradients overflow).");
+DEFINE_int64(fp16_scale_window, 2000, "--precision fp16: good steps in a row after which the loss scale doubles.");
 DEFINE_string(tensorboard_dir, "", "Write TensorBoard event files here (rank 0): the report's values, learning rate, tokens/s, gradient norm, MFU, dev metrics; view with tensorboard --logdir.");
 DEFINE_string(metrics_path, "", "Write the same values as JSON lines here (one object a report; a resumed run keeps the lines up to its checkpoint).");
 DEFINE_bool(skip_padding, true, "Leave padding positions out of the encoder's work where the target reads none of them (the same loss and gradients); --noskip_padding computes every position, as UER-py does.");
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
   o.skip_padding = FLAGS_skip_padding;
   o.overlap_allreduce = FLAGS_overlap_allreduce;
   o.precision = FLAGS_precision;
+  o.fp16_init_scale = FLAGS_fp16_init_scale;
+  o.fp16_scale_window = FLAGS_fp16_scale_window;
   o.tensorboard_dir = FLAGS_tensorboard_dir;
   o.metrics_path = FLAGS_metrics_path;
   o.peak_flops = FLAGS_peak_tflops * 1e12;

@@ -41,7 +41,12 @@ absl::StatusOr<Precision> ParsePrecision(const std::string& name, torch::Device 
     return Precision::kBf16;
   }
   if (name == "fp16") {
-    return absl::InvalidArgumentError("--precision fp16 (with dynamic loss scaling, CUDA) is not built yet; use bf16");
+    if (device.is_cpu() && !CpuHasFp16()) {
+      return absl::FailedPreconditionError(
+          "--precision fp16: this CPU has no native fp16 (neither avx512_fp16 nor amx_fp16 in /proc/cpuinfo); "
+          "use --precision bf16 or fp32 (UER_CPU_FP16=emulated runs it emulated, slowly, to check numerics)");
+    }
+    return Precision::kFp16;
   }
   return absl::InvalidArgumentError(absl::StrCat("--precision must be fp32, bf16 or fp16, got \"", name, "\""));
 }
@@ -82,6 +87,18 @@ bool CpuHasBf16() {
   while (std::getline(in, line)) {
     if (absl::StartsWith(line, "flags")) {
       return absl::StrContains(line, " avx512_bf16") || absl::StrContains(line, " amx_bf16");
+    }
+  }
+  return false;
+}
+
+bool CpuHasFp16() {
+  if (const char* e = std::getenv("UER_CPU_FP16"); e != nullptr && std::string(e) == "emulated") return true;
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "flags")) {
+      return absl::StrContains(line, " avx512_fp16") || absl::StrContains(line, " amx_fp16");
     }
   }
   return false;

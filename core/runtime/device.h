@@ -27,13 +27,18 @@ void FlushSubnormals();
 // environment variable UER_CPU_NO_BF16=1 makes it say no (tests of the refusal).
 bool CpuHasBf16();
 
+// Whether this CPU computes fp16 natively (avx512_fp16 or amx_fp16 in /proc/cpuinfo).
+// UER_CPU_FP16=emulated makes it say yes: LibTorch then runs fp16 in software, slowly, which is
+// enough to check the numerics of fp16 training (the loss scaling) on any CPU.
+bool CpuHasFp16();
+
 // The arithmetic of the forward passes (--precision). Weights, gradients, optimizer state and
 // checkpoints stay fp32 in every case.
 enum class Precision { kFp32, kBf16, kFp16 };
 
 // "fp32", "bf16" or "fp16" for work on `device`. bf16 on a CPU without native bf16 (CpuHasBf16) is
-// refused, naming the CPU flags it lacks (no silent software fallback); fp16 (dynamic loss scaling,
-// CUDA) is not built yet and says so.
+// refused, naming the CPU flags it lacks (no silent software fallback); so is fp16 on a CPU without
+// native fp16 (CpuHasFp16). Training in fp16 scales its loss dynamically (LossScaler).
 absl::StatusOr<Precision> ParsePrecision(const std::string& name, torch::Device device);
 const char* PrecisionName(Precision p);
 

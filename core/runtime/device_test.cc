@@ -33,5 +33,22 @@ TEST(CpuHasBf16Test, TheEnvironmentCanSayNo) {
   unsetenv("UER_CPU_NO_BF16");
 }
 
+TEST(ParsePrecisionTest, Fp16FollowsTheCpu) {
+  unsetenv("UER_CPU_FP16");
+  absl::StatusOr<Precision> p = ParsePrecision("fp16", torch::kCPU);
+  if (CpuHasFp16()) {
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(*p, Precision::kFp16);
+  } else {
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(p.status().message().find("no native fp16"), std::string::npos) << p.status();
+  }
+  setenv("UER_CPU_FP16", "emulated", 1);
+  p = ParsePrecision("fp16", torch::kCPU);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, Precision::kFp16);
+  unsetenv("UER_CPU_FP16");
+}
+
 }  // namespace
 }  // namespace uer::runtime

@@ -320,6 +320,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   t.global_loss_normalization = o.global_loss_normalization;
   t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.precision = precision;
+  t.loss_scaler.init_scale = o.fp16_init_scale;
+  t.loss_scaler.growth_interval = o.fp16_scale_window;
   t.device = place.device;
   job.precision = precision;
   t.run_settings = {{"task", o.task},
@@ -338,7 +340,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
                 << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
                 << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "")
-                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"));
+                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"))
+                << (precision == Precision::kFp16 ? ", dynamic loss scaling" : "");
   auto start = std::chrono::steady_clock::now();
   UER_ASSIGN_OR_RETURN(TrainResult r, Train(job, t));
   result.train_seconds = Seconds(start) - result.eval_seconds;

@@ -43,7 +43,9 @@ struct FinetuneOptions {
   bool resume = false;
   bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
   bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
-  std::string precision = "fp32";         // fp32 | bf16 (ParsePrecision): training and evaluation
+  std::string precision = "fp32";         // fp32 | bf16 | fp16 (ParsePrecision): training and evaluation
+  double fp16_init_scale = 65536;         // PretrainOptions::fp16_init_scale
+  int64_t fp16_scale_window = 2000;       // PretrainOptions::fp16_scale_window
   std::string tensorboard_dir, metrics_path;  // TrainerOptions::metrics (dev/ and test/ values too)
   std::atomic<int>* stop_signal = nullptr;
   LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s

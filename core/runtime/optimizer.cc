@@ -1,8 +1,10 @@
 #include "core/runtime/optimizer.h"
 
 #include <cmath>
+#include <map>
 
 #include <ATen/Parallel.h>
+#include <ATen/ops/_amp_foreach_non_finite_check_and_unscale.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -145,6 +147,65 @@ absl::Status BertAdam::LoadState(const StateDict& state) {
     s.v.copy_(b->second);
   }
   step_ = m["step"].item<int64_t>();
+  return absl::OkStatus();
+}
+
+LossScaler::LossScaler(LossScalerOptions options) : options_(options), scale_(options.init_scale) {}
+
+bool LossScaler::Unscale(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  // Gradients grouped by device and dtype, as the fused ATen kernel wants them.
+  std::map<std::pair<std::string, int>, std::vector<torch::Tensor>> groups;
+  for (const torch::Tensor& p : params) {
+    const torch::Tensor& g = p.grad();
+    if (g.defined()) groups[{g.device().str(), static_cast<int>(g.scalar_type())}].push_back(g);
+  }
+  bool finite = true;
+  for (auto& [key, grads] : groups) {
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(grads.front().device());
+    torch::Tensor found_inf = torch::zeros({1}, opts);
+    torch::Tensor inv_scale = torch::full({1}, 1.0 / scale_, opts);
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv_scale);
+    finite = finite && found_inf.item<float>() == 0.0f;
+  }
+  return finite;
+}
+
+void LossScaler::Update(bool finite) {
+  if (!finite) {
+    scale_ *= options_.backoff_factor;
+    good_steps_ = 0;
+    ++skipped_;
+    return;
+  }
+  if (++good_steps_ >= options_.growth_interval) {
+    scale_ *= options_.growth_factor;
+    good_steps_ = 0;
+  }
+}
+
+StateDict LossScaler::State() const {
+  return {{"loss_scale", torch::tensor(scale_, torch::kDouble)},
+          {"loss_scale_good_steps", torch::tensor(good_steps_)},
+          {"loss_scale_skipped", torch::tensor(skipped_)}};
+}
+
+absl::Status LossScaler::LoadState(const StateDict& state, const std::string& prefix) {
+  for (const auto& [k, v] : state) {
+    if (k.rfind(prefix, 0) != 0) continue;
+    const std::string name = k.substr(prefix.size());
+    if (name != "loss_scale" && name != "loss_scale_good_steps" && name != "loss_scale_skipped") continue;
+    if (v.numel() != 1) return absl::InvalidArgumentError(absl::StrCat(k, " is not a scalar"));
+    if (name == "loss_scale") {
+      const double x = v.item<double>();
+      if (!std::isfinite(x) || x <= 0) return absl::InvalidArgumentError(absl::StrCat(k, " is ", x, ", not a scale"));
+      scale_ = x;
+    } else if (name == "loss_scale_good_steps") {
+      good_steps_ = v.item<int64_t>();
+    } else {
+      skipped_ = v.item<int64_t>();
+    }
+  }
   return absl::OkStatus();
 }
 

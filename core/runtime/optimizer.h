@@ -58,6 +58,47 @@ class BertAdam {
   int64_t step_ = 0;
 };
 
+// Dynamic loss scaling for --precision fp16, as PyTorch's torch.amp.GradScaler does it: the loss
+// is multiplied by scale() before the backward pass, so that small gradients are not flushed to
+// zero in fp16; Unscale() divides the gradients back (one fused pass) and says whether all are
+// finite. A step whose gradients overflowed is skipped and the scale halved; after
+// growth_interval good steps in a row it doubles. The scale and the counts are training state
+// (saved in a checkpoint's .state, so a resumed run goes on as the uninterrupted one).
+//
+//   (loss * scaler.scale()).backward();
+//   const bool finite = scaler.Unscale(params);
+//   scaler.Update(finite);
+//   if (finite) optimizer.Step();
+//   model->zero_grad();
+struct LossScalerOptions {
+  double init_scale = 65536.0;  // 2^16, GradScaler's
+  double growth_factor = 2.0;
+  double backoff_factor = 0.5;
+  int64_t growth_interval = 2000;
+};
+
+class LossScaler {
+ public:
+  explicit LossScaler(LossScalerOptions options = {});
+  double scale() const { return scale_; }
+  // Divides each defined gradient of `params` by the scale; false when any gradient holds an inf
+  // or a NaN (the gradients are then of no use).
+  bool Unscale(const std::vector<torch::Tensor>& params);
+  // After Unscale: a skipped step backs the scale off, a run of good ones grows it.
+  void Update(bool finite);
+  int64_t skipped_steps() const { return skipped_; }
+  // "loss_scale", "loss_scale_good_steps", "loss_scale_skipped" (the caller prefixes them).
+  StateDict State() const;
+  // Keys under `prefix`; absent keys leave the scaler as it is (a checkpoint of an fp32 or bf16
+  // run). A scale that is not a finite number > 0 is refused.
+  absl::Status LoadState(const StateDict& state, const std::string& prefix);
+
+ private:
+  LossScalerOptions options_;
+  double scale_;
+  int64_t good_steps_ = 0, skipped_ = 0;
+};
+
 }  // namespace uer::runtime
 
 #endif  // UER_CORE_RUNTIME_OPTIMIZER_H_

@@ -133,7 +133,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   UER_LOG(INFO) << "pre-training " << o.config.embedding() << "/" << o.config.encoder() << "/" << o.config.target()
                 << " (" << params << " parameters) on " << dataset->size() << " instances, " << device
                 << (skipping ? ", skipping padding" : "")
-                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"));
+                << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"))
+                << (precision == Precision::kFp16 ? ", dynamic loss scaling" : "");
 
   TrainerOptions t;
   t.output_model_path = o.output_model_path;
@@ -151,6 +152,8 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   t.global_loss_normalization = o.global_loss_normalization;
   t.overlap_allreduce = o.overlap_allreduce;
   t.precision = precision;
+  t.loss_scaler.init_scale = o.fp16_init_scale;
+  t.loss_scaler.growth_interval = o.fp16_scale_window;
   t.device = device;
   t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.run_settings = {{"dataset_path", o.dataset_path},
@@ -170,7 +173,10 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   double peak = o.peak_flops;
   const double flops_per_token = ModelFlopsPerToken(model->named_parameters().pairs(), dataset->header().seq_length);
   if (peak == 0) {
-    peak = MeasureGemmPeak(precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat, device);
+    peak = MeasureGemmPeak(precision == Precision::kBf16   ? torch::kBFloat16
+                          : precision == Precision::kFp16 ? torch::kHalf
+                                                          : torch::kFloat,
+                          device);
     UER_LOG(INFO) << "MFU: " << absl::StrFormat("%.3g", flops_per_token) << " model FLOPs per token (forward and backward) "
                   << "against a measured " << PrecisionName(precision) << " GEMM peak of " << absl::StrFormat("%.1f", peak / 1e9) << " GFLOP/s ("
                   << (device.is_cuda() ? std::string("GPU") : absl::StrCat(at::get_num_threads(), " threads")) << ")";

@@ -49,7 +49,11 @@ struct PretrainOptions {
   // The GEMM peak (FLOP/s of one process) that the report's MFU divides by: 0 measures it at the
   // start (MeasureGemmPeak, about a second); < 0 reports no MFU.
   double peak_flops = 0;
-  std::string precision = "fp32";  // fp32 | bf16 (ParsePrecision): the forward passes' arithmetic
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (ParsePrecision): the forward passes' arithmetic
+  // fp16's dynamic loss scaling (LossScalerOptions): the first scale, and the good steps after
+  // which it doubles.
+  double fp16_init_scale = 65536;
+  int64_t fp16_scale_window = 2000;
   std::string tensorboard_dir, metrics_path;  // TrainerOptions::metrics
   // Set by a signal handler: the loop saves a checkpoint and stops at the next step.
   std::atomic<int>* stop_signal = nullptr;

@@ -54,10 +54,13 @@ std::string SettingsText(const std::map<std::string, std::string>& settings) {
   return out;
 }
 
-absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const std::string& path, int64_t step,
-                            const core::StateDict& run_identity) {
+absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const LossScaler* scaler,
+                            const std::string& path, int64_t step, const core::StateDict& run_identity) {
   // The training state first: a checkpoint is only used for --resume when its state exists.
   core::StateDict state = optimizer.State();
+  if (scaler) {
+    for (auto& [k, v] : scaler->State()) state.emplace_back("uer." + k, v);
+  }
   state.emplace_back("uer.step", torch::tensor(step));
   state.emplace_back("uer.loader_batches", torch::tensor(job.position()));
   state.emplace_back("uer.cpu_rng_state", at::detail::getDefaultCPUGenerator().get_state());
@@ -78,11 +81,12 @@ absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const s
   return absl::OkStatus();
 }
 
-absl::Status Resume(TrainingJob& job, BertAdam* optimizer, const std::string& ck,
+absl::Status Resume(TrainingJob& job, BertAdam* optimizer, LossScaler* scaler, const std::string& ck,
                     const std::map<std::string, std::string>& settings, core::StateDict* run_identity) {
   UER_RETURN_IF_ERROR(LoadModelWeights(&job.model(), ck, {}).status());
   UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(ck + ".state"));
   UER_RETURN_IF_ERROR(optimizer->LoadState(state));
+  if (scaler) UER_RETURN_IF_ERROR(scaler->LoadState(state, "uer."));
   core::StateDict job_state;
   for (const auto& [k, v] : state) {
     if (k == "uer.run_id") run_identity->at(0).second = v;  // the run goes on under its identity
@@ -175,6 +179,17 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
   }
   torch::nn::Module& model = job.model();
   BertAdam optimizer(model.named_parameters(), o.optimizer);
+  // fp16: dynamic loss scaling (bf16 has fp32's range and needs none).
+  std::unique_ptr<LossScaler> scaler;
+  if (o.precision == Precision::kFp16) {
+    if (!(o.loss_scaler.init_scale > 0 && std::isfinite(o.loss_scaler.init_scale))) {
+      return absl::InvalidArgumentError(absl::StrCat("--fp16_init_scale must be a number > 0, got ", o.loss_scaler.init_scale));
+    }
+    if (o.loss_scaler.growth_interval < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--fp16_scale_window must be >= 1, got ", o.loss_scaler.growth_interval));
+    }
+    scaler = std::make_unique<LossScaler>(o.loss_scaler);
+  }
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters()) params.push_back(p);
   const bool writer = !dist || dist->rank() == 0;
@@ -192,7 +207,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
       const std::string ck = CheckpointPath(o.output_model_path, *it);
       if (!fs::exists(ck) || !fs::exists(ck + ".state")) continue;
-      absl::Status st = Resume(job, &optimizer, ck, o.run_settings, &run_identity);
+      absl::Status st = Resume(job, &optimizer, scaler.get(), ck, o.run_settings, &run_identity);
       if (!st.ok()) {
         UER_LOG(WARNING) << "--resume: cannot use " << ck << " (" << st.message() << "); trying the one before";
         skipped = ck;
@@ -243,7 +258,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     const bool at_boundary = step == group_first;
     if (!dist && at_boundary && stop_requested()) {
       const std::string ck = CheckpointPath(o.output_model_path, step - 1);
-      UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step - 1, run_identity));
+      UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, scaler.get(), ck, step - 1, run_identity));
       UER_LOG(WARNING) << "stopped by signal " << o.stop_signal->load() << " after step " << step - 1 << "; saved " << ck;
       result.stopped_by_signal = o.stop_signal->load();
       result.last_checkpoint = ck;
@@ -284,6 +299,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
       }
     }
     if (reducer && step == group_last) reducer->Arm();
+    if (scaler) objective = objective * scaler->scale();
     (objective / static_cast<double>(group_last - group_first + 1)).backward();
     bool stop_now = false;
     if (step == group_last) {
@@ -300,15 +316,27 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
         }
         stop_now = flags[0] > 0;
       }
-      if (metrics) grad_norm = GradNorm(params);
-      optimizer.Step();
+      // fp16: the gradients divided by the loss scale; an overflow (on any rank: the all-reduce
+      // carried its inf or NaN to all) skips the step everywhere and halves the scale.
+      const bool finite = !scaler || scaler->Unscale(params);
+      if (scaler) {
+        scaler->Update(finite);
+        if (!finite) {
+          UER_LOG(WARNING) << "fp16: the gradients overflowed at step " << step << "; step skipped, loss scale now "
+                           << scaler->scale() << " (" << scaler->skipped_steps() << " skipped so far)";
+        }
+      }
+      if (finite) {
+        if (metrics) grad_norm = GradNorm(params);
+        optimizer.Step();
+      }
       model.zero_grad();
     }
     UER_RETURN_IF_ERROR(job.AfterStep(step, writer, metrics));
     if (writer && progress.enabled()) progress.Update(step, absl::StrFormat("loss %.3f", loss));
     if (stop_now) {
       const std::string ck = CheckpointPath(o.output_model_path, step);
-      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step, run_identity));
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, scaler.get(), ck, step, run_identity));
       UER_RETURN_IF_ERROR(dist->Barrier());
       result.stopped_by_signal = stop_requested() ? o.stop_signal->load() : SIGTERM;
       UER_LOG(WARNING) << "rank " << dist->rank() << " stopped by a signal after step " << step
@@ -335,6 +363,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
         std::vector<Scalar> scalars = job.ReportScalars(c);
         scalars.push_back({"train/learning_rate", c.learning_rate});
         if (grad_norm >= 0) scalars.push_back({"train/grad_norm", grad_norm});
+        if (scaler) scalars.push_back({"train/loss_scale", scaler->scale()});
         metrics->Write(step, scalars);
       }
       sums = core::ReportSums();
@@ -344,7 +373,7 @@ absl::StatusOr<TrainResult> TrainLoop(TrainingJob& job, const TrainerOptions& o)
     }
     if (o.save_checkpoint_steps > 0 && step % o.save_checkpoint_steps == 0) {
       const std::string ck = CheckpointPath(o.output_model_path, step);
-      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, ck, step, run_identity));
+      if (writer) UER_RETURN_IF_ERROR(SaveCheckpoint(job, optimizer, scaler.get(), ck, step, run_identity));
       last_good = ck;
       result.last_checkpoint = ck;
     }

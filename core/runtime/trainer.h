@@ -114,6 +114,8 @@ struct TrainerOptions {
   bool overlap_allreduce = true;
   // Forward passes under autocast in this precision on this device (AutocastGuard); fp32: none.
   Precision precision = Precision::kFp32;
+  // fp16: the dynamic loss scaling's settings (LossScaler).
+  LossScalerOptions loss_scaler;
   torch::Device device{torch::kCPU};
   std::atomic<int>* stop_signal = nullptr;
   // --tensorboard_dir / --metrics_path: rank 0 records every report's scalars (resume_step is set

@@ -5,8 +5,12 @@
 #    precision's own measured peak;
 #  - fine-tuning: run_classifier in bf16 trains and evaluates; run_classifier_infer in bf16 agrees
 #    with fp32 on at least 90% of the test labels of the same model;
-#  - refusals, exit 2 with one line: a CPU without bf16 (UER_CPU_NO_BF16=1 stands in for one),
-#    fp16 (not built), an unknown name.
+#  - fp16 with dynamic loss scaling (emulated on this CPU: UER_CPU_FP16=emulated): a small BERT's loss
+#    within 3% of fp32's; from a first scale of 2^40 steps overflow, are skipped and the scale
+#    halved; the scale is kept in the checkpoint's state, so a run resumed from step 40 ends with
+#    the same weights, bit for bit, as the uninterrupted one;
+#  - refusals, exit 2 with one line: a CPU without bf16 (UER_CPU_NO_BF16=1 stands in for one), fp16
+#    on a CPU without it, an unknown name.
 set -euo pipefail
 ws="$TEST_SRCDIR/$TEST_WORKSPACE"
 root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
@@ -75,7 +79,50 @@ refuse "this CPU has no native bf16 (neither avx512_bf16 nor amx_bf16" UER_CPU_N
 refuse "this CPU has no native bf16" UER_CPU_NO_BF16=1 "$ws/tools/run_classifier_infer" "${model[@]}" \
   --load_model_path "$t/cls.bin" --test_path "$br/test.tsv" --prediction_path "$t/no.tsv" --precision bf16
 [[ ! -e "$t/no.tsv" ]] || fail "a refused run wrote predictions"
-refuse "precision fp16 (with dynamic loss scaling, CUDA) is not built yet" \
-  "$ws/tools/pretrain" "${pt[@]}" --precision fp16 --output_model_path "$t/no.bin"
+if ! grep -qE ' (avx512_fp16|amx_fp16)' /proc/cpuinfo; then
+  refuse "this CPU has no native fp16 (neither avx512_fp16 nor amx_fp16" \
+    "$ws/tools/pretrain" "${pt[@]}" --precision fp16 --output_model_path "$t/no.bin"
+fi
 refuse "precision must be fp32, bf16 or fp16" "$ws/tools/pretrain" "${pt[@]}" --precision fp64 --output_model_path "$t/no.bin"
+# fp16 (emulated here: LibTorch's software fp16 runs ~30x slower than fp32, so a smaller model).
+small=(--dataset_path "$t/mlm.uer" --vocab_path "$vocab" --emb_size 64 --hidden_size 64 --feedforward_size 128
+       --heads_num 2 --layers_num 1 --target mlm --total_steps 80 --report_steps 40 --batch_size 8
+       --learning_rate 1e-3 --peak_tflops -1)
+"$ws/tools/pretrain" "${small[@]}" --precision fp32 --output_model_path "$t/s32.bin" --save_checkpoint_steps 1000 \
+  2> "$t/s32.log" || { tail -3 "$t/s32.log"; fail "pretrain fp32 (small)"; }
+UER_CPU_FP16=emulated "$ws/tools/pretrain" "${small[@]}" --precision fp16 --output_model_path "$t/s16.bin" \
+  --save_checkpoint_steps 1000 2> "$t/s16.log" || { tail -3 "$t/s16.log"; fail "pretrain fp16"; }
+grep -q "fp16 autocast, dynamic loss scaling" "$t/s16.log" || fail "the fp16 run does not say so"
+f=$(last "$t/s32.log"); h=$(last "$t/s16.log")
+echo "fp16 (emulated), 80 steps: last report's loss fp32 $f, fp16 $h"
+awk -v f="$f" -v b="$h" 'BEGIN { d = (b - f) / f; if (d < 0) d = -d; exit !(d <= 0.03) }' || fail "fp16 loss $h is not within 3% of fp32's $f"
+# A first scale far too large (2^40) overflows: steps are skipped and the scale halved until the
+# gradients fit, then it grows again every 10 good steps and overflows again.
+over=("${small[@]}" --precision fp16 --fp16_init_scale 1099511627776 --fp16_scale_window 10 --save_checkpoint_steps 40)
+UER_CPU_FP16=emulated "$ws/tools/pretrain" "${over[@]}" --output_model_path "$t/o16.bin" --metrics_path "$t/o16.jsonl" \
+  2> "$t/o16.log" || { tail -3 "$t/o16.log"; fail "pretrain fp16, scale 2^40"; }
+skipped=$(grep -c "gradients overflowed" "$t/o16.log" || true)
+echo "fp16 from a scale of 2^40: $skipped of 80 steps skipped"
+(( skipped >= 10 )) || fail "only $skipped steps skipped from a scale of 2^40"
+grep -q "loss scale now 2.74878e+11 (2 skipped so far)" "$t/o16.log" || fail "the scale is not halved at each overflow"
+grep -q '"train/loss_scale"' "$t/o16.jsonl" || fail "no train/loss_scale in the metrics"
+last_loss=$(last "$t/o16.log")
+[[ "$last_loss" != nan && "$last_loss" != inf ]] || fail "the overflowing run ends with loss $last_loss"
+# Resumed from step 40: the scale and its count come back, and the weights end bit-identical.
+mkdir -p "$t/r" && cp "$t/o16.bin-40" "$t/o16.bin-40.state" "$t/r/"
+UER_CPU_FP16=emulated "$ws/tools/pretrain" "${over[@]}" --output_model_path "$t/r/o16.bin" --resume 2> "$t/r.log" ||
+  { tail -3 "$t/r.log"; fail "pretrain fp16 --resume"; }
+grep -q "resumed from .*o16.bin-40 at step 41" "$t/r.log" || fail "did not resume at step 41"
+if [[ -x "$python" ]]; then
+  "$python" - "$t/o16.bin" "$t/r/o16.bin" "$t/o16.bin-40.state" <<'PY' || fail "fp16 resume"
+import sys, torch
+a = torch.load(sys.argv[1], weights_only=True); b = torch.load(sys.argv[2], weights_only=True)
+assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), "the resumed run's weights differ"
+st = torch.load(sys.argv[3], weights_only=True)
+print(f"fp16: resumed run bit-identical; at step 40 the loss scale was {float(st['uer.loss_scale']):g} "
+      f"after {int(st['uer.loss_scale_skipped'])} skipped steps")
+PY
+fi
+refuse "fp16_init_scale must be a number > 0" UER_CPU_FP16=emulated "$ws/tools/pretrain" "${small[@]}" \
+  --precision fp16 --fp16_init_scale 0 --output_model_path "$t/no.bin"
 echo PASS

@@ -1,0 +1,93 @@
+#include "core/runtime/optimizer.h"
+
+#include <limits>
+
+#include <gtest/gtest.h>
+
+namespace uer::runtime {
+namespace {
+
+// Parameters with the given gradients.
+std::vector<torch::Tensor> WithGrads(const std::vector<torch::Tensor>& grads) {
+  std::vector<torch::Tensor> params;
+  for (const torch::Tensor& g : grads) {
+    torch::Tensor p = torch::zeros_like(g).requires_grad_(true);
+    if (g.numel() > 0) p.mutable_grad() = g.clone();
+    params.push_back(p);
+  }
+  return params;
+}
+
+TEST(LossScalerTest, UnscalesExactlyAndSaysFinite) {
+  LossScaler scaler({.init_scale = 1024});
+  torch::Tensor a = torch::tensor({1024.0f, -2048.0f, 3.0f}), b = torch::tensor({512.0, 0.5}, torch::kDouble);
+  std::vector<torch::Tensor> params = WithGrads({a, b});
+  params.push_back(torch::zeros({2}).requires_grad_(true));  // no gradient: left alone
+  EXPECT_TRUE(scaler.Unscale(params));
+  EXPECT_TRUE(torch::equal(params[0].grad(), a / 1024));
+  EXPECT_TRUE(torch::equal(params[1].grad(), b / 1024));
+  EXPECT_FALSE(params[2].grad().defined());
+  scaler.Update(true);
+  EXPECT_EQ(scaler.scale(), 1024);
+  EXPECT_EQ(scaler.skipped_steps(), 0);
+}
+
+TEST(LossScalerTest, AnInfOrNanSkipsAndBacksOff) {
+  for (float bad : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::quiet_NaN()}) {
+    LossScaler scaler({.init_scale = 65536});
+    std::vector<torch::Tensor> params = WithGrads({torch::ones({4}), torch::tensor({1.0f, bad})});
+    EXPECT_FALSE(scaler.Unscale(params)) << bad;
+    scaler.Update(false);
+    EXPECT_EQ(scaler.scale(), 32768);
+    EXPECT_EQ(scaler.skipped_steps(), 1);
+  }
+}
+
+TEST(LossScalerTest, GrowsAfterAnIntervalOfGoodSteps) {
+  LossScaler scaler({.init_scale = 8, .growth_interval = 3});
+  scaler.Update(true);
+  scaler.Update(true);
+  EXPECT_EQ(scaler.scale(), 8);
+  scaler.Update(true);
+  EXPECT_EQ(scaler.scale(), 16);
+  scaler.Update(true);
+  scaler.Update(true);
+  scaler.Update(false);  // the run of good steps starts again
+  EXPECT_EQ(scaler.scale(), 8);
+  scaler.Update(true);
+  scaler.Update(true);
+  EXPECT_EQ(scaler.scale(), 8);
+  scaler.Update(true);
+  EXPECT_EQ(scaler.scale(), 16);
+}
+
+TEST(LossScalerTest, StateRoundTrips) {
+  LossScaler a({.init_scale = 64, .growth_interval = 5});
+  a.Update(false);
+  a.Update(true);
+  a.Update(true);
+  StateDict state;
+  for (auto& [k, v] : a.State()) state.emplace_back("uer." + k, v);
+  LossScaler b({.init_scale = 64, .growth_interval = 5});
+  ASSERT_TRUE(b.LoadState(state, "uer.").ok());
+  EXPECT_EQ(b.scale(), 32);
+  EXPECT_EQ(b.skipped_steps(), 1);
+  // The two go on alike: three more good steps grow both.
+  for (LossScaler* s : {&a, &b}) {
+    for (int i = 0; i < 3; ++i) s->Update(true);
+  }
+  EXPECT_EQ(a.scale(), 64);
+  EXPECT_EQ(b.scale(), 64);
+  // A checkpoint without the keys (fp32, bf16) leaves the scaler as it is; a bad scale is refused.
+  LossScaler c;
+  ASSERT_TRUE(c.LoadState({{"step", torch::tensor(3)}}, "uer.").ok());
+  EXPECT_EQ(c.scale(), 65536);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    absl::Status st = c.LoadState({{"uer.loss_scale", torch::tensor(bad, torch::kDouble)}}, "uer.");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace uer::runtime
