@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 
 #include "absl/status/status.h"
@@ -80,28 +81,33 @@ AutocastGuard::~AutocastGuard() {
   at::autocast::set_autocast_dtype(type_, was_dtype_);
 }
 
-bool CpuHasBf16() {
-  if (const char* no = std::getenv("UER_CPU_NO_BF16"); no != nullptr && std::string(no) == "1") return false;
+namespace {
+
+// Whether /proc/cpuinfo's flags name any of `flags`.
+bool CpuHasAnyFlag(std::initializer_list<const char*> flags) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "flags")) {
-      return absl::StrContains(line, " avx512_bf16") || absl::StrContains(line, " amx_bf16");
+    if (!absl::StartsWith(line, "flags")) continue;
+    line += ' ';
+    for (const char* f : flags) {
+      if (absl::StrContains(line, absl::StrCat(" ", f, " "))) return true;
     }
+    return false;
   }
   return false;
 }
 
+}  // namespace
+
+bool CpuHasBf16() {
+  if (const char* no = std::getenv("UER_CPU_NO_BF16"); no != nullptr && std::string(no) == "1") return false;
+  return CpuHasAnyFlag({"avx512_bf16", "amx_bf16"});
+}
+
 bool CpuHasFp16() {
   if (const char* e = std::getenv("UER_CPU_FP16"); e != nullptr && std::string(e) == "emulated") return true;
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "flags")) {
-      return absl::StrContains(line, " avx512_fp16") || absl::StrContains(line, " amx_fp16");
-    }
-  }
-  return false;
+  return CpuHasAnyFlag({"avx512_fp16", "amx_fp16"});
 }
 
 double MeasureGemmPeak(torch::ScalarType dtype, torch::Device device, double seconds, int64_t n) {
