@@ -49,7 +49,7 @@ using uer::core::StateDict;
 // model's reading and writing take seconds each. Nothing is drawn in a pipe.
 class Stages {
  public:
-  explicit Stages(int total) : progress_(gflags::ProgramInvocationShortName(), total, uer::runtime::Progress::Unit::kItems, "stage") {}
+  Stages() : progress_(gflags::ProgramInvocationShortName(), FLAGS_verify ? 4 : 3, uer::runtime::Progress::Unit::kItems, "stage") {}
   void Begin(const std::string& what) { progress_.Update(done_++, what); }
 
  private:
@@ -57,10 +57,10 @@ class Stages {
   int done_ = 0;
 };
 
-int StagesNum() { return FLAGS_verify ? 4 : 3; }
-
-absl::Status Verify(const std::string& path, const StateDict& written) {
-  UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadStateDict(path));
+// `read` is the reading path of the written format (LoadStateDict, LoadTfCheckpoint).
+absl::Status Verify(const std::string& path, const StateDict& written,
+                    absl::StatusOr<StateDict> (*read)(const std::string&) = uer::runtime::LoadStateDict) {
+  UER_ASSIGN_OR_RETURN(StateDict back, read(path));
   if (back.size() != written.size()) {
     return absl::DataLossError(absl::StrCat(path, ": read back ", back.size(), " tensors, wrote ", written.size()));
   }
@@ -85,7 +85,7 @@ absl::Status CheckLayers(const StateDict& state) {
 }
 
 [[maybe_unused]] absl::Status FromHuggingFace() {
-  Stages stages(StagesNum());
+  Stages stages;
   stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(hf));
@@ -118,7 +118,7 @@ absl::Status CheckLayers(const StateDict& state) {
 }
 
 [[maybe_unused]] absl::Status ToHuggingFace() {
-  Stages stages(StagesNum());
+  Stages stages;
   stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
@@ -177,7 +177,7 @@ absl::Status CheckLayers(const StateDict& state) {
 
 // Google's TensorFlow checkpoints, through HuggingFace's names.
 [[maybe_unused]] absl::Status FromGoogle() {
-  Stages stages(StagesNum());
+  Stages stages;
   stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict google, uer::runtime::LoadTfCheckpoint(FLAGS_input_model_path));
   stages.Begin("mapping keys");
@@ -198,7 +198,7 @@ absl::Status CheckLayers(const StateDict& state) {
 }
 
 [[maybe_unused]] absl::Status ToGoogle() {
-  Stages stages(StagesNum());
+  Stages stages;
   stages.Begin("reading " + FLAGS_input_model_path);
   UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(FLAGS_input_model_path));
   UER_RETURN_IF_ERROR(CheckLayers(uer));
@@ -216,12 +216,7 @@ absl::Status CheckLayers(const StateDict& state) {
   UER_LOG(INFO) << "wrote " << FLAGS_output_model_path << ".index and .data-00000-of-00001 (" << google.size() << " tensors)";
   if (FLAGS_verify) {
     stages.Begin("verifying " + FLAGS_output_model_path);
-    UER_ASSIGN_OR_RETURN(StateDict back, uer::runtime::LoadTfCheckpoint(FLAGS_output_model_path));
-    std::map<std::string, torch::Tensor> m(back.begin(), back.end());
-    for (const auto& [k, t] : google) {
-      if (!m.count(k) || !torch::equal(m[k], t)) return absl::DataLossError(absl::StrCat(FLAGS_output_model_path, ": tensor ", k, " differs"));
-    }
-    UER_LOG(INFO) << "--verify: " << google.size() << " tensors read back, all equal";
+    UER_RETURN_IF_ERROR(Verify(FLAGS_output_model_path, google, uer::runtime::LoadTfCheckpoint));
   }
   return absl::OkStatus();
 }
