@@ -6,8 +6,12 @@
 #   train: N training rows, 64 dev rows      -> training samples/s = N / (t_train - t_base)
 #   eval:  64 training rows, N dev rows      -> evaluation samples/s = N / (t_eval - t_base)
 # so that both are measured the same way, reading and tokenizing the files included.
+# Cases: tiny, small, base (BERT, UER-py's config files, first pooling); lstm (a 1-layer LSTM of 256,
+# word embedding, mean pooling over the tokens: UER-py's masked mean, uer-cc's --pool_tokens_only,
+# the same function); lstm_seed (the same LSTM, uer-cc pooling over the whole padded sequence as the
+# seed does: UER-py's newer script masks it, at the same cost).
 #
-#   bench/finetune.sh --uer_path /path/to/UER-py [--shared ../shared] [--cases "tiny small"] [--rows 2000]
+#   bench/finetune.sh --uer_path /path/to/UER-py [--shared ../shared] [--cases "tiny small lstm"] [--rows 2000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UER_PATH=""; SHARED="${UER_SHARED_DIR:-../shared}"; CASES="tiny small"; ROWS=2000
@@ -22,22 +26,31 @@ head -n $((ROWS + 1)) "$DATA/train.tsv" > "$work/train_n.tsv"
 head -n 65 "$DATA/dev.tsv" > "$work/dev_64.tsv"
 head -n $((ROWS + 1)) "$DATA/dev.tsv" > "$work/dev_n.tsv"
 secs() { /usr/bin/time -f "%e" -o "$work/t" "$@" > "$work/log" 2>&1 || { tail -5 "$work/log"; exit 1; }; cat "$work/t"; }
+# UER-py's JSON for the LSTM cases (its own model configs are all transformers).
+cat > "$work/lstm_config.json" <<'JSON'
+{"emb_size": 256, "hidden_size": 256, "layers_num": 1, "dropout": 0.1, "embedding": ["word"],
+ "remove_embedding_layernorm": true, "encoder": "lstm"}
+JSON
 run_uer() {
   (cd "$UER_PATH" && secs "$PY" finetune/run_classifier.py --vocab_path "$VOCAB" --config_path "$cfg" \
      --train_path "$1" --dev_path "$2" --output_model_path "$work/uer.bin" --epochs_num 1 --batch_size $batch \
-     --seq_length 128 --report_steps 100000)
+     --seq_length 128 --report_steps 100000 "${uer_flags[@]}")
 }
 run_ours() {
-  secs bazel-bin/tools/run_classifier --vocab_path "$VOCAB" --config_path "$UER_PATH/$cfg" \
+  secs bazel-bin/tools/run_classifier --vocab_path "$VOCAB" --config_path "$cfg" \
      --train_path "$1" --dev_path "$2" --output_model_path "$work/ours.bin" --epochs_num 1 --batch_size $batch \
-     --seq_length 128 --report_steps 100000
+     --seq_length 128 --report_steps 100000 "${our_flags[@]}"
 }
 printf "%-6s %-8s %14s %14s\n" case run "train samp/s" "eval samp/s"
 for c in $CASES; do
+  uer_flags=(); our_flags=()
   case $c in
-    tiny)  cfg=models/bert/tiny_config.json;  batch=64 ;;
-    small) cfg=models/bert/small_config.json; batch=64 ;;
-    base)  cfg=models/bert/base_config.json;  batch=16 ;;
+    tiny)  cfg=$UER_PATH/models/bert/tiny_config.json;  batch=64 ;;
+    small) cfg=$UER_PATH/models/bert/small_config.json; batch=64 ;;
+    base)  cfg=$UER_PATH/models/bert/base_config.json;  batch=16 ;;
+    lstm)  cfg=$work/lstm_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean --pool_tokens_only) ;;
+    lstm_seed) cfg=$work/lstm_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean) ;;
+    *) echo "unknown case $c (tiny, small, base, lstm, lstm_seed)" >&2; exit 2 ;;
   esac
   for side in uer ours; do
     b=$(run_$side "$work/train_64.tsv" "$work/dev_64.tsv")

@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -251,6 +252,17 @@ class TaskData {
 
 // ---- Factories, one interface per kind -------------------------------------------------------------
 
+// A head's counterpart among transformers' BERT classes, which a target or task declares so that
+// the model converters (convert_bert_*, --target NAME) and the tools reading a HuggingFace folder
+// can move it: the class that holds it, and the name of each of its tensors there. A head without
+// one is refused by the converters, naming those that have one.
+struct HuggingFaceHead {
+  std::string architecture;  // "BertForMaskedLM", "BertForSequenceClassification", ...
+  // (uer-cc key, transformers key without the "bert." prefix), e.g.
+  // ("target.mlm_linear_1.weight", "cls.predictions.transform.dense.weight").
+  std::vector<std::pair<std::string, std::string>> keys;
+};
+
 template <typename Product, PluginKind K>
 class ModuleFactory : public FactoryBase {
  public:
@@ -273,6 +285,7 @@ class EncoderFactory : public ModuleFactory<Encoder, PluginKind::kEncoder> {
 class TargetFactory : public ModuleFactory<Target, PluginKind::kTarget> {
  public:
   ~TargetFactory() override;
+  virtual std::optional<HuggingFaceHead> HuggingFaceBertHead() const { return std::nullopt; }
 };
 class SubencoderFactory : public ModuleFactory<Subencoder, PluginKind::kSubencoder> {
  public:
@@ -283,6 +296,7 @@ class TaskFactory : public ModuleFactory<Task, PluginKind::kTask> {
   ~TaskFactory() override;
   // The task's data side (reader, evaluator, prediction writer) for one run.
   virtual absl::StatusOr<std::unique_ptr<TaskData>> CreateData(const TaskDataContext& context) const = 0;
+  virtual std::optional<HuggingFaceHead> HuggingFaceBertHead() const { return std::nullopt; }
 };
 
 

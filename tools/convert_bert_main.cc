@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
+#include "core/registry.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/dataset.h"
 #include "core/runtime/interop.h"
@@ -37,7 +38,8 @@ DEFINE_string(output_config_path, "", "HuggingFace -> uer: where the model confi
 // Model flags (--config_path, --layers_num, ...) come from tools/model_flags.cc.
 DECLARE_string(config_path);
 DECLARE_int32(layers_num);
-// --target (model_flags): the heads, bert (mlm + nsp), mlm, none (embeddings and encoder), classifier or ner.
+// --target (model_flags): the heads, bert (mlm + nsp), mlm, none (embeddings and encoder), classifier or ner
+// (or any target or task plugin that declares a HuggingFace head).
 DECLARE_string(target);
 
 namespace {
@@ -101,7 +103,8 @@ absl::Status CheckLayers(const StateDict& state) {
                                                                   : fs::path(FLAGS_input_model_path).parent_path();
   if (fs::exists(folder / "config.json")) {
     UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::runtime::ConfigFromHuggingFace((folder / "config.json").string()));
-    if (FLAGS_target == "mlm" || FLAGS_target == "bert") c.set_target(FLAGS_target);
+    // A pre-training head (not a task's, nor none) is the config's target.
+    if (uer::core::registry::IsRegistered(uer::core::PluginKind::kTarget, FLAGS_target)) c.set_target(FLAGS_target);
     if (!FLAGS_output_config_path.empty()) {
       UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(FLAGS_output_config_path, uer::core::ModelConfigToText(c)));
       UER_LOG(INFO) << "wrote " << FLAGS_output_config_path << " (the model config, HuggingFace's LayerNorm)";
@@ -127,6 +130,7 @@ absl::Status CheckLayers(const StateDict& state) {
   absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, FLAGS_target, &report);
   UER_LOG(INFO) << "keys: " << report.Summary();
   if (!hf.ok()) return absl::Status(hf.status().code(), absl::StrCat(FLAGS_input_model_path, ": ", hf.status().message()));
+  UER_ASSIGN_OR_RETURN(const std::string architecture, uer::runtime::HuggingFaceArchitecture(FLAGS_target));
   const std::string out = FLAGS_output_model_path;
   stages.Begin("writing " + out);
   std::string weights = out;
@@ -158,7 +162,7 @@ absl::Status CheckLayers(const StateDict& state) {
     UER_RETURN_IF_ERROR(uer::runtime::SaveSafetensors(weights, *hf));
     UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(
         (fs::path(out) / "config.json").string(),
-        uer::runtime::ConfigToHuggingFace(c, vocab, uer::runtime::HuggingFaceArchitecture(FLAGS_target), tied)));
+        uer::runtime::ConfigToHuggingFace(c, vocab, architecture, tied)));
     if (!FLAGS_vocab_path.empty()) {
       std::ifstream in(FLAGS_vocab_path, std::ios::binary);
       if (!in) return absl::NotFoundError(absl::StrCat("cannot open vocabulary ", FLAGS_vocab_path));
@@ -167,7 +171,7 @@ absl::Status CheckLayers(const StateDict& state) {
     }
   }
   UER_LOG(INFO) << "wrote " << weights << " (" << hf->size() << " tensors, HuggingFace's "
-            << uer::runtime::HuggingFaceArchitecture(FLAGS_target) << " key names)";
+            << architecture << " key names)";
   if (FLAGS_verify) {
     stages.Begin("verifying " + weights);
     UER_RETURN_IF_ERROR(Verify(weights, *hf));
@@ -246,6 +250,7 @@ int main(int argc, char** argv) {
   if (FLAGS_input_model_path.empty() || FLAGS_output_model_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--input_model_path and --output_model_path are required"));
   }
+  uer::tools::LoadPluginsFromFlags();  // the heads that --target names are the plugins' own declarations
   absl::Status st = uer::runtime::CatchTorchErrors([] {
 #if defined(UER_TO_HUGGINGFACE)
     return ToHuggingFace();

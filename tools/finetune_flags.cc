@@ -26,6 +26,7 @@ DEFINE_string(label2id_path, "", "NER label map (inference); default: LOAD_MODEL
 DEFINE_int64(batch_size, 64, "Batch size.");
 DEFINE_int64(seq_length, 128, "Sequence length.");
 DEFINE_string(pooling, "first", "Pooling type: mean, max, first, last (classifier).");
+DEFINE_bool(pool_tokens_only, false, "mean, max and last pool over the tokens alone (padding left out, as UER-py's later versions do); the seed's pools over the whole padded sequence. Fine-tuning then skips the padding's work.");
 DEFINE_string(tokenizer, "bert", "Tokenizer: bert, char, space (classifier; NER input is space-separated).");
 // Optimizer and training.
 DEFINE_double(learning_rate, 2e-5, "Learning rate.");

@@ -203,7 +203,7 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(hf_config));
     UER_LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";
   }
-  if (!config_path.empty() && absl::EndsWith(config_path, "config.json") && runtime::ConfigFromHuggingFace(config_path).ok()) {
+  if (!config_path.empty() && runtime::IsHuggingFaceConfig(config_path)) {
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(config_path));
   } else if (!config_path.empty()) {
     absl::Status st = core::MergeModelConfigFromFile(config_path, &config);

@@ -30,9 +30,13 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 // Whether batches may be cut after their longest row: nothing the task reads sits in the padding, and
 // the encoder's outputs at the tokens do not see trailing padding (capabilities the plugins declare).
 // Not with a subencoder: its input's width is the longest word of the whole batch, padding included,
-// as UER-py's word2sub counts it.
-bool CanTrimPadding(const FinetuneModel& m) {
-  return !m.task->ReadsPadding() && m.encoder->TrailingPaddingInvisible() && !m.subencoder;
+// as UER-py's word2sub counts it. When they may, the encoder is also told to skip the padding inside
+// the batch (Encoder::set_skip_padding: a recurrent encoder runs its rows in groups cut to their
+// lengths, a transformer works on the tokens alone), as pre-training does.
+bool TrimPadding(FinetuneModel* m) {
+  const bool trim = !m->task->ReadsPadding() && m->encoder->TrailingPaddingInvisible() && !m->subencoder;
+  m->encoder->set_skip_padding(trim);
+  return trim;
 }
 
 // src and seg of rows [begin, begin + len), cut after the longest row when `trim`.
@@ -286,7 +290,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     UER_LOG(INFO) << "no --pretrained_model_path: training from scratch";
   }
   model->to(place.device);
-  const bool trim = CanTrimPadding(*model);
+  const bool trim = TrimPadding(model.get());
 
   // UER-py shuffles the training set once, with Python's random seeded by --seed (run_classifier).
   if (s.task->ShuffleTraining()) {
@@ -364,7 +368,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
 }  // namespace
 
 Predictor::Predictor(FinetuneModel* model, torch::Device device, int64_t batch_size, Precision precision)
-    : model_(model), device_(device), batch_size_(batch_size), trim_(CanTrimPadding(*model)), precision_(precision) {}
+    : model_(model), device_(device), batch_size_(batch_size), trim_(TrimPadding(model)), precision_(precision) {}
 
 void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, const core::TargetOutput&)>& use) const {
   torch::NoGradGuard no_grad;

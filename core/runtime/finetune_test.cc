@@ -101,6 +101,40 @@ TEST_F(FinetuneTest, PaddingDoesNotChangeTheFirstPositionOfTransformers) {
   }
 }
 
+// pool_tokens_only: mean, max and last pool over the tokens alone (UER-py's later versions), so a
+// padded row gives the logits of the same row without padding; the task then reads no padding,
+// and the encoder may skip it (as fine-tuning tells it to): the left-to-right RNNs run their rows
+// cut to their lengths, the transformers on the tokens alone.
+TEST_F(FinetuneTest, PoolTokensOnlyGivesTheLogitsOfTheUnpaddedRows) {
+  torch::Tensor src = torch::tensor({{101, 104, 105, 106, 0, 0}, {101, 107, 0, 0, 0, 0}, {101, 104, 107, 105, 106, 104}},
+                                    torch::kLong);
+  torch::Tensor seg = src.gt(0).to(torch::kLong);
+  for (const char* encoder : {"lstm", "gru", "bert", "gpt"}) {
+    for (const char* pooling : {"mean", "max", "last"}) {
+      core::v1::ModelConfig c = TinyConfig(encoder);
+      c.set_pooling(pooling);
+      c.set_pool_tokens_only(true);
+      ASSERT_OK_AND_ASSIGN(auto m, runtime::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+      EXPECT_FALSE(m->task->ReadsPadding());
+      c.set_pool_tokens_only(false);
+      ASSERT_OK_AND_ASSIGN(auto seed_pooling, runtime::BuildFinetuneModel(c, "classifier", {vocab_->size(), 0}));
+      EXPECT_TRUE(seed_pooling->task->ReadsPadding());
+      m->eval();
+      for (bool skip : {false, true}) {
+        m->encoder->set_skip_padding(skip);
+        torch::Tensor padded = *m->Forward(src, seg, {}).Find("logits");
+        for (int64_t row = 0; row < src.size(0); ++row) {
+          const int64_t n = seg[row].sum().item<int64_t>();
+          torch::Tensor alone = *m->Forward(src[row].narrow(0, 0, n).unsqueeze(0), seg[row].narrow(0, 0, n).unsqueeze(0), {})
+                                     .Find("logits");
+          EXPECT_LE((padded[row] - alone[0]).abs().max().item<double>(), 1e-6)
+              << encoder << " " << pooling << " row " << row << (skip ? " skipping padding" : "");
+        }
+      }
+    }
+  }
+}
+
 // Learnable toy data: the label is whether the text has an "x".
 std::string ToyClassifierTsv(int n, int offset) {
   std::string s = "label\ttext_a\n";

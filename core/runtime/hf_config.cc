@@ -79,6 +79,17 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& p
   }
 }
 
+bool IsHuggingFaceConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return false;
+  const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  for (const char* key : {"model_type", "architectures", "num_hidden_layers", "num_attention_heads"}) {
+    if (j.contains(key)) return true;
+  }
+  return false;
+}
+
 std::string ConfigToHuggingFace(const core::v1::ModelConfig& c, int64_t vocab_size, const std::string& architecture,
                                 bool tie_word_embeddings) {
   json j = {{"architectures", {architecture}},

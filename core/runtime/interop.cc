@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/log.h"
+#include "core/plugin_api.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/checksum.h"
 
@@ -338,9 +339,55 @@ std::string KeyReport::Summary() const {
 
 namespace {
 
-// (uer-cc key, HuggingFace key without the "bert." prefix) of one target's tensors. The segment
-// embedding is listed too; its rows are handled by the callers.
-std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const std::string& target) {
+// A HuggingFace key without a "module." wrapper or the "bert." prefix, LayerNorm's old gamma/beta
+// named weight/bias.
+std::string NormalizedHfKey(std::string k) {
+  if (absl::StartsWith(k, "module.")) k = k.substr(7);
+  if (absl::StartsWith(k, "bert.")) k = k.substr(5);
+  if (absl::EndsWith(k, "LayerNorm.gamma")) k = k.substr(0, k.size() - 5) + "weight";
+  if (absl::EndsWith(k, "LayerNorm.beta")) k = k.substr(0, k.size() - 4) + "bias";
+  return k;
+}
+
+// --target none: the embeddings and the encoder alone (transformers' BertModel).
+constexpr char kNoHead[] = "none";
+
+// The target or task plugins that declare a HuggingFace head (all built-in plugins loaded), sorted.
+std::vector<std::pair<std::string, core::HuggingFaceHead>> DeclaredHeads(core::PluginKind kind) {
+  core::registry::ResolveAll();
+  std::vector<std::pair<std::string, core::HuggingFaceHead>> out;
+  for (const core::RegistryEntry& e : core::registry::List()) {
+    if (e.kind != kind) continue;
+    std::optional<core::HuggingFaceHead> head;
+    if (const auto* t = dynamic_cast<const core::TargetFactory*>(e.factory)) head = t->HuggingFaceBertHead();
+    if (const auto* t = dynamic_cast<const core::TaskFactory*>(e.factory)) head = t->HuggingFaceBertHead();
+    if (head) out.emplace_back(e.name, *std::move(head));
+  }
+  return out;
+}
+
+// The head of `target`, a target or task plugin's name, as the plugin declares it; none: no head.
+absl::StatusOr<core::HuggingFaceHead> HeadOf(const std::string& target) {
+  if (target == kNoHead) return core::HuggingFaceHead{"BertModel", {}};
+  std::optional<core::HuggingFaceHead> head;
+  if (auto t = core::FindFactory<core::TargetFactory>(target); t.ok()) {
+    head = (*t)->HuggingFaceBertHead();
+  } else if (auto k = core::FindFactory<core::TaskFactory>(target); k.ok()) {
+    head = (*k)->HuggingFaceBertHead();
+  }
+  if (head) return *std::move(head);
+  std::vector<std::string> names;
+  for (core::PluginKind kind : {core::PluginKind::kTarget, core::PluginKind::kTask}) {
+    for (const auto& [name, h] : DeclaredHeads(kind)) names.push_back(absl::StrCat(name, " (", h.architecture, ")"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--target ", target, ": a BERT conversion handles none (embeddings and "
+                                                 "encoder alone) and the targets and tasks with a HuggingFace head: ",
+                                                 absl::StrJoin(names, ", ")));
+}
+
+// (uer-cc key, HuggingFace key without the "bert." prefix) of a BERT's tensors with `head`. The
+// segment embedding is listed too; its rows are handled by the callers.
+std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const core::HuggingFaceHead& head) {
   std::vector<std::pair<std::string, std::string>> p = {
       {"embedding.word_embedding.weight", "embeddings.word_embeddings.weight"},
       {"embedding.position_embedding.weight", "embeddings.position_embeddings.weight"},
@@ -367,29 +414,8 @@ std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const
     linear(u + "feed_forward.linear_2", h + "output.dense");
     norm(u + "layer_norm_2", h + "output.LayerNorm");
   }
-  if (target == "bert") {
-    linear("target.nsp_linear_1", "pooler.dense");
-    linear("target.nsp_linear_2", "cls.seq_relationship");
-  }
-  if (target == "bert" || target == "mlm") {
-    linear("target.mlm_linear_1", "cls.predictions.transform.dense");
-    norm("target.layer_norm", "cls.predictions.transform.LayerNorm");
-    p.emplace_back("target.mlm_linear_2.weight", "cls.predictions.decoder.weight");
-    p.emplace_back("target.mlm_linear_2.bias", "cls.predictions.bias");
-  }
-  if (target == "classifier") {
-    linear("output_layer_1", "pooler.dense");
-    linear("output_layer_2", "classifier");
-  }
-  if (target == "ner") linear("output_layer", "classifier");
+  p.insert(p.end(), head.keys.begin(), head.keys.end());
   return p;
-}
-
-absl::Status CheckTarget(const std::string& target) {
-  static const std::set<std::string> kTargets = {"bert", "mlm", "none", "classifier", "ner"};
-  if (kTargets.count(target)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("--target ", target, ": a BERT conversion handles bert, mlm, none "
-                                                 "(embeddings and encoder alone), classifier and ner"));
 }
 
 bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || absl::StartsWith(k, "classifier."); }
@@ -397,12 +423,23 @@ bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || abs
 }  // namespace
 
 std::string BertHeadsIn(const StateDict& hf) {
-  bool mlm = false, nsp = false;
-  for (const auto& [k, v] : hf) {
-    mlm = mlm || absl::StrContains(k, "cls.predictions.transform");
-    nsp = nsp || absl::StrContains(k, "cls.seq_relationship");
+  std::set<std::string> keys;
+  for (const auto& [key, t] : hf) keys.insert(NormalizedHfKey(key));
+  auto has = [&](const std::string& h) {
+    if (keys.count(h)) return true;
+    if (h == "cls.predictions.decoder.weight") return keys.count("embeddings.word_embeddings.weight") > 0;  // tied
+    return h == "cls.predictions.bias" && keys.count("cls.predictions.decoder.bias") > 0;
+  };
+  std::string best = kNoHead;
+  size_t most = 0;
+  for (const auto& [name, head] : DeclaredHeads(core::PluginKind::kTarget)) {
+    const bool all = std::all_of(head.keys.begin(), head.keys.end(), [&](const auto& kv) { return has(kv.second); });
+    if (all && head.keys.size() > most) {
+      best = name;
+      most = head.keys.size();
+    }
   }
-  return mlm && nsp ? "bert" : mlm ? "mlm" : "none";
+  return best;
 }
 
 int64_t BertLayersNum(const StateDict& state) {
@@ -418,23 +455,19 @@ int64_t BertLayersNum(const StateDict& state) {
 }
 
 absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::string& target, KeyReport* report) {
-  UER_RETURN_IF_ERROR(CheckTarget(target));
+  UER_ASSIGN_OR_RETURN(const core::HuggingFaceHead head, HeadOf(target));
   // Normalised names: no "module." wrapper, no "bert." prefix, LayerNorm weight/bias.
   std::map<std::string, torch::Tensor> src;
   std::map<std::string, std::string> original;
   for (const auto& [key, t] : hf) {
-    std::string k = key;
-    if (absl::StartsWith(k, "module.")) k = k.substr(7);
-    if (absl::StartsWith(k, "bert.")) k = k.substr(5);
-    if (absl::EndsWith(k, "LayerNorm.gamma")) k = k.substr(0, k.size() - 5) + "weight";
-    if (absl::EndsWith(k, "LayerNorm.beta")) k = k.substr(0, k.size() - 4) + "bias";
+    const std::string k = NormalizedHfKey(key);
     src[k] = t;
     original[k] = key;
   }
   const int64_t layers = BertLayersNum(hf);
   std::set<std::string> used;
   StateDict out;
-  for (const auto& [u, h] : BertPairs(layers, target)) {
+  for (const auto& [u, h] : BertPairs(layers, head)) {
     auto it = src.find(h);
     if (h == "cls.predictions.decoder.weight" && it == src.end()) {
       // Tied to the word embeddings (transformers leaves the copy out of its files).
@@ -470,21 +503,21 @@ absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::st
   if (!report->absent.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the checkpoint lacks what --target ", target, " needs: ", absl::StrJoin(report->absent, ", "),
-        target == "bert" ? " (a BertForMaskedLM has no nsp head: --target mlm; a BertModel has no head: --target none)" : ""));
+        absl::StrCat(" (the checkpoint's heads are those of --target ", BertHeadsIn(hf), ")")));
   }
   return out;
 }
 
 absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::string& target, KeyReport* report) {
-  UER_RETURN_IF_ERROR(CheckTarget(target));
+  UER_ASSIGN_OR_RETURN(const core::HuggingFaceHead head, HeadOf(target));
   std::map<std::string, torch::Tensor> src;
   for (const auto& [k, t] : uer) src[absl::StartsWith(k, "module.") ? k.substr(7) : k] = t;
   const int64_t layers = BertLayersNum(uer);
   if (layers == 0) return absl::InvalidArgumentError("no encoder.transformer.N tensors: not a uer-cc BERT checkpoint");
-  const std::string prefix = target == "none" ? "" : "bert.";
+  const std::string prefix = head.keys.empty() ? "" : "bert.";
   std::set<std::string> used;
   StateDict out;
-  for (const auto& [u, h] : BertPairs(layers, target)) {
+  for (const auto& [u, h] : BertPairs(layers, head)) {
     auto it = src.find(u);
     if (it == src.end()) {
       report->absent.push_back(u);
@@ -909,12 +942,9 @@ StateDict HuggingFaceToGoogle(const StateDict& hf, KeyReport* report) {
   return out;
 }
 
-std::string HuggingFaceArchitecture(const std::string& target) {
-  if (target == "bert") return "BertForPreTraining";
-  if (target == "mlm") return "BertForMaskedLM";
-  if (target == "classifier") return "BertForSequenceClassification";
-  if (target == "ner") return "BertForTokenClassification";
-  return "BertModel";
+absl::StatusOr<std::string> HuggingFaceArchitecture(const std::string& target) {
+  UER_ASSIGN_OR_RETURN(const core::HuggingFaceHead head, HeadOf(target));
+  return head.architecture;
 }
 
 }  // namespace uer::runtime

@@ -47,10 +47,12 @@ struct KeyReport {
   std::string Summary() const;     // "mapped 37, dropped 2 (a, b), absent 0"
 };
 
-// The heads a BERT conversion handles (`target`): "bert" (BertForPreTraining: mlm and nsp), "mlm"
-// (BertForMaskedLM), "none" (BertModel: embeddings and encoder alone), "classifier"
-// (BertForSequenceClassification: pooler -> output_layer_1, classifier -> output_layer_2), "ner"
-// (BertForTokenClassification: classifier -> output_layer).
+// The heads a BERT conversion handles (`target`): "none" (BertModel: embeddings and encoder alone)
+// and each target or task plugin that declares a HuggingFace head (TargetFactory /
+// TaskFactory::HuggingFaceBertHead; built-in: bert = BertForPreTraining (mlm and nsp), mlm =
+// BertForMaskedLM, classifier = BertForSequenceClassification (pooler -> output_layer_1,
+// classifier -> output_layer_2), ner = BertForTokenClassification (classifier -> output_layer)).
+// Others are refused, listing those.
 //
 // HuggingFace -> uer-cc's (UER-py's seed) key names. HuggingFace keys with or without the "bert."
 // prefix, old LayerNorm gamma/beta names and a "module." wrapper are accepted. The segment
@@ -61,7 +63,9 @@ absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::st
 // uer-cc -> HuggingFace (BertForPreTraining / BertForMaskedLM / BertModel / ... key names). Segment
 // row 0 is dropped (HuggingFace has two token types), as UER-py's converter does.
 absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::string& target, KeyReport* report);
-// The heads a HuggingFace BERT state dict holds: "bert" (mlm and nsp), "mlm" or "none".
+// The target whose head a HuggingFace BERT state dict holds: of the target plugins that declare a
+// HuggingFace head and find all its tensors there, the one with the most ("bert": mlm and nsp,
+// "mlm"), or "none".
 std::string BertHeadsIn(const StateDict& hf);
 // The layer count of a BERT state dict in either naming.
 int64_t BertLayersNum(const StateDict& state);
@@ -78,8 +82,8 @@ absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state)
 StateDict GoogleToHuggingFace(const StateDict& google, KeyReport* report);
 StateDict HuggingFaceToGoogle(const StateDict& hf, KeyReport* report);
 
-// The HuggingFace class that holds `target`'s heads.
-std::string HuggingFaceArchitecture(const std::string& target);
+// The HuggingFace class that holds `target`'s heads (BertModel for none).
+absl::StatusOr<std::string> HuggingFaceArchitecture(const std::string& target);
 
 }  // namespace uer::runtime
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/runtime/loader.h"
 #include "testing/test_util.h"
 
 namespace uer::runtime {
@@ -15,6 +16,8 @@ using ::uer::testing::StatusIs;
 
 class InteropTest : public ::testing::Test {
  protected:
+  // The heads come from the target and task plugins' declarations.
+  static void SetUpTestSuite() { ASSERT_OK(LoadPluginList(::uer::testing::RunfilePath("plugins"), ':')); }
   std::string Write(const std::string& name, const std::string& bytes) {
     const std::string p = dir_ + "/" + name;
     std::ofstream(p, std::ios::binary) << bytes;
@@ -113,6 +116,54 @@ TEST_F(InteropTest, BertKeysBothWaysAndTheSegmentRows) {
   EXPECT_THAT(BertFromHuggingFace(hf, "mlm", &r2),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lacks what --target mlm needs: cls.predictions.transform.dense.weight")));
   EXPECT_THAT(BertFromHuggingFace(hf, "gpt", &r2), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--target gpt")));
+  // A target without a HuggingFace head is refused, naming the plugins that declare one.
+  EXPECT_THAT(BertToHuggingFace(uer, "lm", &r2),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bert (BertForPreTraining), mlm (BertForMaskedLM), classifier "
+                                 "(BertForSequenceClassification), ner (BertForTokenClassification)")));
+  EXPECT_EQ(BertHeadsIn(hf), "none");
+
+  // The heads, as the plugins declare them: uer-cc -> HuggingFace -> uer-cc for each, every head
+  // tensor back as it was, and the head a HuggingFace file holds found from its keys (for the
+  // pre-training targets).
+  struct Head {
+    std::string target, architecture;
+    bool pretraining;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> tensors;
+  };
+  const std::vector<int64_t> hh = {h, h}, v = {h};
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> mlm = {
+      {"target.mlm_linear_1.weight", hh}, {"target.mlm_linear_1.bias", v}, {"target.layer_norm.gamma", v},
+      {"target.layer_norm.beta", v}, {"target.mlm_linear_2.weight", {10, h}}, {"target.mlm_linear_2.bias", {10}}};
+  std::vector<std::pair<std::string, std::vector<int64_t>>> bert = {
+      {"target.nsp_linear_1.weight", hh}, {"target.nsp_linear_1.bias", v}, {"target.nsp_linear_2.weight", {2, h}},
+      {"target.nsp_linear_2.bias", {2}}};
+  bert.insert(bert.end(), mlm.begin(), mlm.end());
+  const std::vector<Head> heads = {
+      {"bert", "BertForPreTraining", true, bert},
+      {"mlm", "BertForMaskedLM", true, mlm},
+      {"classifier", "BertForSequenceClassification", false,
+       {{"output_layer_1.weight", hh}, {"output_layer_1.bias", v}, {"output_layer_2.weight", {3, h}}, {"output_layer_2.bias", {3}}}},
+      {"ner", "BertForTokenClassification", false, {{"output_layer.weight", {5, h}}, {"output_layer.bias", {5}}}}};
+  EXPECT_EQ(HuggingFaceArchitecture("none").value_or(""), "BertModel");
+  for (const Head& head : heads) {
+    EXPECT_EQ(HuggingFaceArchitecture(head.target).value_or(""), head.architecture);
+    StateDict with_head = uer;
+    for (const auto& [name, shape] : head.tensors) with_head.emplace_back(name, torch::randn(shape));
+    KeyReport out_report, in_report;
+    ASSERT_OK_AND_ASSIGN(StateDict as_hf, BertToHuggingFace(with_head, head.target, &out_report));
+    EXPECT_TRUE(out_report.dropped.empty()) << head.target << ": " << out_report.Summary();
+    if (head.pretraining) {
+      EXPECT_EQ(BertHeadsIn(as_hf), head.target);
+    }
+    ASSERT_OK_AND_ASSIGN(StateDict again, BertFromHuggingFace(as_hf, head.target, &in_report));
+    std::map<std::string, torch::Tensor> before(with_head.begin(), with_head.end()), after(again.begin(), again.end());
+    EXPECT_EQ(before.size(), after.size()) << head.target;
+    for (const auto& [name, shape] : head.tensors) {
+      ASSERT_TRUE(after.count(name)) << head.target << " " << name;
+      EXPECT_TRUE(torch::equal(before.at(name), after.at(name))) << head.target << " " << name;
+    }
+  }
 }
 
 }  // namespace

@@ -233,6 +233,10 @@ head -c 2000 "$t/bert_model/model.safetensors" > "$t/cut.safetensors"
 expect truncated "cut.safetensors: " -- "$from_hf" --input_model_path "$t/cut.safetensors" --output_model_path "$t/x.bin"
 expect no_nsp "lacks what --target bert needs: pooler.dense.weight" -- "$from_hf" --input_model_path "$t/bert_mlm" \
   --output_model_path "$t/x.bin" --target bert
+grep -qF "(the checkpoint's heads are those of --target mlm)" "$t/no_nsp.err" || fail "no_nsp: the heads the file holds are not said"
+# A target plugin without a HuggingFace head (lm): refused, naming those that declare one.
+expect no_head "ner (BertForTokenClassification)" -- "$from_hf" --input_model_path "$t/bert_mlm" \
+  --output_model_path "$t/x.bin" --target lm
 "$from_hf" --input_model_path "$t/bert_mlm" --output_model_path "$t/mlm_uer.bin" --target mlm 2> "$t/mlm.log" \
   || { tail -3 "$t/mlm.log"; fail "BertForMaskedLM with --target mlm"; }
 [[ ! -e "$t/x.bin" ]] || fail "a file written by a failed conversion"

@@ -50,6 +50,14 @@ class BertTargetFactory : public core::TargetFactory {
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<BertTarget>(c, ctx.vocab_size));
   }
+  // transformers' BertForPreTraining: the nsp head as the pooler and cls.seq_relationship.
+  std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
+    core::HuggingFaceHead h{"BertForPreTraining", {}};
+    layers::AddLinearKeys("target.nsp_linear_1", "pooler.dense", &h);
+    layers::AddLinearKeys("target.nsp_linear_2", "cls.seq_relationship", &h);
+    layers::AddMlmHeadKeys(&h);
+    return h;
+  }
 };
 
 }  // namespace

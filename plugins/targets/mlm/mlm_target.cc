@@ -33,6 +33,11 @@ class MlmTargetFactory : public core::TargetFactory {
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<MlmTarget>(c, ctx.vocab_size));
   }
+  std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
+    core::HuggingFaceHead h{"BertForMaskedLM", {}};
+    layers::AddMlmHeadKeys(&h);
+    return h;
+  }
 };
 
 }  // namespace

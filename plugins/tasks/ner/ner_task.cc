@@ -45,6 +45,12 @@ class NerTaskFactory : public core::TaskFactory {
  public:
   std::string name() const override { return "ner"; }
   std::string help() const override { return "sequence labelling (run_ner): a linear layer per position"; }
+  // transformers' BertForTokenClassification: its classifier is output_layer.
+  std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
+    core::HuggingFaceHead h{"BertForTokenClassification", {}};
+    layers::AddLinearKeys("output_layer", "classifier", &h);
+    return h;
+  }
   absl::Status Validate(const core::v1::ModelConfig& c) const override {
     if (c.labels_num() < 2) {
       return absl::InvalidArgumentError(absl::StrCat("labels_num must be >= 2 ([PAD] and one label), got ",
