@@ -9,7 +9,9 @@
 # Cases: tiny, small, base (BERT, UER-py's config files, first pooling); lstm (a 1-layer LSTM of 256,
 # word embedding, mean pooling over the tokens: UER-py's masked mean, uer-cc's --pool_tokens_only,
 # the same function); lstm_seed (the same LSTM, uer-cc pooling over the whole padded sequence as the
-# seed does: UER-py's newer script masks it, at the same cost).
+# seed does: UER-py's newer script masks it, at the same cost); gru (as lstm); bilstm (256 wide,
+# 128 a direction, mean over the tokens: its backward direction starts in the padding on both
+# sides, so nothing is skipped).
 #
 #   bench/finetune.sh --uer_path /path/to/UER-py [--shared ../shared] [--cases "tiny small lstm"] [--rows 2000]
 set -euo pipefail
@@ -26,11 +28,11 @@ head -n $((ROWS + 1)) "$DATA/train.tsv" > "$work/train_n.tsv"
 head -n 65 "$DATA/dev.tsv" > "$work/dev_64.tsv"
 head -n $((ROWS + 1)) "$DATA/dev.tsv" > "$work/dev_n.tsv"
 secs() { /usr/bin/time -f "%e" -o "$work/t" "$@" > "$work/log" 2>&1 || { tail -5 "$work/log"; exit 1; }; cat "$work/t"; }
-# UER-py's JSON for the LSTM cases (its own model configs are all transformers).
-cat > "$work/lstm_config.json" <<'JSON'
-{"emb_size": 256, "hidden_size": 256, "layers_num": 1, "dropout": 0.1, "embedding": ["word"],
- "remove_embedding_layernorm": true, "encoder": "lstm"}
-JSON
+# UER-py's JSON for the recurrent cases (its own model configs of these sizes are transformers).
+for enc in lstm gru bilstm; do
+  printf '{"emb_size": 256, "hidden_size": 256, "layers_num": 1, "dropout": 0.1, "embedding": ["word"],
+ "remove_embedding_layernorm": true, "encoder": "%s"}\n' $enc > "$work/${enc}_config.json"
+done
 run_uer() {
   (cd "$UER_PATH" && secs "$PY" finetune/run_classifier.py --vocab_path "$VOCAB" --config_path "$cfg" \
      --train_path "$1" --dev_path "$2" --output_model_path "$work/uer.bin" --epochs_num 1 --batch_size $batch \
@@ -50,7 +52,9 @@ for c in $CASES; do
     base)  cfg=$UER_PATH/models/bert/base_config.json;  batch=16 ;;
     lstm)  cfg=$work/lstm_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean --pool_tokens_only) ;;
     lstm_seed) cfg=$work/lstm_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean) ;;
-    *) echo "unknown case $c (tiny, small, base, lstm, lstm_seed)" >&2; exit 2 ;;
+    gru)   cfg=$work/gru_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean --pool_tokens_only) ;;
+    bilstm) cfg=$work/bilstm_config.json; batch=64; uer_flags=(--pooling mean); our_flags=(--pooling mean --pool_tokens_only) ;;
+    *) echo "unknown case $c (tiny, small, base, lstm, lstm_seed, gru, bilstm)" >&2; exit 2 ;;
   esac
   for side in uer ours; do
     b=$(run_$side "$work/train_64.tsv" "$work/dev_64.tsv")

@@ -29,6 +29,20 @@ grep -q "Epoch id: 2, Training steps: 10/13" "$t/cls.log" || fail "no progress l
 [[ "$(head -1 "$t/pred.tsv")" == $'label\tlogits\tprob' ]] || fail "prediction header"
 awk -F'\t' 'NR > 1 && ($1 !~ /^[01]$/ || split($2, a, " ") != 2 || split($3, b, " ") != 2) { exit 1 }' "$t/pred.tsv" || fail "prediction lines"
 
+# An LSTM from a UER-py JSON config (named *_config.json as UER-py names its own, which is not a
+# HuggingFace config), mean pooling over the tokens alone: nothing reads the padding, so batches
+# are cut after their longest row (and the LSTM runs its rows cut to their lengths); inference too.
+printf '{"emb_size": 64, "hidden_size": 64, "layers_num": 1, "dropout": 0.1, "embedding": ["word"],\n "remove_embedding_layernorm": true, "encoder": "lstm"}\n' > "$t/lstm_config.json"
+lstm=(--vocab_path "$vocab" --config_path "$t/lstm_config.json" --seq_length 64 --batch_size 16 --pooling mean --pool_tokens_only)
+"$ws/tools/run_classifier" "${lstm[@]}" --train_path "$br/train.tsv" --dev_path "$br/dev.tsv" --test_path "$br/test.tsv" \
+  --output_model_path "$t/lstm.bin" --epochs_num 1 --learning_rate 1e-3 > "$t/lstm.out" 2> "$t/lstm.log" || { tail "$t/lstm.log"; fail "run_classifier lstm"; }
+grep -q 'encoder: "lstm"' "$t/lstm.log" && grep -q "pool_tokens_only: true" "$t/lstm.log" || { grep -A30 "resolved model" "$t/lstm.log"; fail "the UER-py config or the flag was not read"; }
+grep -q "batches cut after their longest row" "$t/lstm.log" || fail "lstm: the padding was not left out"
+grep -q "Acc. (Correct/Total): .* (.*/50)" "$t/lstm.out" || { cat "$t/lstm.out"; fail "lstm: no test accuracy"; }
+"$ws/tools/run_classifier_infer" "${lstm[@]}" --load_model_path "$t/lstm.bin" --test_path "$br/test.tsv" \
+  --prediction_path "$t/lstm_pred.tsv" 2> "$t/lstm_infer.log" || { tail "$t/lstm_infer.log"; fail "run_classifier_infer lstm"; }
+[[ $(wc -l < "$t/lstm_pred.tsv") == 51 ]] || fail "lstm: expected 51 prediction lines"
+
 # Sentence pairs (label, text_a, text_b) and DBQA (with qid; five candidates a question).
 awk -F'\t' 'BEGIN { OFS = "\t" } NR == 1 { print "label", "text_a", "text_b"; next }
   { if (prev != "") print $1, $2, prev; prev = $2 }' "$br/train.tsv" > "$t/pair_train.tsv"
