@@ -261,6 +261,16 @@ struct HuggingFaceHead {
   // (uer-cc key, transformers key without the "bert." prefix), e.g.
   // ("target.mlm_linear_1.weight", "cls.predictions.transform.dense.weight").
   std::vector<std::pair<std::string, std::string>> keys;
+  // The keys of a linear layer (weight, bias) and of a LayerNorm (uer-cc's gamma and beta,
+  // transformers' weight and bias).
+  void AddLinear(const std::string& uer, const std::string& hf) {
+    keys.emplace_back(uer + ".weight", hf + ".weight");
+    keys.emplace_back(uer + ".bias", hf + ".bias");
+  }
+  void AddLayerNorm(const std::string& uer, const std::string& hf) {
+    keys.emplace_back(uer + ".gamma", hf + ".weight");
+    keys.emplace_back(uer + ".beta", hf + ".bias");
+  }
 };
 
 template <typename Product, PluginKind K>

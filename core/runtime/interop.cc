@@ -388,34 +388,40 @@ absl::StatusOr<core::HuggingFaceHead> HeadOf(const std::string& target) {
 // (uer-cc key, HuggingFace key without the "bert." prefix) of a BERT's tensors with `head`. The
 // segment embedding is listed too; its rows are handled by the callers.
 std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const core::HuggingFaceHead& head) {
-  std::vector<std::pair<std::string, std::string>> p = {
+  core::HuggingFaceHead body;
+  body.keys = {
       {"embedding.word_embedding.weight", "embeddings.word_embeddings.weight"},
       {"embedding.position_embedding.weight", "embeddings.position_embeddings.weight"},
       {"embedding.segment_embedding.weight", "embeddings.token_type_embeddings.weight"},
-      {"embedding.layer_norm.gamma", "embeddings.LayerNorm.weight"},
-      {"embedding.layer_norm.beta", "embeddings.LayerNorm.bias"},
   };
-  auto linear = [&](const std::string& u, const std::string& h) {
-    p.emplace_back(u + ".weight", h + ".weight");
-    p.emplace_back(u + ".bias", h + ".bias");
-  };
-  auto norm = [&](const std::string& u, const std::string& h) {
-    p.emplace_back(u + ".gamma", h + ".weight");
-    p.emplace_back(u + ".beta", h + ".bias");
-  };
+  body.AddLayerNorm("embedding.layer_norm", "embeddings.LayerNorm");
   for (int64_t i = 0; i < layers; ++i) {
     const std::string u = absl::StrCat("encoder.transformer.", i, "."), h = absl::StrCat("encoder.layer.", i, ".");
-    linear(u + "self_attn.linear_layers.0", h + "attention.self.query");
-    linear(u + "self_attn.linear_layers.1", h + "attention.self.key");
-    linear(u + "self_attn.linear_layers.2", h + "attention.self.value");
-    linear(u + "self_attn.final_linear", h + "attention.output.dense");
-    norm(u + "layer_norm_1", h + "attention.output.LayerNorm");
-    linear(u + "feed_forward.linear_1", h + "intermediate.dense");
-    linear(u + "feed_forward.linear_2", h + "output.dense");
-    norm(u + "layer_norm_2", h + "output.LayerNorm");
+    body.AddLinear(u + "self_attn.linear_layers.0", h + "attention.self.query");
+    body.AddLinear(u + "self_attn.linear_layers.1", h + "attention.self.key");
+    body.AddLinear(u + "self_attn.linear_layers.2", h + "attention.self.value");
+    body.AddLinear(u + "self_attn.final_linear", h + "attention.output.dense");
+    body.AddLayerNorm(u + "layer_norm_1", h + "attention.output.LayerNorm");
+    body.AddLinear(u + "feed_forward.linear_1", h + "intermediate.dense");
+    body.AddLinear(u + "feed_forward.linear_2", h + "output.dense");
+    body.AddLayerNorm(u + "layer_norm_2", h + "output.LayerNorm");
   }
+  std::vector<std::pair<std::string, std::string>> p = std::move(body.keys);
   p.insert(p.end(), head.keys.begin(), head.keys.end());
   return p;
+}
+
+// The (normalised) key that holds HuggingFace tensor `h` in a file whose keys `has` tells: `h`
+// itself, or what transformers' files hold in its place (an MLM decoder tied to the word
+// embeddings, the MLM bias under the decoder's name); empty when none.
+template <typename Has>
+std::string HfSourceOf(const std::string& h, Has has) {
+  if (has(h)) return h;
+  if (h == "cls.predictions.decoder.weight" && has("embeddings.word_embeddings.weight")) {
+    return "embeddings.word_embeddings.weight";
+  }
+  if (h == "cls.predictions.bias" && has("cls.predictions.decoder.bias")) return "cls.predictions.decoder.bias";
+  return "";
 }
 
 bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || absl::StartsWith(k, "classifier."); }
@@ -425,15 +431,12 @@ bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || abs
 std::string BertHeadsIn(const StateDict& hf) {
   std::set<std::string> keys;
   for (const auto& [key, t] : hf) keys.insert(NormalizedHfKey(key));
-  auto has = [&](const std::string& h) {
-    if (keys.count(h)) return true;
-    if (h == "cls.predictions.decoder.weight") return keys.count("embeddings.word_embeddings.weight") > 0;  // tied
-    return h == "cls.predictions.bias" && keys.count("cls.predictions.decoder.bias") > 0;
-  };
+  auto has = [&](const std::string& k) { return keys.count(k) > 0; };
   std::string best = kNoHead;
   size_t most = 0;
   for (const auto& [name, head] : DeclaredHeads(core::PluginKind::kTarget)) {
-    const bool all = std::all_of(head.keys.begin(), head.keys.end(), [&](const auto& kv) { return has(kv.second); });
+    const bool all = std::all_of(head.keys.begin(), head.keys.end(),
+                                 [&](const auto& kv) { return !HfSourceOf(kv.second, has).empty(); });
     if (all && head.keys.size() > most) {
       best = name;
       most = head.keys.size();
@@ -467,20 +470,18 @@ absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::st
   const int64_t layers = BertLayersNum(hf);
   std::set<std::string> used;
   StateDict out;
+  auto has = [&](const std::string& k) { return src.count(k) > 0; };
   for (const auto& [u, h] : BertPairs(layers, head)) {
-    auto it = src.find(h);
-    if (h == "cls.predictions.decoder.weight" && it == src.end()) {
-      // Tied to the word embeddings (transformers leaves the copy out of its files).
-      auto w = src.find("embeddings.word_embeddings.weight");
-      if (w != src.end()) {
-        out.emplace_back(u, w->second);
-        report->notes.push_back("the MLM decoder is tied to the word embeddings");
-        continue;
-      }
-    }
-    if (h == "cls.predictions.bias" && it == src.end()) it = src.find("cls.predictions.decoder.bias");
-    if (it == src.end()) {
+    const std::string key = HfSourceOf(h, has);
+    if (key.empty()) {
       report->absent.push_back(h);
+      continue;
+    }
+    auto it = src.find(key);
+    if (h == "cls.predictions.decoder.weight" && key != h) {
+      // Tied to the word embeddings (transformers leaves the copy out of its files).
+      out.emplace_back(u, it->second);
+      report->notes.push_back("the MLM decoder is tied to the word embeddings");
       continue;
     }
     used.insert(it->first);

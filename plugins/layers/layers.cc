@@ -12,19 +12,9 @@
 
 namespace uer::layers {
 
-void AddLinearKeys(const std::string& uer, const std::string& hf, core::HuggingFaceHead* head) {
-  head->keys.emplace_back(uer + ".weight", hf + ".weight");
-  head->keys.emplace_back(uer + ".bias", hf + ".bias");
-}
-
-void AddLayerNormKeys(const std::string& uer, const std::string& hf, core::HuggingFaceHead* head) {
-  head->keys.emplace_back(uer + ".gamma", hf + ".weight");
-  head->keys.emplace_back(uer + ".beta", hf + ".bias");
-}
-
 void AddMlmHeadKeys(core::HuggingFaceHead* head) {
-  AddLinearKeys("target.mlm_linear_1", "cls.predictions.transform.dense", head);
-  AddLayerNormKeys("target.layer_norm", "cls.predictions.transform.LayerNorm", head);
+  head->AddLinear("target.mlm_linear_1", "cls.predictions.transform.dense");
+  head->AddLayerNorm("target.layer_norm", "cls.predictions.transform.LayerNorm");
   head->keys.emplace_back("target.mlm_linear_2.weight", "cls.predictions.decoder.weight");
   head->keys.emplace_back("target.mlm_linear_2.bias", "cls.predictions.bias");
 }

@@ -146,10 +146,6 @@ struct MlmHead {
 // Renames the mlm head's 2023 keys under `prefix` (mlm.linear_1/2, mlm.layer_norm) to the seed's
 // (mlm_linear_1/2, layer_norm).
 void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state);
-// (uer-cc key, transformers key) of each tensor of a linear layer (weight, bias) or of a LayerNorm
-// (uer-cc's gamma and beta, transformers' weight and bias), for a plugin's HuggingFaceBertHead.
-void AddLinearKeys(const std::string& uer, const std::string& hf, core::HuggingFaceHead* head);
-void AddLayerNormKeys(const std::string& uer, const std::string& hf, core::HuggingFaceHead* head);
 // The MLM head's tensors (MlmHead, under "target.") under transformers' names (cls.predictions.*:
 // its decoder weight and bias included, which transformers' files may leave out when tied).
 void AddMlmHeadKeys(core::HuggingFaceHead* head);

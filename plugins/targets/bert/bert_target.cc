@@ -53,8 +53,8 @@ class BertTargetFactory : public core::TargetFactory {
   // transformers' BertForPreTraining: the nsp head as the pooler and cls.seq_relationship.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
     core::HuggingFaceHead h{"BertForPreTraining", {}};
-    layers::AddLinearKeys("target.nsp_linear_1", "pooler.dense", &h);
-    layers::AddLinearKeys("target.nsp_linear_2", "cls.seq_relationship", &h);
+    h.AddLinear("target.nsp_linear_1", "pooler.dense");
+    h.AddLinear("target.nsp_linear_2", "cls.seq_relationship");
     layers::AddMlmHeadKeys(&h);
     return h;
   }

@@ -81,8 +81,8 @@ class ClassifierTaskFactory : public core::TaskFactory {
   // output_layer_1, its classifier output_layer_2.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
     core::HuggingFaceHead h{"BertForSequenceClassification", {}};
-    layers::AddLinearKeys("output_layer_1", "pooler.dense", &h);
-    layers::AddLinearKeys("output_layer_2", "classifier", &h);
+    h.AddLinear("output_layer_1", "pooler.dense");
+    h.AddLinear("output_layer_2", "classifier");
     return h;
   }
   absl::Status Validate(const core::v1::ModelConfig& c) const override {

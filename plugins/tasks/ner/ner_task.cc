@@ -48,7 +48,7 @@ class NerTaskFactory : public core::TaskFactory {
   // transformers' BertForTokenClassification: its classifier is output_layer.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
     core::HuggingFaceHead h{"BertForTokenClassification", {}};
-    layers::AddLinearKeys("output_layer", "classifier", &h);
+    h.AddLinear("output_layer", "classifier");
     return h;
   }
   absl::Status Validate(const core::v1::ModelConfig& c) const override {
