@@ -51,6 +51,10 @@ cc_library(name = "protobuf", linkopts = ["-lprotobuf", "-lpthread"])
 
 cc_library(name = "utf8proc", linkopts = ["-lutf8proc"])
 
+# libdeflate's CRC-32 (carry-less multiplication: ~13 GB/s here, zlib's ~4.5) for the checksums of
+# model files.
+cc_library(name = "libdeflate", linkopts = ["-Wl,--no-as-needed", "-ldeflate", "-Wl,--as-needed"])
+
 cc_library(name = "zlib", linkopts = ["-Wl,--no-as-needed", "-lz", "-Wl,--as-needed"])
 
 cc_library(name = "leveldb", linkopts = ["-Wl,--no-as-needed", "-lleveldb", "-Wl,--as-needed"])
@@ -78,7 +82,8 @@ def _system_libraries_impl(ctx):
     for h in ["/usr/include/absl/status/status.h", "/usr/include/gflags/gflags.h",
               "/usr/include/glog/logging.h", "/usr/include/google/protobuf/message.h",
               "/usr/include/gtest/gtest.h", "/usr/include/utf8proc.h",
-              "/usr/include/nlohmann/json.hpp", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"]:
+              "/usr/include/nlohmann/json.hpp", "/usr/include/libdeflate.h",
+              "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"]:
         if not ctx.path(h).exists:
             fail("%s is missing: run tools/bootstrap.sh" % h)
     ctx.file("protoc.sh", "#!/bin/sh\nexec %s \"$@\"\n" % protoc, executable = True)

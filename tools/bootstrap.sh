@@ -24,6 +24,7 @@ DEB_PACKAGES=(
   libprotobuf-dev=3.21.12-3+deb12u1 protobuf-compiler=3.21.12-3+deb12u1 libgtest-dev=1.12.1-0.2
   libgmock-dev=1.12.1-0.2 libutf8proc-dev=2.8.0-1 nlohmann-json3-dev=3.11.2-2
   libgloo-dev=0.0~git20220518.5b14351-3 zlib1g-dev=1:1.2.13.dfsg-1 libleveldb-dev=1.23-4
+  libdeflate-dev=1.14-1
   libtcmalloc-minimal4=2.10-1
   python3=3.11.2-1+b1 python3-venv=3.11.2-1+b1 python3-pip=23.0.1+dfsg-1
 )

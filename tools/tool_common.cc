@@ -1,6 +1,9 @@
 #include "tools/tool_common.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -159,6 +162,18 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   // SIGTERM is a request to stop, not a crash: no stack trace. Tools that can stop cleanly
   // (preprocess, pretrain, fine-tuning) install their own handler.
   std::signal(SIGTERM, SIG_DFL);
+  // At exit, once main's objects and everything made since are gone (outputs committed, process
+  // groups shut down), the process ends without running LibTorch's static destructors: they only
+  // free memory, and take 80 ms of every tool's run. The streams are flushed first.
+  on_exit(
+      [](int status, void*) {
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+        google::FlushLogFiles(google::GLOG_INFO);
+        _exit(status);
+      },
+      nullptr);
 }
 
 void LoadPluginsFromFlags() {

@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,13 +11,14 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <tuple>
 
-#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/runtime/interop.h"
+#include "core/runtime/file_io.h"
 
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
@@ -45,11 +45,21 @@ absl::StatusOr<torch::ScalarType> StorageDtype(const std::string& global) {
   return it->second;
 }
 
-// A pickle virtual machine for the opcodes torch.save emits (protocols 2 to 4).
+// A stored record of a mapped zip: its bytes.
+struct ZipRecord {
+  const char* data;
+  uint64_t size;
+};
+using ZipRecords = std::map<std::string, ZipRecord>;
+
+// A pickle virtual machine for the opcodes torch.save emits (protocols 2 to 4). Storages are the
+// records `prefix` + "data/KEY" of the mapped `file`.
 class Unpickler {
  public:
-  Unpickler(const std::string& path, const char* data, size_t size, caffe2::serialize::PyTorchStreamReader* zip)
-      : path_(path), p_(data), end_(data + size), zip_(zip) {}
+  Unpickler(const std::string& path, const ZipRecord& pickle, const ZipRecords* records, std::string prefix,
+            std::shared_ptr<MappedFile> file)
+      : path_(path), p_(pickle.data), end_(pickle.data + pickle.size), records_(records), prefix_(std::move(prefix)),
+        file_(std::move(file)) {}
 
   absl::StatusOr<PyValue> Run() {
     while (p_ < end_) {
@@ -132,13 +142,23 @@ class Unpickler {
     auto cached = storages_.find(key);
     if (cached != storages_.end()) return cached->second;
     const int64_t numel = pid.items[4]->i;
-    const std::string record = "data/" + key;
-    if (!zip_->hasRecord(record)) return Error("missing storage record " + record);
-    auto [ptr, size] = zip_->getRecord(record);
-    const size_t expect = static_cast<size_t>(numel) * c10::elementSize(*dtype);
-    if (size < expect) return Error(absl::StrCat("storage ", record, " holds ", size, " bytes, expected ", expect));
-    torch::Tensor flat = torch::empty({numel}, torch::TensorOptions().dtype(*dtype));
-    if (expect) std::memcpy(flat.data_ptr(), ptr.get(), expect);
+    const std::string record = prefix_ + "data/" + key;
+    auto it = records_->find(record);
+    if (it == records_->end()) return Error("missing storage record " + record);
+    const auto [ptr, size] = it->second;
+    const size_t element = c10::elementSize(*dtype);
+    if (numel < 0 || static_cast<uint64_t>(numel) > size / element) {
+      return Error(absl::StrCat("storage ", record, " holds ", size, " bytes, expected ", numel, " elements of ", element));
+    }
+    torch::Tensor flat;
+    const auto options = torch::TensorOptions().dtype(*dtype);
+    if (numel > 0 && reinterpret_cast<uintptr_t>(ptr) % element == 0) {
+      // A view of the mapped file (copy-on-write), which it keeps mapped.
+      flat = torch::from_blob(const_cast<char*>(ptr), {numel}, [file = file_](void*) {}, options);
+    } else {
+      flat = torch::empty({numel}, options);
+      if (numel > 0) std::memcpy(flat.data_ptr(), ptr, static_cast<size_t>(numel) * element);
+    }
     auto v = std::make_shared<PyValue>();
     v->kind = PyValue::Kind::kTensor;
     v->tensor = flat;
@@ -409,7 +429,9 @@ class Unpickler {
   std::string path_;
   const char* p_;
   const char* end_;
-  caffe2::serialize::PyTorchStreamReader* zip_;
+  const ZipRecords* records_;
+  std::string prefix_;
+  std::shared_ptr<MappedFile> file_;
   std::vector<PyPtr> stack_;
   std::vector<size_t> marks_;
   std::map<uint32_t, PyPtr> memo_;
@@ -489,7 +511,11 @@ class Pickler {
   std::string out_;
 };
 
-// ---- Zip integrity -------------------------------------------------------------------------------
+// ---- The zip container ---------------------------------------------------------------------------
+// torch.save's zip, read and written here without LibTorch's miniz: read, the records are views of
+// the mapped file (a model is in memory once); written, each byte is read once (its CRC-32 while it
+// is in cache, then the write) and the disk writes start while the rest is still being written.
+//
 // PyTorch's zip reader does not check the CRC-32s its writer stores (its miniz is built without the
 // checks), so a torn or bit-flipped checkpoint loads silently. uer-cc writes the CRC-32 of the whole
 // file into the zip's comment and checks it on reading; a file another writer made (torch.save,
@@ -499,6 +525,7 @@ constexpr size_t kEocdSize = 22;
 constexpr uint32_t kEocdSignature = 0x06054b50;
 constexpr char kChecksumCommentPrefix[] = "uer-cc crc32 ";
 constexpr size_t kChecksumCommentSize = sizeof(kChecksumCommentPrefix) - 1 + 8;
+constexpr uint32_t kMax32 = 0xffffffffu;
 
 uint16_t Le16(const char* p) {
   const auto* u = reinterpret_cast<const uint8_t*>(p);
@@ -510,12 +537,22 @@ uint32_t Le32(const char* p) {
 }
 uint64_t Le64(const char* p) { return uint64_t{Le32(p)} | uint64_t{Le32(p + 4)} << 32; }
 
-uint32_t Crc32(const char* p, uint64_t n) {
-  return static_cast<uint32_t>(crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(p), n));
+// The CRC-32 of a mapped file's bytes, read in pieces whose pages are handed back once read: checking
+// a model does not bring all of it into memory at once (its tensors fault their pages in again when used).
+uint32_t MappedCrc32(const char* p, uint64_t n) {
+  constexpr uint64_t kPiece = 8 << 20;
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < n; done += kPiece) {
+    const uint64_t m = std::min(kPiece, n - done);
+    crc = Crc32(p + done, m, crc);
+    ReleaseCleanPages(p + done, m);
+  }
+  return crc;
 }
 
-// Checks a torch.save zip's checksums: the whole file's (uer-cc's comment) or every stored record's.
-absl::Status VerifyZipBytes(const std::string& path, const char* data, uint64_t size) {
+// Reads a torch.save zip's central directory and checks its checksums: the whole file's (uer-cc's
+// comment) or every stored record's.
+absl::StatusOr<ZipRecords> ReadZip(const std::string& path, const char* data, uint64_t size) {
   auto corrupt = [&](const std::string& what) {
     return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", what));
   };
@@ -535,6 +572,7 @@ absl::Status VerifyZipBytes(const std::string& path, const char* data, uint64_t 
   }
   if (eocd == size) return truncated("no end-of-central-directory record at its end");
   const uint64_t comment_size = Le16(data + eocd + 20);
+  bool whole_file_checked = false;
   if (comment_size > 0) {
     const std::string_view comment(data + eocd + kEocdSize, comment_size);
     const size_t prefix = sizeof(kChecksumCommentPrefix) - 1;
@@ -547,24 +585,24 @@ absl::Status VerifyZipBytes(const std::string& path, const char* data, uint64_t 
       stored = stored << 4 | static_cast<uint32_t>(v & 0xf);
     }
     if (!ok) return corrupt("its zip comment is not uer-cc's checksum (a corrupt file?)");
-    const uint32_t crc = Crc32(data, size - comment_size);
+    const uint32_t crc = MappedCrc32(data, size - comment_size);
     if (crc != stored) {
       return corrupt(absl::StrCat("its CRC-32 is ", absl::Hex(crc, absl::kZeroPad8), ", its checksum says ",
                                   absl::Hex(stored, absl::kZeroPad8), ": the file is corrupt (damaged on disk or in transfer)"));
     }
-    return absl::OkStatus();
+    whole_file_checked = true;
   }
-  // Another writer's file: every record's CRC-32, from the central directory.
   uint64_t entries = Le16(data + eocd + 10), cd_size = Le32(data + eocd + 12), cd_offset = Le32(data + eocd + 16);
-  if (entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu) {  // zip64
+  if (entries == 0xffff || cd_size == kMax32 || cd_offset == kMax32) {  // zip64
     if (eocd < 20 || Le32(data + eocd - 20) != 0x07064b50) return corrupt("a zip64 file without its locator");
     const uint64_t z = Le64(data + eocd - 20 + 8);
-    if (z > size - 56 || Le32(data + z) != 0x06064b50) return corrupt("its zip64 end record lies outside the file");
+    if (size < 56 || z > size - 56 || Le32(data + z) != 0x06064b50) return corrupt("its zip64 end record lies outside the file");
     entries = Le64(data + z + 32);
     cd_size = Le64(data + z + 40);
     cd_offset = Le64(data + z + 48);
   }
   if (cd_offset > size || cd_size > size - cd_offset) return truncated("its central directory lies outside the file");
+  ZipRecords records;
   uint64_t at = cd_offset;
   for (uint64_t k = 0; k < entries; ++k) {
     if (at + 46 > cd_offset + cd_size || Le32(data + at) != 0x02014b50) return corrupt("a damaged central directory");
@@ -580,127 +618,201 @@ absl::Status VerifyZipBytes(const std::string& path, const char* data, uint64_t 
       const uint16_t id = Le16(data + e), len = Le16(data + e + 2);
       uint64_t f = e + 4;
       if (id == 0x0001) {
-        if (usize == 0xffffffffu && f + 8 <= e + 4 + len) usize = Le64(data + f), f += 8;
-        if (csize == 0xffffffffu && f + 8 <= e + 4 + len) csize = Le64(data + f), f += 8;
-        if (local == 0xffffffffu && f + 8 <= e + 4 + len) local = Le64(data + f), f += 8;
+        if (usize == kMax32 && f + 8 <= e + 4 + len) usize = Le64(data + f), f += 8;
+        if (csize == kMax32 && f + 8 <= e + 4 + len) csize = Le64(data + f), f += 8;
+        if (local == kMax32 && f + 8 <= e + 4 + len) local = Le64(data + f), f += 8;
       }
       e += 4 + len;
     }
-    if (local > size - 30 || Le32(data + local) != 0x04034b50) {
+    if (size < 30 || local > size - 30 || Le32(data + local) != 0x04034b50) {
       return corrupt(absl::StrCat("record '", name, "' has no local header where the directory says"));
     }
     const uint64_t begin = local + 30 + Le16(data + local + 26) + Le16(data + local + 28);
     if (begin > size || csize > size - begin) return truncated(absl::StrCat("record '", name, "' runs past the end"));
-    if (method == 0 && (usize != csize || Crc32(data + begin, csize) != crc)) {
+    if (method != 0 || usize != csize) {
+      return corrupt(absl::StrCat("record '", name, "' is compressed (method ", method,
+                                  "); torch.save stores its records uncompressed"));
+    }
+    if (!whole_file_checked && MappedCrc32(data + begin, csize) != crc) {
       return corrupt(absl::StrCat("record '", name, "' fails its CRC-32 check: the file is corrupt"));
     }
+    records[name] = ZipRecord{data + begin, csize};
     at += 46 + name_len + extra_len + comment_len;
   }
-  return absl::OkStatus();
+  return records;
 }
 
-absl::Status VerifyZip(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": ", std::strerror(errno)));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size == 0) {
-    close(fd);
-    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path, " (truncated, or not a torch.save zip file): empty"));
+// Sizes and offsets from this one on are written as zip64 fields (lowered by tests).
+uint64_t zip64_from = kMax32;
+
+// Writes a zip as PyTorch's writer lays it out, so that torch.load (and zipfile) read it: stored
+// records named "archive/NAME", each record's data 64-byte aligned (an "FB" extra field of 'Z's),
+// CRC-32 and sizes in a data descriptor after the data, zip64 fields where a size or offset needs
+// them, a zip64 end record always; then the whole file's CRC-32 as the comment.
+class ZipWriter {
+ public:
+  explicit ZipWriter(OutputFile* out) : out_(out) {}
+
+  void Add(const std::string& record, const void* data, uint64_t size) {
+    const std::string name = "archive/" + record;
+    const bool big = size >= zip64_from;
+    const uint64_t offset = out_->size();
+    std::string header;
+    Put32(&header, 0x04034b50);
+    Put16(&header, big ? 45 : 0);  // version needed
+    Put16(&header, 0x0808);        // data descriptor, UTF-8 names
+    Put16(&header, 0);             // stored
+    Put32(&header, 0);             // time, date
+    Put32(&header, 0);             // CRC-32: in the descriptor
+    Put32(&header, big ? kMax32 : 0);
+    Put32(&header, big ? kMax32 : 0);
+    const uint64_t zip64_extra = big ? 20 : 0;
+    const uint64_t start = offset + 30 + name.size() + zip64_extra + 4;
+    const uint64_t padding = (64 - start % 64) % 64;
+    Put16(&header, static_cast<uint16_t>(name.size()));
+    Put16(&header, static_cast<uint16_t>(zip64_extra + 4 + padding));
+    header += name;
+    if (big) {
+      Put16(&header, 0x0001);
+      Put16(&header, 16);
+      Put64(&header, size);
+      Put64(&header, size);
+    }
+    header += "FB";
+    Put16(&header, static_cast<uint16_t>(padding));
+    header.append(padding, 'Z');
+    Write(header.data(), header.size());
+    // The data in pieces: each piece's CRC-32 while it is in cache, then its copy to the output.
+    constexpr uint64_t kPiece = 1 << 20;
+    const char* p = static_cast<const char*>(data);
+    uint32_t crc = 0;
+    for (uint64_t done = 0; done < size && !out_->failed(); done += kPiece) {
+      const uint64_t n = std::min(kPiece, size - done);
+      crc = Crc32(p + done, n, crc);
+      out_->Write(p + done, n);
+    }
+    file_crc_ = Crc32Combine(file_crc_, crc, size);
+    ReleaseCleanPages(data, size);  // the pages of a mapped input, now written
+    std::string descriptor;
+    Put32(&descriptor, 0x08074b50);
+    Put32(&descriptor, crc);
+    if (big) {
+      Put64(&descriptor, size);
+      Put64(&descriptor, size);
+    } else {
+      Put32(&descriptor, static_cast<uint32_t>(size));
+      Put32(&descriptor, static_cast<uint32_t>(size));
+    }
+    Write(descriptor.data(), descriptor.size());
+    entries_.push_back({name, crc, size, offset});
   }
-  void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return absl::DataLossError(absl::StrCat("cannot map checkpoint ", path, ": ", std::strerror(errno)));
-  madvise(map, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
-  absl::Status s = VerifyZipBytes(path, static_cast<const char*>(map), static_cast<uint64_t>(st.st_size));
-  munmap(map, static_cast<size_t>(st.st_size));
-  return s;
-}
+
+  // The central directory and end records, with the whole file's CRC-32 as the comment
+  // ("uer-cc crc32 89abcdef", which ReadZip checks; zip readers, torch.load's among them, skip it).
+  void Finish() {
+    const uint64_t cd_offset = out_->size();
+    std::string cd;
+    for (const Entry& e : entries_) {
+      const bool big_size = e.size >= zip64_from, big_offset = e.offset >= zip64_from;
+      Put32(&cd, 0x02014b50);
+      Put16(&cd, big_size || big_offset ? 45 : 0);  // made by
+      Put16(&cd, big_size || big_offset ? 45 : 0);  // needed
+      Put16(&cd, 0x0808);
+      Put16(&cd, 0);
+      Put32(&cd, 0);
+      Put32(&cd, e.crc);
+      Put32(&cd, big_size ? kMax32 : static_cast<uint32_t>(e.size));
+      Put32(&cd, big_size ? kMax32 : static_cast<uint32_t>(e.size));
+      Put16(&cd, static_cast<uint16_t>(e.name.size()));
+      const uint16_t extra = big_size || big_offset ? static_cast<uint16_t>(4 + (big_size ? 16 : 0) + (big_offset ? 8 : 0)) : 0;
+      Put16(&cd, extra);
+      Put16(&cd, 0);  // comment
+      Put16(&cd, 0);  // disk
+      Put16(&cd, 0);  // internal attributes
+      Put32(&cd, 0);  // external attributes
+      Put32(&cd, big_offset ? kMax32 : static_cast<uint32_t>(e.offset));
+      cd += e.name;
+      if (extra > 0) {
+        Put16(&cd, 0x0001);
+        Put16(&cd, static_cast<uint16_t>(extra - 4));
+        if (big_size) {
+          Put64(&cd, e.size);
+          Put64(&cd, e.size);
+        }
+        if (big_offset) Put64(&cd, e.offset);
+      }
+    }
+    const uint64_t zip64_end = cd_offset + cd.size();
+    const uint64_t count = entries_.size();
+    Put32(&cd, 0x06064b50);
+    Put64(&cd, 44);
+    Put16(&cd, 0x031e);
+    Put16(&cd, 45);
+    Put32(&cd, 0);
+    Put32(&cd, 0);
+    Put64(&cd, count);
+    Put64(&cd, count);
+    Put64(&cd, zip64_end - cd_offset);
+    Put64(&cd, cd_offset);
+    Put32(&cd, 0x07064b50);  // the zip64 end record's locator
+    Put32(&cd, 0);
+    Put64(&cd, zip64_end);
+    Put32(&cd, 1);
+    Put32(&cd, kEocdSignature);
+    Put16(&cd, 0);
+    Put16(&cd, 0);
+    Put16(&cd, static_cast<uint16_t>(std::min<uint64_t>(count, 0xffff)));
+    Put16(&cd, static_cast<uint16_t>(std::min<uint64_t>(count, 0xffff)));
+    Put32(&cd, zip64_end - cd_offset >= zip64_from ? kMax32 : static_cast<uint32_t>(zip64_end - cd_offset));
+    Put32(&cd, cd_offset >= zip64_from ? kMax32 : static_cast<uint32_t>(cd_offset));
+    Put16(&cd, static_cast<uint16_t>(kChecksumCommentSize));
+    Write(cd.data(), cd.size());
+    char comment[kChecksumCommentSize + 1];
+    std::snprintf(comment, sizeof(comment), "%s%08x", kChecksumCommentPrefix, file_crc_);
+    Write(comment, kChecksumCommentSize);
+  }
+
+  uint32_t file_crc() const { return file_crc_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    uint32_t crc;
+    uint64_t size;
+    uint64_t offset;
+  };
+  static void Put16(std::string* s, uint16_t v) { s->append(reinterpret_cast<const char*>(&v), 2); }
+  static void Put32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
+  static void Put64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
+
+  void Write(const char* p, size_t n) {
+    file_crc_ = Crc32(p, n, file_crc_);
+    out_->Write(p, n);
+  }
+
+  OutputFile* out_;
+  uint32_t file_crc_ = 0;
+  std::vector<Entry> entries_;
+};
 
 absl::Status WriteTorchFile(const std::string& path, const std::string& pickle,
                             const std::vector<torch::Tensor>& storages) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  // The zip writer writes through this function, which never fails towards it: a full disk is
-  // recorded here and the writer finishes normally (LibTorch's writer throws from its destructor
-  // when a write fails, which would abort the process), then the file is dropped.
-  int write_errno = 0;
-  // The CRC-32 of everything written but the last 22 bytes (the end-of-central-directory record,
-  // whose comment length changes below), and those bytes.
-  uLong crc = crc32_z(0, nullptr, 0);
-  std::string tail;
-  uint64_t written = 0;
-  auto feed_crc = [&](const char* p, size_t n) {
-    if (n >= kEocdSize) {
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), tail.size());
-      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), n - kEocdSize);
-      tail.assign(p + n - kEocdSize, kEocdSize);
-    } else {
-      tail.append(p, n);
-      if (tail.size() > kEocdSize) {
-        const size_t k = tail.size() - kEocdSize;
-        crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), k);
-        tail.erase(0, k);
-      }
-    }
-  };
-  auto write_all = [&](const void* data, size_t n) -> size_t {
-    const char* p = static_cast<const char*>(data);
-    feed_crc(p, n);
-    written += n;
-    size_t left = n;
-    while (left > 0 && write_errno == 0) {
-      const ssize_t w = write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        write_errno = w < 0 ? errno : EIO;
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
-    return n;
-  };
-  std::string error;
-  try {
-    caffe2::serialize::PyTorchStreamWriter writer(write_all);
-    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-    writer.writeRecord("byteorder", "little", 6);
-    for (size_t k = 0; k < storages.size() && write_errno == 0; ++k) {
-      const torch::Tensor& t = storages[k];
-      writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.numel() * t.element_size());
-    }
-    writer.writeEndOfFile();
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    error = what.substr(0, what.find('\n'));
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out, OutputFile::Create(path));
+  ZipWriter zip(out.get());
+  zip.Add("data.pkl", pickle.data(), pickle.size());
+  zip.Add("byteorder", "little", 6);
+  for (size_t k = 0; k < storages.size() && !out->failed(); ++k) {
+    const torch::Tensor& t = storages[k];
+    zip.Add("data/" + std::to_string(k), t.data_ptr(), static_cast<uint64_t>(t.numel()) * t.element_size());
   }
-  // The whole file's CRC-32 as the zip's comment ("uer-cc crc32 89abcdef"), which readers check
-  // (VerifyZip); zip readers, torch.load's among them, skip comments.
-  if (error.empty() && write_errno == 0 && tail.size() == kEocdSize && Le32(tail.data()) == kEocdSignature &&
-      Le16(tail.data() + 20) == 0) {
-    tail[20] = static_cast<char>(kChecksumCommentSize);
-    tail[21] = 0;
-    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(tail.data()), tail.size());
-    char comment[kChecksumCommentSize + 1];
-    std::snprintf(comment, sizeof(comment), "%s%08lx", kChecksumCommentPrefix, static_cast<unsigned long>(crc));
-    if (pwrite(fd, tail.data() + 20, 2, static_cast<off_t>(written - 2)) != 2) write_errno = errno ? errno : EIO;
-    if (write_errno == 0 && pwrite(fd, comment, kChecksumCommentSize, static_cast<off_t>(written)) !=
-                                static_cast<ssize_t>(kChecksumCommentSize)) {
-      write_errno = errno ? errno : EIO;
-    }
-  }
-  if (error.empty() && write_errno == 0 && fsync(fd) != 0) write_errno = errno;
-  if (close(fd) != 0 && error.empty() && write_errno == 0) write_errno = errno;
-  if (!error.empty() || write_errno != 0) {
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", error.empty() ? std::strerror(write_errno) : error));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  // What PyTorch's writer ends with: the format version, and an id for the file (here from its
+  // contents, so that the same model gives the same bytes).
+  zip.Add("version", "3\n", 2);
+  char id[41];
+  std::snprintf(id, sizeof(id), "%040u", zip.file_crc());
+  zip.Add(".data/serialization_id", id, 40);
+  zip.Finish();
+  return out->Commit();
 }
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -714,6 +826,8 @@ const PyValue* PyValue::Get(const std::string& key) const {
   return nullptr;
 }
 
+void SetZip64ThresholdForTesting(uint64_t bytes) { zip64_from = std::min<uint64_t>(bytes, kMax32); }
+
 absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -722,19 +836,21 @@ absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": no such file"));
   }
-  if (absl::Status s = VerifyZip(path); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<MappedFile>> file = MappedFile::Open(path);
+  if (!file.ok()) return absl::Status(file.status().code(), absl::StrCat("checkpoint: ", file.status().message()));
+  UER_ASSIGN_OR_RETURN(ZipRecords records, ReadZip(path, (*file)->data(), (*file)->size()));
+  // The records sit in one folder named after the archive ("archive/data.pkl"), as torch.load finds them.
+  const std::string first = records.empty() ? std::string() : records.begin()->first;
+  const std::string prefix = first.substr(0, first.find('/') + 1);
+  auto pickle = records.find(prefix + "data.pkl");
+  if (prefix.empty() || pickle == records.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a torch.save file (no data.pkl)"));
+  }
   try {
-    caffe2::serialize::PyTorchStreamReader zip(path);
-    if (!zip.hasRecord("data.pkl")) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " is not a torch.save file (no data.pkl)"));
-    }
-    auto [ptr, size] = zip.getRecord("data.pkl");
-    Unpickler u(path, static_cast<const char*>(ptr.get()), size, &zip);
+    Unpickler u(path, pickle->second, &records, prefix, *file);
     return u.Run();
   } catch (const std::exception& e) {
-    return absl::DataLossError(absl::StrCat(
-        "cannot read checkpoint ", path, " (truncated, or not a torch.save zip file; files written by "
-        "torch.save(..., _use_new_zipfile_serialization=False) must be saved again): ", FirstLine(e.what())));
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path, ": ", FirstLine(e.what())));
   }
 }
 
@@ -779,6 +895,9 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
   p.Op(")R");
   p.Mark();
   std::vector<torch::Tensor> storages;
+  // A tensor saved under two names (tied weights: the MLM decoder and the word embedding) is one
+  // storage that both names use, as torch.save writes it: written once, and tied again when read.
+  std::map<std::tuple<const void*, int64_t, std::vector<int64_t>, torch::ScalarType>, size_t> written;
   for (const auto& [key, value] : items) {
     p.Str(key);
     if (const auto* t = std::get_if<torch::Tensor>(&value)) {
@@ -786,8 +905,11 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
       if (!StorageName(c.scalar_type())) {
         return absl::InvalidArgumentError(absl::StrCat("cannot save ", key, ": unsupported dtype ", c.scalar_type()));
       }
-      p.Tensor(c, std::to_string(storages.size()));
-      storages.push_back(c);
+      const auto same = std::make_tuple(static_cast<const void*>(c.storage().unsafeGetStorageImpl()),
+                                        c.storage_offset(), c.sizes().vec(), c.scalar_type());
+      auto [it, first] = written.emplace(same, storages.size());
+      p.Tensor(c, std::to_string(it->second));
+      if (first) storages.push_back(c);
     } else if (const auto* i = std::get_if<int64_t>(&value)) {
       p.Int(*i);
     } else if (const auto* d = std::get_if<double>(&value)) {

@@ -52,6 +52,9 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
 // Writes one tensor as torch.save(tensor) does (a CPU copy, no grad), atomically.
 absl::Status SaveTensor(const std::string& path, const torch::Tensor& tensor);
 
+// Tests: write sizes and offsets from `bytes` on as zip64 fields (normally from 4 GiB on).
+void SetZip64ThresholdForTesting(uint64_t bytes);
+
 }  // namespace uer::runtime
 
 #endif  // UER_CORE_RUNTIME_CHECKPOINT_H_

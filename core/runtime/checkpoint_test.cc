@@ -95,5 +95,51 @@ TEST(CheckpointTest, OtherWritersFilesHaveTheirRecordsChecked) {
   EXPECT_THAT(LoadStateDict(plain), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not uer-cc's checksum")));
 }
 
+// A tensor under two names (tied weights) is one storage in the file, as torch.save writes it, and
+// comes back tied; the file is as large as one copy.
+TEST(CheckpointTest, TiedTensorsAreWrittenOnce) {
+  const std::string dir = uer::testing::TempDir("ckpt_tied");
+  torch::Tensor w = torch::rand({64, 32});
+  ASSERT_OK(SaveStateDict(dir + "/tied.bin", {{"a", w}, {"b", w}, {"c", w.clone()}}));
+  ASSERT_OK(SaveStateDict(dir + "/one.bin", {{"a", w}, {"c", w.clone()}}));
+  const std::string tied = ReadFile(dir + "/tied.bin"), one = ReadFile(dir + "/one.bin");
+  EXPECT_LT(tied.size(), one.size() + 200);
+  ASSERT_OK_AND_ASSIGN(StateDict sd, LoadStateDict(dir + "/tied.bin"));
+  ASSERT_EQ(sd.size(), 3u);
+  EXPECT_TRUE(torch::equal(sd[0].second, w));
+  EXPECT_TRUE(torch::equal(sd[2].second, w));
+  EXPECT_EQ(sd[0].second.data_ptr(), sd[1].second.data_ptr());
+  EXPECT_NE(sd[0].second.data_ptr(), sd[2].second.data_ptr());
+}
+
+// Sizes and offsets written as zip64 fields (as for a model of 4 GiB and more) read back.
+TEST(CheckpointTest, Zip64FieldsReadBack) {
+  const std::string dir = uer::testing::TempDir("ckpt_zip64");
+  SetZip64ThresholdForTesting(0);
+  absl::Status saved = SaveStateDict(dir + "/m.bin", Small());
+  SetZip64ThresholdForTesting(~uint64_t{0});
+  ASSERT_OK(saved);
+  const std::string bytes = ReadFile(dir + "/m.bin");
+  EXPECT_NE(bytes.find(std::string("\x01\x00\x10\x00", 4)), std::string::npos);  // a local zip64 field
+  ASSERT_OK_AND_ASSIGN(StateDict sd, LoadStateDict(dir + "/m.bin"));
+  ASSERT_EQ(sd.size(), 2u);
+  EXPECT_TRUE(torch::equal(sd[0].second, Small()[0].second));
+  EXPECT_TRUE(torch::equal(sd[1].second, Small()[1].second));
+}
+
+// Tensors read are views of the mapped file; writing to one changes neither the file nor a
+// second read of it.
+TEST(CheckpointTest, ReadTensorsAreCopyOnWrite) {
+  const std::string dir = uer::testing::TempDir("ckpt_cow");
+  ASSERT_OK(SaveStateDict(dir + "/m.bin", Small()));
+  const std::string before = ReadFile(dir + "/m.bin");
+  ASSERT_OK_AND_ASSIGN(StateDict a, LoadStateDict(dir + "/m.bin"));
+  a[0].second.add_(100);
+  ASSERT_OK_AND_ASSIGN(StateDict b, LoadStateDict(dir + "/m.bin"));
+  EXPECT_TRUE(torch::equal(b[0].second, Small()[0].second));
+  EXPECT_TRUE(torch::equal(a[0].second, Small()[0].second + 100));
+  EXPECT_EQ(ReadFile(dir + "/m.bin"), before);
+}
+
 }  // namespace
 }  // namespace uer::runtime

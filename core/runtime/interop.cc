@@ -30,6 +30,7 @@
 #include "core/plugin_api.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/checksum.h"
+#include "core/runtime/file_io.h"
 
 namespace uer::runtime {
 namespace {
@@ -112,26 +113,9 @@ namespace {
 absl::StatusOr<StateDict> LoadSafetensorsUnguarded(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a safetensors file"));
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    return absl::DataLossError(absl::StrCat("cannot stat ", path));
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  auto map = std::make_shared<Mapping>();
-  if (size > 0) {
-    map->addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    if (map->addr == MAP_FAILED) {
-      map->addr = nullptr;
-      close(fd);
-      return absl::InternalError(absl::StrCat("cannot map ", path, ": ", std::strerror(errno)));
-    }
-    map->size = size;
-  }
-  close(fd);
-  const char* base = static_cast<const char*>(map->addr);
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> map, MappedFile::Open(path));
+  const size_t size = map->size();
+  const char* base = map->data();
   if (IsLfsPointer(base, size)) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is a git-LFS pointer file, not the weights: fetch them (git lfs pull)"));
   }
@@ -245,26 +229,20 @@ absl::Status SaveSafetensors(const std::string& path, const StateDict& state,
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   const fs::path parent = fs::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty()) fs::create_directories(parent, ec);
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out, OutputFile::Create(path));
   const uint64_t n = text.size();
-  absl::Status st = WriteAll(fd, &n, 8, path);
-  if (st.ok()) st = WriteAll(fd, text.data(), text.size(), path);
+  out->Write(&n, 8);
+  out->Write(text.data(), text.size());
   for (const torch::Tensor& t : data) {
-    if (!st.ok()) break;
-    st = WriteAll(fd, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size(), path);
+    if (out->failed()) break;
+    const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+    out->Write(t.data_ptr(), bytes);
+    ReleaseCleanPages(t.data_ptr(), bytes);  // the pages of a mapped input, now written
   }
-  if (st.ok() && fsync(fd) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  if (close(fd) != 0 && st.ok()) st = absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    st = absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  if (!st.ok()) unlink(tmp.c_str());
-  return st;
+  return out->Commit();
 }
 
 namespace {

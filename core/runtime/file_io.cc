@@ -1,0 +1,284 @@
+#include "core/runtime/file_io.h"
+
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace uer::runtime {
+namespace {
+
+// The live mappings, by start address (ReleaseCleanPages drops pages inside these only).
+std::mutex& RegistryMutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<uintptr_t, size_t>& Registry() {
+  static auto* r = new std::map<uintptr_t, size_t>();
+  return *r;
+}
+
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int e = errno;
+    close(fd);
+    return absl::DataLossError(absl::StrCat("cannot stat ", path, ": ", std::strerror(e)));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* addr = nullptr;
+  if (size > 0) {
+    addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) {
+      const int e = errno;
+      close(fd);
+      return absl::DataLossError(absl::StrCat("cannot map ", path, ": ", std::strerror(e)));
+    }
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    Registry()[reinterpret_cast<uintptr_t>(addr)] = size;
+  }
+  close(fd);
+  return std::shared_ptr<MappedFile>(new MappedFile(addr, size));
+}
+
+MappedFile::~MappedFile() {
+  if (addr_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    Registry().erase(reinterpret_cast<uintptr_t>(addr_));
+  }
+  munmap(addr_, size_);
+}
+
+size_t ReleaseCleanPages(const void* p, size_t n) {
+  const size_t page = PageSize();
+  uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    auto it = Registry().upper_bound(begin);
+    if (it == Registry().begin()) return 0;
+    --it;
+    if (begin >= it->first + it->second) return 0;
+    end = std::min<uintptr_t>(end, it->first + it->second);
+  }
+  begin = (begin + page - 1) / page * page;  // whole pages inside the range only
+  end = end / page * page;
+  if (end <= begin) return 0;
+  // /proc/self/pagemap says, page by page, whether a page is the file's (bit 61) or the process's
+  // own (a copy made when a view was written to), and whether it was swapped out (bit 62).
+  const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  constexpr uint64_t kSwapped = uint64_t{1} << 62, kPresent = uint64_t{1} << 63, kFile = uint64_t{1} << 61;
+  std::vector<uint64_t> entries(4096);
+  size_t released = 0;
+  uintptr_t run = 0;  // the start of the current run of pages to drop, or 0
+  auto flush = [&](uintptr_t until) {
+    if (run != 0 && until > run && madvise(reinterpret_cast<void*>(run), until - run, MADV_DONTNEED) == 0) {
+      released += until - run;
+    }
+    run = 0;
+  };
+  uintptr_t at = begin;
+  while (at < end) {
+    const size_t pages = std::min<size_t>(entries.size(), (end - at) / page);
+    const ssize_t got = pread(fd, entries.data(), pages * 8, static_cast<off_t>(at / page * 8));
+    if (got != static_cast<ssize_t>(pages * 8)) break;  // unreadable: keep what is not yet checked
+    for (size_t k = 0; k < pages; ++k, at += page) {
+      const uint64_t e = entries[k];
+      const bool droppable = (e & kPresent) ? (e & kFile) != 0 : (e & kSwapped) == 0;
+      if (droppable && run == 0) run = at;
+      if (!droppable) flush(at);
+    }
+  }
+  flush(std::min(at, end));
+  close(fd);
+  return released;
+}
+
+namespace {
+
+constexpr size_t kAlign = 4096;                // what O_DIRECT asks of addresses, sizes and offsets
+constexpr size_t kBufferSize = size_t{8} << 20;  // a multiple of kAlign
+constexpr uint64_t kWritebackEvery = uint64_t{64} << 20;
+
+int WriteFully(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return w < 0 ? errno : EIO;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Two buffers: the caller fills one while the thread writes the other.
+struct OutputFile::Impl {
+  char* buffers[2] = {nullptr, nullptr};
+  int current = 0;
+  size_t used = 0;  // bytes in buffers[current]
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = -1;  // the buffer the thread writes, or -1
+  size_t pending_bytes = 0;
+  bool stop = false;
+  int error = 0;         // errno of the first failed write
+  uint64_t written = 0;  // bytes written to the file (with the last buffer's padding)
+  bool committed = false;
+};
+
+absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  bool direct = true;
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+  if (fd < 0 && errno == EINVAL) {  // a file system without O_DIRECT (tmpfs)
+    direct = false;
+    fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  return std::unique_ptr<OutputFile>(new OutputFile(path, tmp, fd, direct));
+}
+
+OutputFile::OutputFile(std::string path, std::string tmp, int fd, bool direct)
+    : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), direct_(direct), impl_(std::make_unique<Impl>()) {
+  for (char*& b : impl_->buffers) b = static_cast<char*>(std::aligned_alloc(kAlign, kBufferSize));
+  if (impl_->buffers[0] == nullptr || impl_->buffers[1] == nullptr) impl_->error = ENOMEM;
+  impl_->thread = std::thread([this] {
+    Impl& m = *impl_;
+    uint64_t started = 0;  // the disk writes of [0, started) have been started (without O_DIRECT)
+    std::unique_lock<std::mutex> lock(m.mu);
+    while (true) {
+      m.cv.wait(lock, [&] { return m.pending >= 0 || m.stop; });
+      if (m.pending < 0) break;
+      const char* data = m.buffers[m.pending];
+      const size_t n = m.pending_bytes;
+      lock.unlock();
+      int e = WriteFully(fd_, data, n);
+      if (e == EINVAL && direct_) {
+        // The file system took O_DIRECT at open but refuses it now: ordinary writes from here on.
+        const int flags = fcntl(fd_, F_GETFL);
+        e = flags >= 0 && fcntl(fd_, F_SETFL, flags & ~O_DIRECT) == 0 ? WriteFully(fd_, data, n) : EINVAL;
+      }
+      lock.lock();
+      if (e != 0 && m.error == 0) m.error = e;
+      m.written += n;
+#if defined(__linux__)
+      if (m.written - started >= kWritebackEvery) {  // through the page cache: start its disk writes now
+        (void)sync_file_range(fd_, static_cast<off64_t>(started), static_cast<off64_t>(m.written - started),
+                              SYNC_FILE_RANGE_WRITE);
+        started = m.written;
+      }
+#endif
+      m.pending = -1;
+      m.cv.notify_all();
+    }
+  });
+}
+
+OutputFile::~OutputFile() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  for (char* b : impl_->buffers) std::free(b);
+  if (fd_ >= 0) close(fd_);
+  if (!impl_->committed) unlink(tmp_.c_str());
+}
+
+bool OutputFile::failed() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->error != 0;
+}
+
+void OutputFile::Flush(bool last) {
+  Impl& m = *impl_;
+  size_t bytes = m.used;
+  if (last && bytes % kAlign != 0) {  // O_DIRECT writes whole blocks; Commit() cuts the file to size
+    const size_t padded = (bytes + kAlign - 1) / kAlign * kAlign;
+    std::memset(m.buffers[m.current] + bytes, 0, padded - bytes);
+    bytes = padded;
+  }
+  {
+    std::unique_lock<std::mutex> lock(m.mu);
+    m.cv.wait(lock, [&] { return m.pending < 0; });
+    m.pending = m.current;
+    m.pending_bytes = bytes;
+  }
+  m.cv.notify_all();
+  m.current ^= 1;
+  m.used = 0;
+}
+
+void OutputFile::Write(const void* data, size_t n) {
+  Impl& m = *impl_;
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    if (failed()) return;
+    const size_t take = std::min(n, kBufferSize - m.used);
+    std::memcpy(m.buffers[m.current] + m.used, p, take);
+    m.used += take;
+    size_ += take;
+    p += take;
+    n -= take;
+    if (m.used == kBufferSize) Flush(/*last=*/false);
+  }
+}
+
+absl::Status OutputFile::Commit() {
+  Impl& m = *impl_;
+  if (m.used > 0 && !failed()) Flush(/*last=*/true);
+  {
+    std::unique_lock<std::mutex> lock(m.mu);
+    m.cv.wait(lock, [&] { return m.pending < 0; });
+    m.stop = true;
+  }
+  m.cv.notify_all();
+  m.thread.join();
+  int e = m.error;
+  if (e == 0 && m.written != size_ && ftruncate(fd_, static_cast<off_t>(size_)) != 0) e = errno;
+  if (e == 0 && fsync(fd_) != 0) e = errno;
+  if (close(fd_) != 0 && e == 0) e = errno;
+  fd_ = -1;
+  if (e != 0) return absl::DataLossError(absl::StrCat("cannot write ", path_, ": ", std::strerror(e)));
+  if (rename(tmp_.c_str(), path_.c_str()) != 0) {
+    return absl::DataLossError(absl::StrCat("cannot rename ", tmp_, " to ", path_, ": ", std::strerror(errno)));
+  }
+  m.committed = true;
+  return absl::OkStatus();
+}
+
+uint32_t Crc32(const void* p, size_t n, uint32_t crc) { return libdeflate_crc32(crc, p, n); }
+
+uint32_t Crc32Combine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
+  return static_cast<uint32_t>(crc32_combine64(crc_a, crc_b, static_cast<z_off64_t>(length_b)));
+}
+
+}  // namespace uer::runtime
