@@ -544,6 +544,7 @@ uint32_t MappedCrc32(const char* p, uint64_t n) {
   uint32_t crc = 0;
   for (uint64_t done = 0; done < n; done += kPiece) {
     const uint64_t m = std::min(kPiece, n - done);
+    PrefetchMapped(p + done, m);
     crc = Crc32(p + done, m, crc);
     ReleaseCleanPages(p + done, m);
   }
@@ -688,6 +689,7 @@ class ZipWriter {
     uint32_t crc = 0;
     for (uint64_t done = 0; done < size && !out_->failed(); done += kPiece) {
       const uint64_t n = std::min(kPiece, size - done);
+      if (done % (8 * kPiece) == 0) PrefetchMapped(p + done, std::min(8 * kPiece, size - done));
       crc = Crc32(p + done, n, crc);
       out_->Write(p + done, n);
     }

@@ -73,6 +73,25 @@ MappedFile::~MappedFile() {
   munmap(addr_, size_);
 }
 
+void PrefetchMapped(const void* p, size_t n) {
+#if defined(MADV_POPULATE_READ)
+  const size_t page = PageSize();
+  uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    auto it = Registry().upper_bound(begin);
+    if (it == Registry().begin()) return;
+    --it;
+    if (begin >= it->first + it->second) return;
+    end = std::min<uintptr_t>(end, it->first + it->second);
+  }
+  begin = begin / page * page;
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)p, (void)n;
+#endif
+}
+
 size_t ReleaseCleanPages(const void* p, size_t n) {
   const size_t page = PageSize();
   uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + n;

@@ -73,6 +73,10 @@ class OutputFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// Maps in, with one call, the pages of [p, p + n) that belong to a live MappedFile (cheaper than a
+// fault for each); anything else is left alone.
+void PrefetchMapped(const void* p, size_t n);
+
 // Drops from this process the pages inside [p, p + n) that belong to a live MappedFile and were
 // never written to; anything else (written pages, memory not mapped from a file) is left alone.
 // The data stays in the file and the page cache. Returns the bytes released.
