@@ -27,10 +27,11 @@ echo "== preprocess (mlm)"
 "$BIN/preprocess" --corpus_path "$DATA/corpus.txt" --vocab_path "$WORK/vocab.txt" --tokenizer char \
   --dataset_path "$WORK/dataset.uer" --target mlm --seq_length 128 --dup_factor 2 --processes_num 2
 echo "== pretrain ($STEPS steps, BERT tiny encoder, mlm target)"
+# A new vocabulary and dataset each run: an earlier run's checkpoints are replaced, not resumed.
 "$BIN/pretrain" --dataset_path "$WORK/dataset.uer" --vocab_path "$WORK/vocab.txt" \
   --config_path models/bert/tiny.pbtxt --target mlm --output_model_path "$WORK/tiny_mlm.bin" \
   --total_steps "$STEPS" --save_checkpoint_steps "$STEPS" --report_steps 50 --batch_size 32 \
-  --learning_rate 1e-3 --warmup 0.05 2>&1 | grep -E "steps\||saved|ERROR"
+  --learning_rate 1e-3 --warmup 0.05 --overwrite_checkpoints 2>&1 | grep -E "steps\||saved|^E[0-9]"
 echo "== check_model"
 "$BIN/check_model" --load_model_path "$WORK/tiny_mlm.bin" --vocab_path "$WORK/vocab.txt" \
   --config_path models/bert/tiny.pbtxt --target mlm 2>/dev/null
@@ -38,7 +39,7 @@ echo "== run_classifier ($EPOCHS epochs from the pre-trained model)"
 "$BIN/run_classifier" --pretrained_model_path "$WORK/tiny_mlm.bin" --vocab_path "$WORK/vocab.txt" \
   --config_path models/bert/tiny.pbtxt --tokenizer char --train_path "$DATA/train.tsv" --dev_path "$DATA/dev.tsv" \
   --test_path "$DATA/test.tsv" --output_model_path "$WORK/classifier.bin" --epochs_num "$EPOCHS" \
-  --batch_size 32 --seq_length 64 --pooling mean --learning_rate 1e-4 --report_steps 200 2> >(grep -E "Epoch id|dev:|ERROR" >&2) \
+  --batch_size 32 --seq_length 64 --pooling mean --learning_rate 1e-4 --report_steps 200 2> >(grep -E "Epoch id|dev:|^E[0-9]" >&2) \
   | tee "$WORK/classifier_report.txt"
 echo "== run_classifier_infer"
 "$BIN/run_classifier_infer" --load_model_path "$WORK/classifier.bin" --vocab_path "$WORK/vocab.txt" \
