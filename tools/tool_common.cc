@@ -165,8 +165,8 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   // At exit, once main's objects and everything made since are gone (outputs committed, process
   // groups shut down), the process ends without running LibTorch's static destructors: they only
   // free memory, and take 80 ms of every tool's run. The streams are flushed first. Not under
-  // AddressSanitizer, whose leak check runs after them.
-#if !defined(__SANITIZE_ADDRESS__)
+  // the sanitizers, whose reports run after them.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   on_exit(
       [](int status, void*) {
         std::cout.flush();

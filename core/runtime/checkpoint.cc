@@ -615,13 +615,15 @@ absl::StatusOr<ZipRecords> ReadZip(const std::string& path, const char* data, ui
     if (at + 46 + name_len + extra_len + comment_len > cd_offset + cd_size) return corrupt("a damaged central directory");
     const std::string name(data + at + 46, name_len);
     // zip64 sizes and offset, in this order, for the fields that say 0xffffffff.
-    for (uint64_t e = at + 46 + name_len; e + 4 <= at + 46 + name_len + extra_len;) {
+    const uint64_t extra_end = at + 46 + name_len + extra_len;
+    for (uint64_t e = at + 46 + name_len; e + 4 <= extra_end;) {
       const uint16_t id = Le16(data + e), len = Le16(data + e + 2);
+      const uint64_t field_end = std::min<uint64_t>(e + 4 + len, extra_end);  // never past the extra field
       uint64_t f = e + 4;
       if (id == 0x0001) {
-        if (usize == kMax32 && f + 8 <= e + 4 + len) usize = Le64(data + f), f += 8;
-        if (csize == kMax32 && f + 8 <= e + 4 + len) csize = Le64(data + f), f += 8;
-        if (local == kMax32 && f + 8 <= e + 4 + len) local = Le64(data + f), f += 8;
+        if (usize == kMax32 && f + 8 <= field_end) usize = Le64(data + f), f += 8;
+        if (csize == kMax32 && f + 8 <= field_end) csize = Le64(data + f), f += 8;
+        if (local == kMax32 && f + 8 <= field_end) local = Le64(data + f), f += 8;
       }
       e += 4 + len;
     }
@@ -630,9 +632,12 @@ absl::StatusOr<ZipRecords> ReadZip(const std::string& path, const char* data, ui
     }
     const uint64_t begin = local + 30 + Le16(data + local + 26) + Le16(data + local + 28);
     if (begin > size || csize > size - begin) return truncated(absl::StrCat("record '", name, "' runs past the end"));
-    if (method != 0 || usize != csize) {
+    if (method != 0) {
       return corrupt(absl::StrCat("record '", name, "' is compressed (method ", method,
                                   "); torch.save stores its records uncompressed"));
+    }
+    if (usize != csize) {
+      return corrupt(absl::StrCat("record '", name, "' is stored with two different sizes (", csize, " and ", usize, ")"));
     }
     if (!whole_file_checked && MappedCrc32(data + begin, csize) != crc) {
       return corrupt(absl::StrCat("record '", name, "' fails its CRC-32 check: the file is corrupt"));

@@ -51,7 +51,7 @@ absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& 
   const size_t size = static_cast<size_t>(st.st_size);
   void* addr = nullptr;
   if (size > 0) {
-    addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
     if (addr == MAP_FAILED) {
       const int e = errno;
       close(fd);
@@ -143,13 +143,15 @@ constexpr size_t kAlign = 4096;                // what O_DIRECT asks of addresse
 constexpr size_t kBufferSize = size_t{8} << 20;  // a multiple of kAlign
 constexpr uint64_t kWritebackEvery = uint64_t{64} << 20;
 
-int WriteFully(int fd, const char* p, size_t n) {
+// Writes n bytes at `offset` (so that a retry writes the same place again).
+int WriteFully(int fd, const char* p, size_t n, uint64_t offset) {
   while (n > 0) {
-    const ssize_t w = write(fd, p, n);
+    const ssize_t w = pwrite(fd, p, n, static_cast<off_t>(offset));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return w < 0 ? errno : EIO;
     p += w;
     n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
   }
   return 0;
 }
@@ -197,12 +199,14 @@ OutputFile::OutputFile(std::string path, std::string tmp, int fd, bool direct)
       if (m.pending < 0) break;
       const char* data = m.buffers[m.pending];
       const size_t n = m.pending_bytes;
+      const uint64_t at = m.written;
       lock.unlock();
-      int e = WriteFully(fd_, data, n);
+      int e = WriteFully(fd_, data, n, at);
       if (e == EINVAL && direct_) {
-        // The file system took O_DIRECT at open but refuses it now: ordinary writes from here on.
+        // The file system took O_DIRECT at open but refuses it now (or refused a short write's
+        // unaligned rest): ordinary writes from here on, this buffer again from its start.
         const int flags = fcntl(fd_, F_GETFL);
-        e = flags >= 0 && fcntl(fd_, F_SETFL, flags & ~O_DIRECT) == 0 ? WriteFully(fd_, data, n) : EINVAL;
+        e = flags >= 0 && fcntl(fd_, F_SETFL, flags & ~O_DIRECT) == 0 ? WriteFully(fd_, data, n, at) : EINVAL;
       }
       lock.lock();
       if (e != 0 && m.error == 0) m.error = e;
@@ -273,6 +277,7 @@ void OutputFile::Write(const void* data, size_t n) {
 
 absl::Status OutputFile::Commit() {
   Impl& m = *impl_;
+  if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(path_, ": Commit() was called already"));
   if (m.used > 0 && !failed()) Flush(/*last=*/true);
   {
     std::unique_lock<std::mutex> lock(m.mu);

@@ -79,6 +79,8 @@ void PrefetchMapped(const void* p, size_t n);
 
 // Drops from this process the pages inside [p, p + n) that belong to a live MappedFile and were
 // never written to; anything else (written pages, memory not mapped from a file) is left alone.
+// No other thread may write to that memory meanwhile (a page checked clean and then written before
+// it is dropped would lose the write): writers of model files call it on what they have just written.
 // The data stays in the file and the page cache. Returns the bytes released.
 size_t ReleaseCleanPages(const void* p, size_t n);
 
