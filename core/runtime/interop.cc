@@ -1,7 +1,6 @@
 #include "core/runtime/interop.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,14 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (addr != nullptr) munmap(addr, size);
-  }
-};
 
 struct DType {
   const char* name;
@@ -724,7 +715,7 @@ absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix) {
   }
   if (!it->status().ok()) return absl::DataLossError(absl::StrCat(index, ": ", it->status().ToString()));
   if (shards < 1 || shards > 100000) return absl::DataLossError(absl::StrCat(index, ": ", shards, " shards"));
-  std::map<int, std::shared_ptr<Mapping>> maps;
+  std::map<int, std::shared_ptr<MappedFile>> maps;
   StateDict out;
   for (const Entry& e : entries) {
     auto bad = [&](const std::string& why) { return absl::DataLossError(absl::StrCat(prefix, ": tensor \"", e.name, "\": ", why)); };
@@ -737,32 +728,22 @@ absl::StatusOr<StateDict> LoadTfCheckpointUnguarded(const std::string& prefix) {
     if (e.shard < 0 || e.shard >= shards) return bad(absl::StrCat("shard ", e.shard, " of ", shards));
     if (!maps.count(e.shard)) {
       const std::string data = BundleDataPath(prefix, e.shard, shards);
-      const int fd = open(data.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", data, ": ", std::strerror(errno)));
-      struct stat st;
-      fstat(fd, &st);
-      auto m = std::make_shared<Mapping>();
-      if (st.st_size > 0) {
-        m->addr = mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m->addr == MAP_FAILED) m->addr = nullptr;
-        m->size = m->addr ? st.st_size : 0;
-      }
-      close(fd);
-      if (IsLfsPointer(static_cast<const char*>(m->addr), m->size)) {
+      UER_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> m, MappedFile::Open(data));
+      if (IsLfsPointer(m->data(), m->size())) {
         return absl::InvalidArgumentError(absl::StrCat(data, " is a git-LFS pointer file, not the weights: fetch them (git lfs pull)"));
       }
       maps[e.shard] = m;
     }
-    const Mapping& m = *maps[e.shard];
+    const MappedFile& m = *maps[e.shard];
     int64_t numel = 1;
     for (int64_t d : e.shape) numel *= d;
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(type->type));
     if (e.size != static_cast<uint64_t>(numel) * t.element_size()) return bad(absl::StrCat(e.size, " bytes for shape ", c10::str(t.sizes())));
-    if (e.offset > m.size || e.size > m.size - e.offset) {
-      return bad(absl::StrCat("bytes ", e.offset, "..", e.offset + e.size, " lie past the ", m.size,
+    if (e.offset > m.size() || e.size > m.size() - e.offset) {
+      return bad(absl::StrCat("bytes ", e.offset, "..", e.offset + e.size, " lie past the ", m.size(),
                               " bytes of its data file (truncated?)"));
     }
-    const char* p = static_cast<const char*>(m.addr) + e.offset;
+    const char* p = m.data() + e.offset;
     if (MaskCrc(Crc32c(p, e.size)) != e.crc) return bad("its CRC-32C does not match (corrupt data file)");
     if (e.size > 0) std::memcpy(t.data_ptr(), p, e.size);
     if (type->type == torch::kFloat16 || type->type == torch::kBFloat16) t = t.to(torch::kFloat32);
