@@ -1,9 +1,5 @@
 #include "core/runtime/checkpoint.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -688,18 +684,8 @@ class ZipWriter {
     Put16(&header, static_cast<uint16_t>(padding));
     header.append(padding, 'Z');
     Write(header.data(), header.size());
-    // The data in pieces: each piece's CRC-32 while it is in cache, then its copy to the output.
-    constexpr uint64_t kPiece = 1 << 20;
-    const char* p = static_cast<const char*>(data);
-    uint32_t crc = 0;
-    for (uint64_t done = 0; done < size && !out_->failed(); done += kPiece) {
-      const uint64_t n = std::min(kPiece, size - done);
-      if (done % (8 * kPiece) == 0) PrefetchMapped(p + done, std::min(8 * kPiece, size - done));
-      crc = Crc32(p + done, n, crc);
-      out_->Write(p + done, n);
-    }
+    const uint32_t crc = out_->WriteMapped(data, size, /*crc32=*/true);
     file_crc_ = Crc32Combine(file_crc_, crc, size);
-    ReleaseCleanPages(data, size);  // the pages of a mapped input, now written
     std::string descriptor;
     Put32(&descriptor, 0x08074b50);
     Put32(&descriptor, crc);
@@ -904,19 +890,30 @@ absl::Status SaveDict(const std::string& path, const std::vector<std::pair<std::
   std::vector<torch::Tensor> storages;
   // A tensor saved under two names (tied weights: the MLM decoder and the word embedding) is one
   // storage that both names use, as torch.save writes it: written once, and tied again when read.
-  std::map<std::tuple<const void*, int64_t, std::vector<int64_t>, torch::ScalarType>, size_t> written;
+  // Tied is judged on the tensors given (one storage, the same view of it, on any device), before
+  // they are copied to the CPU: two copies of one GPU tensor would be two storages.
+  using View = std::tuple<const void*, int64_t, std::vector<int64_t>, std::vector<int64_t>, torch::ScalarType>;
+  std::map<View, size_t> written;
   for (const auto& [key, value] : items) {
     p.Str(key);
     if (const auto* t = std::get_if<torch::Tensor>(&value)) {
-      torch::Tensor c = t->detach().to(torch::kCPU).contiguous();
-      if (!StorageName(c.scalar_type())) {
-        return absl::InvalidArgumentError(absl::StrCat("cannot save ", key, ": unsupported dtype ", c.scalar_type()));
+      if (!StorageName(t->scalar_type())) {
+        return absl::InvalidArgumentError(absl::StrCat("cannot save ", key, ": unsupported dtype ", t->scalar_type()));
       }
-      const auto same = std::make_tuple(static_cast<const void*>(c.storage().unsafeGetStorageImpl()),
-                                        c.storage_offset(), c.sizes().vec(), c.scalar_type());
-      auto [it, first] = written.emplace(same, storages.size());
-      p.Tensor(c, std::to_string(it->second));
-      if (first) storages.push_back(c);
+      auto it = written.end();
+      if (t->has_storage()) {
+        const View view(t->storage().unsafeGetStorageImpl(), t->storage_offset(), t->sizes().vec(), t->strides().vec(),
+                        t->scalar_type());
+        it = written.find(view);
+        if (it == written.end()) it = written.emplace(view, storages.size()).first;
+      }
+      if (it != written.end() && it->second < storages.size()) {  // tied to a tensor written before
+        p.Tensor(storages[it->second], std::to_string(it->second));
+        continue;
+      }
+      torch::Tensor c = t->detach().to(torch::kCPU).contiguous();
+      p.Tensor(c, std::to_string(storages.size()));
+      storages.push_back(c);
     } else if (const auto* i = std::get_if<int64_t>(&value)) {
       p.Int(*i);
     } else if (const auto* d = std::get_if<double>(&value)) {

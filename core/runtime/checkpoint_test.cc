@@ -112,6 +112,20 @@ TEST(CheckpointTest, TiedTensorsAreWrittenOnce) {
   EXPECT_NE(sd[0].second.data_ptr(), sd[2].second.data_ptr());
 }
 
+// Tied means the same view of one storage: a transposed or shifted view of it is a tensor of its
+// own, written as such (it reads back with its own values).
+TEST(CheckpointTest, OtherViewsOfAStorageAreNotTied) {
+  const std::string dir = uer::testing::TempDir("ckpt_views");
+  torch::Tensor w = torch::rand({16, 16});
+  ASSERT_OK(SaveStateDict(dir + "/views.bin", {{"w", w}, {"t", w.t()}, {"row", w[3]}, {"same", w.view({16, 16})}}));
+  ASSERT_OK_AND_ASSIGN(StateDict sd, LoadStateDict(dir + "/views.bin"));
+  ASSERT_EQ(sd.size(), 4u);
+  EXPECT_TRUE(torch::equal(sd[1].second, w.t()));
+  EXPECT_TRUE(torch::equal(sd[2].second, w[3]));
+  EXPECT_EQ(sd[0].second.data_ptr(), sd[3].second.data_ptr());
+  EXPECT_NE(sd[0].second.data_ptr(), sd[1].second.data_ptr());
+}
+
 // Sizes and offsets written as zip64 fields (as for a model of 4 GiB and more) read back.
 TEST(CheckpointTest, Zip64FieldsReadBack) {
   const std::string dir = uer::testing::TempDir("ckpt_zip64");

@@ -2,17 +2,22 @@
 
 #include <fcntl.h>
 #include <libdeflate.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,14 +27,110 @@
 namespace uer::runtime {
 namespace {
 
+// What a mapped file was when it was opened: an output made from its bytes is committed only if the
+// file is still that (see OutputFile::Commit).
+struct Origin {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  struct timespec mtime = {0, 0};
+};
+
+struct Mapping {
+  size_t size;
+  Origin origin;
+};
+
 // The live mappings, by start address (ReleaseCleanPages drops pages inside these only).
 std::mutex& RegistryMutex() {
   static std::mutex m;
   return m;
 }
-std::map<uintptr_t, size_t>& Registry() {
-  static auto* r = new std::map<uintptr_t, size_t>();
+std::map<uintptr_t, Mapping>& Registry() {
+  static auto* r = new std::map<uintptr_t, Mapping>();
   return *r;
+}
+
+// The registry again, for the SIGBUS handler, which may not lock: fixed slots of plain atomics.
+// Another program cutting a mapped file short (cp or torch.save over it in place) makes the next
+// read of a page past its new end raise SIGBUS; the handler names the file instead of crashing.
+// Live outputs' temporary files are listed the same way, for the handler to remove.
+constexpr int kSlots = 128;
+constexpr size_t kSlotPath = 512;
+struct Slot {
+  std::atomic<uintptr_t> begin{0};  // 0: free
+  std::atomic<uintptr_t> end{0};
+  char path[kSlotPath] = {0};
+};
+Slot g_mapped[kSlots];
+Slot g_temporaries[kSlots];  // begin: 1 while the slot holds a path
+struct sigaction g_previous_sigbus;
+
+void WriteStderr(const char* s) {
+  size_t n = std::strlen(s);
+  while (n > 0) {
+    const ssize_t w = write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (Slot& s : g_mapped) {
+    const uintptr_t begin = s.begin.load(std::memory_order_acquire);
+    if (begin == 0 || a < begin || a >= s.end.load(std::memory_order_relaxed)) continue;
+    WriteStderr("error: ");
+    WriteStderr(s.path);
+    WriteStderr(" was cut short on disk while it was being read (another program rewrote it in place);"
+                " nothing was written: run again once it is complete\n");
+    for (Slot& t : g_temporaries) {
+      if (t.begin.load(std::memory_order_acquire) != 0) unlink(t.path);
+    }
+    _exit(1);
+  }
+  // Not a mapped file's page: whoever handled SIGBUS before (glog's failure handler), else the default.
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) && g_previous_sigbus.sa_sigaction != nullptr) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (!(g_previous_sigbus.sa_flags & SA_SIGINFO) && g_previous_sigbus.sa_handler != SIG_DFL &&
+             g_previous_sigbus.sa_handler != SIG_IGN) {
+    g_previous_sigbus.sa_handler(sig);
+  } else {
+    signal(SIGBUS, SIG_DFL);  // the access faults again on return, now with the default action
+  }
+}
+
+void InstallSigbusHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action;
+    std::memset(&action, 0, sizeof(action));
+    action.sa_sigaction = OnSigbus;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, &g_previous_sigbus);
+  });
+}
+
+// Takes a free slot for [begin, end) and `path` (cut to fit); -1 when all are taken.
+int TakeSlot(Slot* slots, uintptr_t begin, uintptr_t end, const std::string& path) {
+  for (int k = 0; k < kSlots; ++k) {
+    uintptr_t expected = 0;
+    if (slots[k].begin.load(std::memory_order_relaxed) != 0) continue;
+    std::strncpy(slots[k].path, path.c_str(), kSlotPath - 1);
+    slots[k].end.store(end, std::memory_order_relaxed);
+    if (slots[k].begin.compare_exchange_strong(expected, begin, std::memory_order_release)) return k;
+  }
+  return -1;
+}
+
+void FreeSlot(Slot* slots, uintptr_t begin) {
+  for (int k = 0; k < kSlots; ++k) {
+    uintptr_t expected = begin;
+    if (slots[k].begin.compare_exchange_strong(expected, 0, std::memory_order_release)) return;
+  }
 }
 
 size_t PageSize() {
@@ -57,8 +158,11 @@ absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& 
       close(fd);
       return absl::DataLossError(absl::StrCat("cannot map ", path, ": ", std::strerror(e)));
     }
+    InstallSigbusHandler();
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
     std::lock_guard<std::mutex> lock(RegistryMutex());
-    Registry()[reinterpret_cast<uintptr_t>(addr)] = size;
+    Registry()[begin] = Mapping{size, Origin{path, st.st_dev, st.st_ino, st.st_size, st.st_mtim}};
+    TakeSlot(g_mapped, begin, begin + size, path);
   }
   close(fd);
   return std::shared_ptr<MappedFile>(new MappedFile(addr, size));
@@ -69,6 +173,7 @@ MappedFile::~MappedFile() {
   {
     std::lock_guard<std::mutex> lock(RegistryMutex());
     Registry().erase(reinterpret_cast<uintptr_t>(addr_));
+    FreeSlot(g_mapped, reinterpret_cast<uintptr_t>(addr_));
   }
   munmap(addr_, size_);
 }
@@ -82,8 +187,8 @@ void PrefetchMapped(const void* p, size_t n) {
     auto it = Registry().upper_bound(begin);
     if (it == Registry().begin()) return;
     --it;
-    if (begin >= it->first + it->second) return;
-    end = std::min<uintptr_t>(end, it->first + it->second);
+    if (begin >= it->first + it->second.size) return;
+    end = std::min<uintptr_t>(end, it->first + it->second.size);
   }
   begin = begin / page * page;
   if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
@@ -100,8 +205,8 @@ size_t ReleaseCleanPages(const void* p, size_t n) {
     auto it = Registry().upper_bound(begin);
     if (it == Registry().begin()) return 0;
     --it;
-    if (begin >= it->first + it->second) return 0;
-    end = std::min<uintptr_t>(end, it->first + it->second);
+    if (begin >= it->first + it->second.size) return 0;
+    end = std::min<uintptr_t>(end, it->first + it->second.size);
   }
   begin = (begin + page - 1) / page * page;  // whole pages inside the range only
   end = end / page * page;
@@ -172,6 +277,8 @@ struct OutputFile::Impl {
   int error = 0;         // errno of the first failed write
   uint64_t written = 0;  // bytes written to the file (with the last buffer's padding)
   bool committed = false;
+  std::set<uintptr_t> mappings;  // the mapped files WriteMapped copied from (by start address),
+  std::vector<Origin> sources;   // and what each was then
 };
 
 absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {
@@ -188,6 +295,10 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string
 
 OutputFile::OutputFile(std::string path, std::string tmp, int fd, bool direct)
     : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), direct_(direct), impl_(std::make_unique<Impl>()) {
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    TakeSlot(g_temporaries, reinterpret_cast<uintptr_t>(this), 0, tmp_);
+  }
   for (char*& b : impl_->buffers) b = static_cast<char*>(std::aligned_alloc(kAlign, kBufferSize));
   if (impl_->buffers[0] == nullptr || impl_->buffers[1] == nullptr) impl_->error = ENOMEM;
   impl_->thread = std::thread([this] {
@@ -234,6 +345,8 @@ OutputFile::~OutputFile() {
   for (char* b : impl_->buffers) std::free(b);
   if (fd_ >= 0) close(fd_);
   if (!impl_->committed) unlink(tmp_.c_str());
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  FreeSlot(g_temporaries, reinterpret_cast<uintptr_t>(this));
 }
 
 bool OutputFile::failed() const {
@@ -275,6 +388,37 @@ void OutputFile::Write(const void* data, size_t n) {
   }
 }
 
+uint32_t OutputFile::WriteMapped(const void* data, size_t n, bool crc32) {
+  constexpr uintptr_t kPiece = 8 << 20;  // brought in and handed back at once
+  constexpr size_t kStep = 1 << 20;      // checksummed, then copied while in cache
+  const char* p = static_cast<const char*>(data);
+  if (n > 0) {  // remember the file, to check at Commit() that it did not change meanwhile
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    auto it = Registry().upper_bound(a);
+    if (it != Registry().begin() && a < std::prev(it)->first + std::prev(it)->second.size &&
+        impl_->mappings.insert(std::prev(it)->first).second) {
+      impl_->sources.push_back(std::prev(it)->second.origin);
+    }
+  }
+  uint32_t crc = 0;
+  while (n > 0 && !failed()) {
+    // Pieces end at 8 MB-aligned addresses, so a page is in one piece only and each is handed back.
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    const size_t m = std::min<size_t>(n, (at / kPiece + 1) * kPiece - at);
+    PrefetchMapped(p, m);
+    for (size_t done = 0; done < m; done += kStep) {
+      const size_t k = std::min(kStep, m - done);
+      if (crc32) crc = Crc32(p + done, k, crc);
+      Write(p + done, k);
+    }
+    ReleaseCleanPages(p, m);
+    p += m;
+    n -= m;
+  }
+  return crc;
+}
+
 absl::Status OutputFile::Commit() {
   Impl& m = *impl_;
   if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(path_, ": Commit() was called already"));
@@ -292,6 +436,17 @@ absl::Status OutputFile::Commit() {
   if (close(fd_) != 0 && e == 0) e = errno;
   fd_ = -1;
   if (e != 0) return absl::DataLossError(absl::StrCat("cannot write ", path_, ": ", std::strerror(e)));
+  // A mapped input rewritten in place meanwhile (a torch.save over it) may have lent this output
+  // pages of its new content: the output is not trusted. One replaced by a rename is fine (the
+  // mapping keeps the old file).
+  for (const Origin& o : m.sources) {
+    struct stat st;
+    if (stat(o.path.c_str(), &st) != 0 || st.st_dev != o.dev || st.st_ino != o.ino) continue;
+    if (st.st_size != o.size || st.st_mtim.tv_sec != o.mtime.tv_sec || st.st_mtim.tv_nsec != o.mtime.tv_nsec) {
+      return absl::DataLossError(absl::StrCat("did not write ", path_, ": its input ", o.path,
+                                              " was rewritten on disk while it was being read; run again once it is complete"));
+    }
+  }
   if (rename(tmp_.c_str(), path_.c_str()) != 0) {
     return absl::DataLossError(absl::StrCat("cannot rename ", tmp_, " to ", path_, ": ", std::strerror(errno)));
   }

@@ -28,6 +28,11 @@
 
 namespace uer::runtime {
 
+// Another program may rewrite a mapped file meanwhile. Cut short (truncated, then written in place),
+// the next read of a page past its new end raises SIGBUS: a handler installed with the first mapping
+// names the file on stderr, removes the temporary files of unfinished OutputFiles and exits 1 (other
+// SIGBUS go to the handler before it). Rewritten in place to any size, the outputs WriteMapped made
+// from it are refused at Commit(). Replaced by a rename, the mapping keeps the old file: nothing to do.
 class MappedFile {
  public:
   // NotFound when the file cannot be opened; an empty file maps to size() == 0.
@@ -49,7 +54,9 @@ class MappedFile {
 // destroyed uncommitted (an error, a crash of the caller's logic), the temporary file is removed and
 // PATH is untouched. Writes go to the disk directly (O_DIRECT) where the file system allows it, else
 // through the page cache with their disk writes started as they go. A failed write is remembered and
-// returned by Commit(); the writes after it are skipped.
+// returned by Commit(); the writes after it are skipped. Commit() also fails, writing nothing, when a
+// mapped file WriteMapped copied from was rewritten in place since it was mapped (its size or time
+// differ): the output may hold some of its new bytes.
 class OutputFile {
  public:
   static absl::StatusOr<std::unique_ptr<OutputFile>> Create(const std::string& path);
@@ -58,6 +65,11 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
 
   void Write(const void* data, size_t n);
+  // Write() for bytes that may be a view of a MappedFile (a tensor of a model being converted): their
+  // pages are brought in 8 MB at a time and handed back once copied (ReleaseCleanPages), so writing a
+  // mapped model holds one piece of it in memory, not all of it. Returns the bytes' CRC-32 when asked
+  // (taken while each piece is in cache).
+  uint32_t WriteMapped(const void* data, size_t n, bool crc32 = false);
   uint64_t size() const { return size_; }
   bool failed() const;
   absl::Status Commit();

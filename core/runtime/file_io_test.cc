@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -109,6 +110,84 @@ TEST(MappedFileTest, ReleaseKeepsWrittenPagesAndTheData) {
   char* gone = f->data();
   f.reset();
   EXPECT_EQ(ReleaseCleanPages(gone, page), 0u);
+}
+
+// Whether this process has the page at p in memory (/proc/self/pagemap's bit 63).
+bool Resident(const void* p) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::ifstream pagemap("/proc/self/pagemap", std::ios::binary);
+  pagemap.seekg(static_cast<std::streamoff>(reinterpret_cast<uintptr_t>(p) / page * 8));
+  uint64_t e = 0;
+  pagemap.read(reinterpret_cast<char*>(&e), 8);
+  return (e >> 63) & 1;
+}
+
+// A mapped input written out (from an odd offset, across 8 MB pieces) comes back byte for byte with
+// its CRC-32, and its pages are handed back as they are written: none of them is left in memory.
+TEST(MappedFileTest, WriteMappedCopiesAndHandsPagesBack) {
+  const std::string dir = uer::testing::TempDir("file_io_write_mapped");
+  const std::string data = Pattern((size_t{20} << 20) + 12345, 9);
+  std::ofstream(dir + "/in.bin", std::ios::binary) << data;
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<MappedFile> f, MappedFile::Open(dir + "/in.bin"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutputFile> out, OutputFile::Create(dir + "/out.bin"));
+  const size_t skip = 100;
+  EXPECT_EQ(out->WriteMapped(f->data() + skip, f->size() - skip, /*crc32=*/true),
+            Crc32(data.data() + skip, data.size() - skip));
+  EXPECT_EQ(out->WriteMapped(f->data(), skip), 0u);  // no checksum asked
+  ASSERT_OK(out->Commit());
+  EXPECT_EQ(ReadFile(dir + "/out.bin"), data.substr(skip) + data.substr(0, skip));
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t resident = 0;
+  for (size_t at = page; at + page < f->size(); at += page) resident += Resident(f->data() + at);
+  EXPECT_EQ(resident, 0u);
+}
+
+// A mapped input rewritten in place while an output is made from it (a torch.save over it): the
+// output is refused, naming the input; one replaced by a rename (the mapping keeps the old file) is not.
+TEST(MappedFileTest, AnInputRewrittenInPlaceIsNotCommitted) {
+  const std::string dir = uer::testing::TempDir("file_io_rewritten");
+  const std::string data = Pattern(100000, 3);
+  for (bool in_place : {true, false}) {
+    std::ofstream(dir + "/in.bin", std::ios::binary) << data;
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<MappedFile> f, MappedFile::Open(dir + "/in.bin"));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutputFile> out, OutputFile::Create(dir + "/out.bin"));
+    out->WriteMapped(f->data(), f->size());
+    usleep(30000);  // past the file system clock's tick: the rewrite gets a new time
+    if (in_place) {
+      std::ofstream(dir + "/in.bin", std::ios::binary) << Pattern(100000, 4);
+      const absl::Status st = out->Commit();
+      EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+      EXPECT_NE(st.message().find(dir + "/in.bin"), std::string::npos) << st;
+      EXPECT_FALSE(std::filesystem::exists(dir + "/out.bin"));
+    } else {
+      std::ofstream(dir + "/new.bin", std::ios::binary) << Pattern(100000, 4);
+      std::filesystem::rename(dir + "/new.bin", dir + "/in.bin");
+      ASSERT_OK(out->Commit());
+      EXPECT_EQ(ReadFile(dir + "/out.bin"), data);
+    }
+  }
+}
+
+// A mapped file cut short by another program: reading a page past its new end is SIGBUS; the process
+// says which file and exits 1, and removes the temporary files of its unfinished outputs.
+TEST(MappedFileDeathTest, ACutShortFileIsNamedNotACrash) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string dir = uer::testing::TempDir("file_io_sigbus");
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::ofstream(dir + "/cut.bin", std::ios::binary) << Pattern(16 * page, 6);
+  EXPECT_EXIT(
+      {
+        auto f = MappedFile::Open(dir + "/cut.bin");
+        auto out = OutputFile::Create(dir + "/out.bin");
+        if (!f.ok() || !out.ok() || truncate((dir + "/cut.bin").c_str(), 0) != 0) std::_Exit(3);
+        volatile char c = (*f)->data()[8 * page];
+        (void)c;
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(1), "cut.bin was cut short on disk while it was being read");
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
 }
 
 TEST(MappedFileTest, MissingFileIsNotFound) {

@@ -1,9 +1,5 @@
 #include "core/runtime/interop.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -65,17 +61,22 @@ bool IsLfsPointer(const char* data, size_t size) {
   return size >= sizeof(kLfs) - 1 && std::memcmp(data, kLfs, sizeof(kLfs) - 1) == 0;
 }
 
-absl::Status WriteAll(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", std::strerror(w < 0 ? errno : EIO)));
-    p += w;
-    n -= static_cast<size_t>(w);
+// A leveldb file that is a string: the bundle's index is built in memory, then written as one
+// OutputFile beside the data file.
+class StringFile : public leveldb::WritableFile {
+ public:
+  explicit StringFile(std::string* out) : out_(out) {}
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    out_->append(data.data(), data.size());
+    return leveldb::Status::OK();
   }
-  return absl::OkStatus();
-}
+  leveldb::Status Close() override { return leveldb::Status::OK(); }
+  leveldb::Status Flush() override { return leveldb::Status::OK(); }
+  leveldb::Status Sync() override { return leveldb::Status::OK(); }
+
+ private:
+  std::string* out_;
+};
 
 }  // namespace
 
@@ -230,8 +231,7 @@ absl::Status SaveSafetensors(const std::string& path, const StateDict& state,
   for (const torch::Tensor& t : data) {
     if (out->failed()) break;
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-    out->Write(t.data_ptr(), bytes);
-    ReleaseCleanPages(t.data_ptr(), bytes);  // the pages of a mapped input, now written
+    out->WriteMapped(t.data_ptr(), bytes);
   }
   return out->Commit();
 }
@@ -757,26 +757,21 @@ absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state)
   std::map<std::string, torch::Tensor> sorted;  // the table's keys in order
   for (const auto& [k, t] : state) sorted[k] = t.detach().to(torch::kCPU).contiguous();
   const std::string data_path = BundleDataPath(prefix, 0, 1), index_path = prefix + ".index";
-  const std::string data_tmp = absl::StrCat(data_path, ".tmp.", getpid()), index_tmp = absl::StrCat(index_path, ".tmp.", getpid());
   std::error_code ec;
   if (fs::path(prefix).has_parent_path()) fs::create_directories(fs::path(prefix).parent_path(), ec);
-  const int fd = open(data_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", data_tmp, ": ", std::strerror(errno)));
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> data, OutputFile::Create(data_path));
   std::vector<std::pair<std::string, std::string>> entries = {{"", std::string("\x08\x01\x1a\x02\x08\x01", 6)}};
   uint64_t offset = 0;
-  absl::Status st;
   for (const auto& [name, t] : sorted) {
     const TfType* type = nullptr;
     for (const TfType& x : kTfTypes) {
       if (x.type == t.scalar_type()) type = &x;
     }
     if (type == nullptr) {
-      st = absl::InvalidArgumentError(absl::StrCat("cannot write \"", name, "\": dtype ", c10::toString(t.scalar_type())));
-      break;
+      return absl::InvalidArgumentError(absl::StrCat("cannot write \"", name, "\": dtype ", c10::toString(t.scalar_type())));
     }
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-    st = WriteAll(fd, t.data_ptr(), bytes, data_path);
-    if (!st.ok()) break;
+    data->WriteMapped(t.data_ptr(), bytes);
     std::string shape, entry;
     for (int64_t d : t.sizes()) {
       std::string dim;
@@ -805,30 +800,22 @@ absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state)
     entries.emplace_back(name, entry);
     offset += bytes;
   }
-  if (st.ok() && fsync(fd) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", data_path, ": ", std::strerror(errno)));
-  close(fd);
-  if (st.ok()) {
-    leveldb::WritableFile* raw = nullptr;
-    leveldb::Status s = leveldb::Env::Default()->NewWritableFile(index_tmp, &raw);
-    std::unique_ptr<leveldb::WritableFile> file(raw);
-    if (s.ok()) {
-      leveldb::Options options;
-      options.compression = leveldb::kNoCompression;  // as TensorFlow's BundleWriter
-      leveldb::TableBuilder builder(options, file.get());
-      for (const auto& [k, v] : entries) builder.Add(k, v);
-      s = builder.Finish();
-      if (s.ok()) s = file->Sync();
-      if (s.ok()) s = file->Close();
-    }
-    if (!s.ok()) st = absl::DataLossError(absl::StrCat("cannot write ", index_path, ": ", s.ToString()));
+  std::string table;
+  {
+    StringFile file(&table);
+    leveldb::Options options;
+    options.compression = leveldb::kNoCompression;  // as TensorFlow's BundleWriter
+    leveldb::TableBuilder builder(options, &file);
+    for (const auto& [k, v] : entries) builder.Add(k, v);
+    const leveldb::Status s = builder.Finish();
+    if (!s.ok()) return absl::InternalError(absl::StrCat("cannot build ", index_path, ": ", s.ToString()));
   }
-  if (st.ok() && rename(data_tmp.c_str(), data_path.c_str()) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", data_path));
-  if (st.ok() && rename(index_tmp.c_str(), index_path.c_str()) != 0) st = absl::DataLossError(absl::StrCat("cannot write ", index_path));
-  if (!st.ok()) {
-    unlink(data_tmp.c_str());
-    unlink(index_tmp.c_str());
-  }
-  return st;
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> index, OutputFile::Create(index_path));
+  index->Write(table.data(), table.size());
+  // The data file first: a bundle whose index is in place always finds its data (a crash between
+  // the two leaves the old index, whose offsets may no longer fit the new data: its CRCs say so).
+  UER_RETURN_IF_ERROR(data->Commit());
+  return index->Commit();
 }
 
 StateDict GoogleToHuggingFace(const StateDict& google, KeyReport* report) {
