@@ -64,7 +64,7 @@ struct Slot {
   char path[kSlotPath] = {0};
 };
 Slot g_mapped[kSlots];
-Slot g_temporaries[kSlots];  // begin: 1 while the slot holds a path
+Slot g_temporaries[kSlots];  // begin: the OutputFile's address while it is live
 struct sigaction g_previous_sigbus;
 
 void WriteStderr(const char* s) {
@@ -78,28 +78,37 @@ void WriteStderr(const char* s) {
 }
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {
-  const uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
-  for (Slot& s : g_mapped) {
-    const uintptr_t begin = s.begin.load(std::memory_order_acquire);
-    if (begin == 0 || a < begin || a >= s.end.load(std::memory_order_relaxed)) continue;
-    WriteStderr("error: ");
-    WriteStderr(s.path);
-    WriteStderr(" was cut short on disk while it was being read (another program rewrote it in place);"
-                " nothing was written: run again once it is complete\n");
-    for (Slot& t : g_temporaries) {
-      if (t.begin.load(std::memory_order_acquire) != 0) unlink(t.path);
+  // A fault on a mapped file's page past its end (not a SIGBUS another process sent, whose si_addr
+  // is no address, nor a hardware error).
+  if (info != nullptr && info->si_code == BUS_ADRERR) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
+    for (Slot& s : g_mapped) {
+      const uintptr_t begin = s.begin.load(std::memory_order_acquire);
+      if (begin == 0 || a < begin || a >= s.end.load(std::memory_order_relaxed)) continue;
+      WriteStderr("error: ");
+      WriteStderr(s.path);
+      WriteStderr(" was cut short on disk while it was being read (another program rewrote it in place);"
+                  " nothing was written: run again once it is complete\n");
+      for (Slot& t : g_temporaries) {
+        if (t.begin.load(std::memory_order_acquire) != 0) unlink(t.path);
+      }
+      _exit(1);
     }
-    _exit(1);
   }
-  // Not a mapped file's page: whoever handled SIGBUS before (glog's failure handler), else the default.
-  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) && g_previous_sigbus.sa_sigaction != nullptr) {
-    g_previous_sigbus.sa_sigaction(sig, info, context);
-  } else if (!(g_previous_sigbus.sa_flags & SA_SIGINFO) && g_previous_sigbus.sa_handler != SIG_DFL &&
-             g_previous_sigbus.sa_handler != SIG_IGN) {
-    g_previous_sigbus.sa_handler(sig);
-  } else {
-    signal(SIGBUS, SIG_DFL);  // the access faults again on return, now with the default action
+  // Not ours: whoever handled SIGBUS before (glog's failure handler), else the default action
+  // (raised again: pending until this handler returns).
+  const auto previous = g_previous_sigbus.sa_handler;
+  if (previous == SIG_IGN) return;
+  if (previous != SIG_DFL) {
+    if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
+      g_previous_sigbus.sa_sigaction(sig, info, context);
+    } else {
+      previous(sig);
+    }
+    return;
   }
+  signal(SIGBUS, SIG_DFL);
+  raise(SIGBUS);
 }
 
 void InstallSigbusHandler() {
@@ -114,8 +123,10 @@ void InstallSigbusHandler() {
   });
 }
 
-// Takes a free slot for [begin, end) and `path` (cut to fit); -1 when all are taken.
+// Takes a free slot for [begin, end) and `path`; -1 when all are taken or the path does not fit
+// (the handler then does without: a cut path could name another file). Callers hold RegistryMutex.
 int TakeSlot(Slot* slots, uintptr_t begin, uintptr_t end, const std::string& path) {
+  if (path.size() >= kSlotPath) return -1;
   for (int k = 0; k < kSlots; ++k) {
     uintptr_t expected = 0;
     if (slots[k].begin.load(std::memory_order_relaxed) != 0) continue;
@@ -388,7 +399,7 @@ void OutputFile::Write(const void* data, size_t n) {
   }
 }
 
-uint32_t OutputFile::WriteMapped(const void* data, size_t n, bool crc32) {
+void OutputFile::WriteMapped(const void* data, size_t n, const std::function<void(const char*, size_t)>& each) {
   constexpr uintptr_t kPiece = 8 << 20;  // brought in and handed back at once
   constexpr size_t kStep = 1 << 20;      // checksummed, then copied while in cache
   const char* p = static_cast<const char*>(data);
@@ -401,22 +412,21 @@ uint32_t OutputFile::WriteMapped(const void* data, size_t n, bool crc32) {
       impl_->sources.push_back(std::prev(it)->second.origin);
     }
   }
-  uint32_t crc = 0;
   while (n > 0 && !failed()) {
-    // Pieces end at 8 MB-aligned addresses, so a page is in one piece only and each is handed back.
+    // Pieces end at 8 MB-aligned addresses, so that a page lies in one piece only: every whole page
+    // is handed back (the partial pages at the two ends stay).
     const uintptr_t at = reinterpret_cast<uintptr_t>(p);
     const size_t m = std::min<size_t>(n, (at / kPiece + 1) * kPiece - at);
     PrefetchMapped(p, m);
     for (size_t done = 0; done < m; done += kStep) {
       const size_t k = std::min(kStep, m - done);
-      if (crc32) crc = Crc32(p + done, k, crc);
+      if (each) each(p + done, k);
       Write(p + done, k);
     }
     ReleaseCleanPages(p, m);
     p += m;
     n -= m;
   }
-  return crc;
 }
 
 absl::Status OutputFile::Commit() {

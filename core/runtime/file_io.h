@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,9 +31,11 @@ namespace uer::runtime {
 
 // Another program may rewrite a mapped file meanwhile. Cut short (truncated, then written in place),
 // the next read of a page past its new end raises SIGBUS: a handler installed with the first mapping
-// names the file on stderr, removes the temporary files of unfinished OutputFiles and exits 1 (other
-// SIGBUS go to the handler before it). Rewritten in place to any size, the outputs WriteMapped made
-// from it are refused at Commit(). Replaced by a rename, the mapping keeps the old file: nothing to do.
+// names the file on stderr, removes the temporary files of unfinished OutputFiles and exits 1 (any
+// other SIGBUS goes to the handler before it, or kills as by default). Rewritten in place, the bytes
+// WriteMapped copied straight from it refuse their output at Commit() (tensors computed from it are
+// not tracked; a same-size rewrite within the file system's clock tick goes unseen). Replaced by a
+// rename, the mapping keeps the old file: nothing to do.
 class MappedFile {
  public:
   // NotFound when the file cannot be opened; an empty file maps to size() == 0.
@@ -56,7 +59,8 @@ class MappedFile {
 // through the page cache with their disk writes started as they go. A failed write is remembered and
 // returned by Commit(); the writes after it are skipped. Commit() also fails, writing nothing, when a
 // mapped file WriteMapped copied from was rewritten in place since it was mapped (its size or time
-// differ): the output may hold some of its new bytes.
+// differ): the output may hold some of its new bytes. Keep no mapped views in long-lived state: each
+// output made from one depends on its file staying untouched.
 class OutputFile {
  public:
   static absl::StatusOr<std::unique_ptr<OutputFile>> Create(const std::string& path);
@@ -67,9 +71,9 @@ class OutputFile {
   void Write(const void* data, size_t n);
   // Write() for bytes that may be a view of a MappedFile (a tensor of a model being converted): their
   // pages are brought in 8 MB at a time and handed back once copied (ReleaseCleanPages), so writing a
-  // mapped model holds one piece of it in memory, not all of it. Returns the bytes' CRC-32 when asked
-  // (taken while each piece is in cache).
-  uint32_t WriteMapped(const void* data, size_t n, bool crc32 = false);
+  // mapped model holds one piece of it in memory, not all of it. `each`, if given, sees the bytes in
+  // pieces of at most 1 MB just before each is copied (a checksum taken while they are in cache).
+  void WriteMapped(const void* data, size_t n, const std::function<void(const char*, size_t)>& each = nullptr);
   uint64_t size() const { return size_; }
   bool failed() const;
   absl::Status Commit();

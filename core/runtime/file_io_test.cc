@@ -1,8 +1,10 @@
 #include "core/runtime/file_io.h"
 
 #include <sys/mman.h>
+#include <csignal>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -131,9 +133,18 @@ TEST(MappedFileTest, WriteMappedCopiesAndHandsPagesBack) {
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<MappedFile> f, MappedFile::Open(dir + "/in.bin"));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutputFile> out, OutputFile::Create(dir + "/out.bin"));
   const size_t skip = 100;
-  EXPECT_EQ(out->WriteMapped(f->data() + skip, f->size() - skip, /*crc32=*/true),
-            Crc32(data.data() + skip, data.size() - skip));
-  EXPECT_EQ(out->WriteMapped(f->data(), skip), 0u);  // no checksum asked
+  uint32_t crc = 0;
+  size_t seen = 0, largest = 0;
+  out->WriteMapped(f->data() + skip, f->size() - skip, [&](const char* p, size_t n) {
+    EXPECT_EQ(p, f->data() + skip + seen);  // every byte once, in order
+    crc = Crc32(p, n, crc);
+    seen += n;
+    largest = std::max(largest, n);
+  });
+  EXPECT_EQ(seen, data.size() - skip);
+  EXPECT_LE(largest, size_t{1} << 20);
+  EXPECT_EQ(crc, Crc32(data.data() + skip, data.size() - skip));
+  out->WriteMapped(f->data(), skip);
   ASSERT_OK(out->Commit());
   EXPECT_EQ(ReadFile(dir + "/out.bin"), data.substr(skip) + data.substr(0, skip));
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -188,6 +199,21 @@ TEST(MappedFileDeathTest, ACutShortFileIsNamedNotACrash) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   }
+}
+
+// A SIGBUS another process sends (kill -BUS) is not a file cut short: it kills as it would have.
+TEST(MappedFileDeathTest, ASentSigbusIsNotTakenForACutFile) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string dir = uer::testing::TempDir("file_io_sent_sigbus");
+  std::ofstream(dir + "/whole.bin", std::ios::binary) << Pattern(8192, 7);
+  EXPECT_EXIT(
+      {
+        auto f = MappedFile::Open(dir + "/whole.bin");
+        if (!f.ok()) std::_Exit(3);
+        raise(SIGBUS);
+        std::_Exit(4);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
 }
 
 TEST(MappedFileTest, MissingFileIsNotFound) {

@@ -771,7 +771,8 @@ absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state)
       return absl::InvalidArgumentError(absl::StrCat("cannot write \"", name, "\": dtype ", c10::toString(t.scalar_type())));
     }
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-    data->WriteMapped(t.data_ptr(), bytes);
+    uint32_t crc32c = 0;
+    data->WriteMapped(t.data_ptr(), bytes, [&crc32c](const char* p, size_t n) { crc32c = Crc32c(p, n, crc32c); });
     std::string shape, entry;
     for (int64_t d : t.sizes()) {
       std::string dim;
@@ -794,7 +795,7 @@ absl::Status SaveTfCheckpoint(const std::string& prefix, const StateDict& state)
       entry.push_back('\x28');
       PutVarint(&entry, bytes);
     }
-    const uint32_t crc = MaskCrc(Crc32c(t.data_ptr(), bytes));
+    const uint32_t crc = MaskCrc(crc32c);
     entry.push_back('\x35');
     entry.append(reinterpret_cast<const char*>(&crc), 4);
     entries.emplace_back(name, entry);

@@ -89,7 +89,9 @@ absl::Status Resume(TrainingJob& job, BertAdam* optimizer, LossScaler* scaler, c
   if (scaler) UER_RETURN_IF_ERROR(scaler->LoadState(state, "uer."));
   core::StateDict job_state;
   for (const auto& [k, v] : state) {
-    if (k == "uer.run_id") run_identity->at(0).second = v;  // the run goes on under its identity
+    // The run goes on under its identity (a copy: a view would keep the .state file mapped for
+    // the rest of the run, and make every later checkpoint depend on that file staying untouched).
+    if (k == "uer.run_id") run_identity->at(0).second = v.clone();
     if (k == "uer.run_settings") {
       // Say what differs from the run that wrote the checkpoint (a changed batch size or data set
       // is allowed, but should not pass unseen).
