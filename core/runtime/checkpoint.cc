@@ -628,10 +628,14 @@ absl::StatusOr<ZipRecords> ReadZip(const std::string& path, const char* data, ui
     }
     const uint64_t begin = local + 30 + Le16(data + local + 26) + Le16(data + local + 28);
     // Reading a local header maps in the whole page-cache folio it lies in (up to 2 MB at once on
-    // recent kernels), most of it a tensor's data: handed back at once, not piled up over the walk.
-    constexpr uint64_t kFolio = uint64_t{2} << 20;
-    const uint64_t folio = local / kFolio * kFolio;
-    ReleaseCleanPages(data + folio, std::min(size, local / kFolio * kFolio + 2 * kFolio) - folio);
+    // recent kernels), most of it a tensor's data. After the whole-file check, nothing else hands
+    // those pages back before the tensors are used: handed back here, not piled up over the walk.
+    // (Checked record by record, the record's own check below brings its pages in and hands them back.)
+    if (whole_file_checked) {
+      constexpr uint64_t kFolio = uint64_t{2} << 20;
+      const uint64_t folio = local / kFolio * kFolio;
+      ReleaseCleanPages(data + folio, std::min(size, folio + 2 * kFolio) - folio);
+    }
     if (begin > size || csize > size - begin) return truncated(absl::StrCat("record '", name, "' runs past the end"));
     if (method != 0) {
       return corrupt(absl::StrCat("record '", name, "' is compressed (method ", method,
