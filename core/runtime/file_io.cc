@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <map>
 #include <set>
 #include <mutex>
@@ -50,6 +49,14 @@ std::mutex& RegistryMutex() {
 std::map<uintptr_t, Mapping>& Registry() {
   static auto* r = new std::map<uintptr_t, Mapping>();
   return *r;
+}
+
+// The live mapping that holds address a, or null. Callers hold RegistryMutex.
+const std::pair<const uintptr_t, Mapping>* MappingAt(uintptr_t a) {
+  auto it = Registry().upper_bound(a);
+  if (it == Registry().begin()) return nullptr;
+  --it;
+  return a < it->first + it->second.size ? &*it : nullptr;
 }
 
 // The registry again, for the SIGBUS handler, which may not lock: fixed slots of plain atomics.
@@ -195,11 +202,9 @@ void PrefetchMapped(const void* p, size_t n) {
   uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
   {
     std::lock_guard<std::mutex> lock(RegistryMutex());
-    auto it = Registry().upper_bound(begin);
-    if (it == Registry().begin()) return;
-    --it;
-    if (begin >= it->first + it->second.size) return;
-    end = std::min<uintptr_t>(end, it->first + it->second.size);
+    const auto* m = MappingAt(begin);
+    if (m == nullptr) return;
+    end = std::min<uintptr_t>(end, m->first + m->second.size);
   }
   begin = begin / page * page;
   if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
@@ -213,11 +218,9 @@ size_t ReleaseCleanPages(const void* p, size_t n) {
   uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
   {
     std::lock_guard<std::mutex> lock(RegistryMutex());
-    auto it = Registry().upper_bound(begin);
-    if (it == Registry().begin()) return 0;
-    --it;
-    if (begin >= it->first + it->second.size) return 0;
-    end = std::min<uintptr_t>(end, it->first + it->second.size);
+    const auto* m = MappingAt(begin);
+    if (m == nullptr) return 0;
+    end = std::min<uintptr_t>(end, m->first + m->second.size);
   }
   begin = (begin + page - 1) / page * page;  // whole pages inside the range only
   end = end / page * page;
@@ -404,13 +407,9 @@ void OutputFile::WriteMapped(const void* data, size_t n, const std::function<voi
   constexpr size_t kStep = 1 << 20;      // checksummed, then copied while in cache
   const char* p = static_cast<const char*>(data);
   if (n > 0) {  // remember the file, to check at Commit() that it did not change meanwhile
-    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
     std::lock_guard<std::mutex> lock(RegistryMutex());
-    auto it = Registry().upper_bound(a);
-    if (it != Registry().begin() && a < std::prev(it)->first + std::prev(it)->second.size &&
-        impl_->mappings.insert(std::prev(it)->first).second) {
-      impl_->sources.push_back(std::prev(it)->second.origin);
-    }
+    const auto* m = MappingAt(reinterpret_cast<uintptr_t>(p));
+    if (m != nullptr && impl_->mappings.insert(m->first).second) impl_->sources.push_back(m->second.origin);
   }
   while (n > 0 && !failed()) {
     // Pieces end at 8 MB-aligned addresses, so that a page lies in one piece only: every whole page
