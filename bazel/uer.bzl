@@ -8,6 +8,7 @@
   uer_sdk_hash    the hash of the SDK headers that goes into every stamp.
   uer_cc_test     a GoogleTest test.
   uer_tool        a command-line tool with the built-in plugins in its runfiles.
+  uer_sh_test     a shell test sourcing testing/lib.sh (paths, fail, skip: a missing prerequisite fails under CI).
   uer_fuzz_test   a libFuzzer harness (LLVMFuzzerTestOneInput): in the normal build a test that runs
                   its seeds and a few thousand mutations of them (testing/fuzz/fuzz_driver.cc); under
                   --config=fuzz (clang, bench/fuzz.sh) the libFuzzer binary with ASan and UBSan.
@@ -179,5 +180,14 @@ def uer_fuzz_test(name, srcs, deps = [], seeds = [], runs = 3000, data = [], **k
         }),
         data = data + seeds,
         args = ["--runs=%d" % runs] + ["$(locations %s)" % s for s in seeds],
+        **kwargs
+    )
+
+def uer_sh_test(name, srcs, data = [], **kwargs):
+    """A shell test that sources testing/lib.sh (its paths, fail, skip and need_* helpers)."""
+    native.sh_test(
+        name = name,
+        srcs = srcs,
+        data = data + ["//testing:lib.sh"],
         **kwargs
     )

@@ -7,15 +7,14 @@
 # compatibility map (it translates UER-py's names of embeddings and targets), and
 # core/runtime/hf_config.cc, whose "bert" is HuggingFace's model_type (the BERT converters take the
 # heads from the plugins' own declarations: TargetFactory / TaskFactory::HuggingFaceBertHead).
-set -euo pipefail
-root="$TEST_SRCDIR/$TEST_WORKSPACE"
-names=$(sed -n 's/^ *"[a-z_]*\/\([a-z_.]*\)": .*/\1/p' "$root/plugins/builtin.bzl" | sort -u)
-[[ -n "$names" ]] || { echo "FAIL: no built-in plugin names read from plugins/builtin.bzl"; exit 1; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+names=$(sed -n 's/^ *"[a-z_]*\/\([a-z_.]*\)": .*/\1/p' "$ws/plugins/builtin.bzl" | sort -u)
+[[ -n "$names" ]] || fail "no built-in plugin names read from plugins/builtin.bzl"
 alternation=$(echo "$names" | paste -sd'|')
 exceptions="core/config.cc core/runtime/hf_config.cc"
 checked=0; bad=0
 while IFS= read -r f; do
-  rel=${f#"$root/"}
+  rel=${f#"$ws/"}
   [[ " $exceptions " == *" $rel "* ]] && continue
   checked=$((checked + 1))
   if hits=$(grep -nE "(==|!=) *\"($alternation)\"|\"($alternation)\" *(==|!=)" "$f"); then
@@ -23,9 +22,9 @@ while IFS= read -r f; do
     echo "$hits"
     bad=1
   fi
-done < <(find -L "$root/core" "$root/tools" "$root/testing" "$root/bench" "$root/plugins" -maxdepth 3 \
+done < <(find -L "$ws/core" "$ws/tools" "$ws/testing" "$ws/bench" "$ws/plugins" -maxdepth 3 \
            \( -name '*.cc' -o -name '*.h' \) | grep -vE "/plugins/(embeddings|encoders|targets|tokenizers|tasks|subencoders)/[a-z_]+/" || true; \
-         find -L "$root/plugins/targets/common" "$root/plugins/tokenizers/common" "$root/plugins/tasks/common" -name '*.cc' -o -name '*.h' 2>/dev/null)
-[[ $checked -gt 20 ]] || { echo "FAIL: only $checked files checked: the data of the test is wrong"; exit 1; }
+         find -L "$ws/plugins/targets/common" "$ws/plugins/tokenizers/common" "$ws/plugins/tasks/common" -name '*.cc' -o -name '*.h' 2>/dev/null)
+[[ $checked -gt 20 ]] || fail "only $checked files checked: the data of the test is wrong"
 [[ $bad == 0 ]] || exit 1
 echo "PASS: $checked files, none compares against a built-in plugin name (names: $(echo $names))"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build, test and run uer-cc.
-# Idempotent and quiet when everything is present. Usage: tools/bootstrap.sh
+# Idempotent: one line ("ready") when everything is present; a failure says what failed and exits 1.
+# Usage: tools/bootstrap.sh
 #
 #  * Debian packages: Bazel 4.2.3 (bazel-bootstrap) with Debian's rules_cc, rules_java and platforms,
 #    and the -dev packages of every C++ library uer-cc links (Abseil, gflags, glog, protobuf + protoc,
@@ -29,10 +30,28 @@ DEB_PACKAGES=(
   python3=3.11.2-1+b1 python3-venv=3.11.2-1+b1 python3-pip=23.0.1+dfsg-1
 )
 
+die() { echo "bootstrap: error: $*" >&2; exit 1; }
+
+# The installed version of Debian package $1, or nothing when it is not installed (dpkg-query exits 1
+# for a package it does not know: not an error here).
+installed_version() {
+  local out
+  out="$(dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null)" || true
+  [[ "$out" == "install ok installed "* ]] && echo "${out#install ok installed }"
+  return 0
+}
+
+# Whether the archive offers version $2 of package $1 (apt-cache madison, after apt-get update).
+archive_has() {
+  local versions
+  versions="$(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }')" || true
+  grep -qxF -- "$2" <<< "$versions"
+}
+
 missing=()
 for pin in "${DEB_PACKAGES[@]}"; do
   p="${pin%%=*}" want="${pin#*=}"
-  have="$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null | sed -n 's/^install ok installed //p')"
+  have="$(installed_version "$p")"
   if [[ -z "$have" ]]; then
     missing+=("$p")
   elif [[ "$have" != "$want" ]]; then
@@ -54,13 +73,17 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "not root and no sudo: install as root: apt-get install ${missing[*]}"
+    SUDO="sudo"
+  fi
+  $SUDO apt-get update -qq || die "apt-get update failed (see above): check the machine's apt sources"
   pinned=()
   for p in "${missing[@]}"; do
     for pin in "${DEB_PACKAGES[@]}"; do
       [[ "${pin%%=*}" == "$p" ]] || continue
-      if apt-cache madison "$p" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | grep -qxF "${pin#*=}"; then
+      if archive_has "$p" "${pin#*=}"; then
         pinned+=("$pin")
       else
         echo "bootstrap: $pin is no longer in the archive; installing its current version"
@@ -68,15 +91,21 @@ if [[ ${#missing[@]} -gt 0 ]]; then
       fi
     done
   done
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pinned[@]}" >/dev/null
+  log="$(mktemp)"
+  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pinned[@]}" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2; rm -f "$log"
+    die "apt-get install failed for: ${pinned[*]} (its last lines above)"
+  fi
+  rm -f "$log"
 fi
 
 # LibTorch (the torch wheel) and the ecosystem's libraries that tests check uer-cc's files with
 # (transformers, safetensors, nltk, tensorboard): every package of the venv at the exact version and
 # sha256 of tools/requirements.lock, installed with pip --require-hashes when any differs.
 LOCK="$ROOT/tools/requirements.lock"
-grep -q "^torch==$TORCH_VERSION " "$LOCK" || { echo "bootstrap: $LOCK does not pin torch==$TORCH_VERSION" >&2; exit 1; }
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+grep -q "^torch==$TORCH_VERSION " "$LOCK" || die "$LOCK does not pin torch==$TORCH_VERSION"
+command -v python3 >/dev/null || die "no python3 on PATH after installing python3"
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
 differ="$("$VENV/bin/python" - "$LOCK" <<'PY'
 import importlib.metadata as m, re, sys
 for name, want in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", open(sys.argv[1]).read(), re.M):
@@ -91,5 +120,26 @@ PY
 if [[ -n "$differ" ]]; then
   echo "bootstrap: installing tools/requirements.lock into $VENV (pip --require-hashes; a few GB the first time):"
   sed 's/^/  /' <<< "$differ"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK" \
+    || die "pip could not install $LOCK into $VENV (its message above)"
 fi
+
+# UER-py's vocabularies at the seed's paths (models/google_zh_vocab.txt, ...), so that the seed's
+# commands run as typed from the repository root: linked from UER-py's data ($UER_SHARED_DIR, or
+# ../shared) when it is at hand. They are UER-py's files and are not committed here.
+if [[ -d "$ROOT/models" ]]; then
+  shared="${UER_SHARED_DIR:-$ROOT/../shared}"
+  absent=()
+  for v in google_zh_vocab.txt google_uncased_en_vocab.txt google_cased_en_vocab.txt reserved_vocab.txt; do
+    [[ -e "$ROOT/models/$v" ]] && continue
+    if [[ -s "$shared/data/vocab/$v" ]]; then
+      ln -s "$(cd "$shared/data/vocab" && pwd)/$v" "$ROOT/models/$v"
+    else
+      absent+=("models/$v")
+    fi
+  done
+  if [[ ${#absent[@]} -gt 0 ]]; then
+    echo "bootstrap: ${absent[*]} not here (UER-py's vocabularies: copy them from UER-py's models/ folder, or set UER_SHARED_DIR)"
+  fi
+fi
+echo "bootstrap: ready (Debian packages and $VENV)"

@@ -3,13 +3,9 @@
 # same weights under UER-py's current key names) to the same model, writes outputs equal to io.pt,
 # and what uer-cc writes loads in Python with torch.load to the same tensors. It refuses a truncated
 # checkpoint and a config of another size with clear messages.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
-[[ -d "$shared/golden/bert_bert" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared golden/bert_bert data/vocab/google_zh_vocab.txt
 g="$shared/golden/bert_bert"
-t="$TEST_TMPDIR"
 head -n 1000 "$shared/data/vocab/google_zh_vocab.txt" > "$t/vocab_1000.txt"
 cat > "$t/config.pbtxt" <<'CFG'
 emb_size: 64 hidden_size: 64 feedforward_size: 128 heads_num: 4 layers_num: 2
@@ -36,9 +32,9 @@ if "$cm" --load_model_path "$g/model.bin" --vocab_path "$t/vocab_1000.txt" --con
 fi
 grep -q "embedding.word_embedding.weight: checkpoint \[1000, 64\] vs model \[1000, 128\]" "$t/r4" || { cat "$t/r4"; echo "FAIL: shape message"; exit 1; }
 
-python="$root/.venv/bin/python"
-[[ -x "$python" ]] || { echo "SKIP (python part): no $python"; exit 0; }
-"$python" - "$g" "$t" <<'PY'
+# The rest reads the outputs with Python's torch (and the golden cases' flags from their meta.json).
+if has_python torch || skip_part "python" "no $python with torch"; then
+  "$python" - "$g" "$t" <<'PY'
 import sys, torch
 g, t = sys.argv[1], sys.argv[2]
 io = torch.load(g + "/io.pt")
@@ -59,12 +55,12 @@ for name in ("resaved.bin", "resaved_head.bin"):
 print("python: outputs match io.pt (encoder within 1e-5, target outputs within 3e-5); re-saved checkpoints equal model.bin, tensor for tensor")
 PY
 
-# The other encoders, the subword models and s2s from the command line: each golden case's flags
-# from its meta.json (--subword_type, --sub_vocab_path, --subencoder, --sub_layers_num for the
-# subword cases; s2s in the seed's form through a config's option).
-printf 'options { key: "s2s.decoder_input" value: "seed" }\n' > "$t/s2s_seed.pbtxt"
-for c in cnn_lm gatedcnn_lm attn_mlm rcnn_cls crnn_cls lstm_s2s bert_avgsub_mlm word_lstmsub_lm bert_cnnsub_cls; do
-  flags=$("$python" - "$shared/golden/$c/meta.json" "$shared/golden/vocab_1000.txt" "$t/s2s_seed.pbtxt" <<'PY'
+  # The other encoders, the subword models and s2s from the command line: each golden case's flags
+  # from its meta.json (--subword_type, --sub_vocab_path, --subencoder, --sub_layers_num for the
+  # subword cases; s2s in the seed's form through a config's option).
+  printf 'options { key: "s2s.decoder_input" value: "seed" }\n' > "$t/s2s_seed.pbtxt"
+  for c in cnn_lm gatedcnn_lm attn_mlm rcnn_cls crnn_cls lstm_s2s bert_avgsub_mlm word_lstmsub_lm bert_cnnsub_cls; do
+    flags=$("$python" - "$shared/golden/$c/meta.json" "$shared/golden/vocab_1000.txt" "$t/s2s_seed.pbtxt" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))["config"]
 f = [f"--{k} {c[k]}" for k in ("emb_size", "hidden_size", "feedforward_size", "heads_num", "layers_num", "kernel_size",
@@ -76,12 +72,12 @@ if c["target"] == "s2s":
     f += [f"--config_path {sys.argv[3]}"]
 print(" ".join(f))
 PY
-)
-  # shellcheck disable=SC2086
-  "$cm" --load_model_path "$shared/golden/$c/model.bin" --vocab_path "$t/vocab_1000.txt" $flags \
-    --inputs_path "$shared/golden/$c/io.pt" --output_path "$t/$c.pt" > "$t/$c.report" 2>&1 || { tail -3 "$t/$c.report"; echo "FAIL: check_model $c"; exit 1; }
-done
-"$python" - "$shared/golden" "$t" <<'PY'
+    )
+    # shellcheck disable=SC2086
+    "$cm" --load_model_path "$shared/golden/$c/model.bin" --vocab_path "$t/vocab_1000.txt" $flags \
+      --inputs_path "$shared/golden/$c/io.pt" --output_path "$t/$c.pt" > "$t/$c.report" 2>&1 || { tail -3 "$t/$c.report"; echo "FAIL: check_model $c"; exit 1; }
+  done
+  "$python" - "$shared/golden" "$t" <<'PY'
 import sys, torch
 g, t = sys.argv[1], sys.argv[2]
 for c in "cnn_lm gatedcnn_lm attn_mlm rcnn_cls crnn_cls lstm_s2s bert_avgsub_mlm word_lstmsub_lm bert_cnnsub_cls".split():
@@ -93,4 +89,5 @@ for c in "cnn_lm gatedcnn_lm attn_mlm rcnn_cls crnn_cls lstm_s2s bert_avgsub_mlm
         assert d <= tolerance * scale, (c, k, d)
 print("python: check_model reproduces cnn_lm gatedcnn_lm attn_mlm rcnn_cls crnn_cls lstm_s2s bert_avgsub_mlm word_lstmsub_lm bert_cnnsub_cls")
 PY
+fi
 echo PASS

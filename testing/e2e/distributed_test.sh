@@ -6,12 +6,7 @@
 #    (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
 #  - a rendezvous that times out says how many ranks joined and which are missing;
 #  - killing one rank makes the other exit non-zero, naming the lost rank, within the timeout.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-port() { echo $((20000 + RANDOM % 30000)); }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
 source "$ws/testing/e2e/cls_toy.sh"
 flags+=(--save_checkpoint_steps 4)
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }
@@ -24,8 +19,8 @@ cp "$t/two.bin-4" "$t/res.bin-4"; cp "$t/two.bin-4.state" "$t/res.bin-4.state"
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --backend gloo --master_ip "tcp://127.0.0.1:$(port)" \
   --output_model_path "$t/res.bin" --resume 2> "$t/res.log" || { tail "$t/res.log"; fail "resume"; }
 grep -q "resumed from $t/res.bin-4 at step 5" "$t/res.log" || fail "no resume line"
-if [[ -x "$root/.venv/bin/python" ]]; then
-  "$root/.venv/bin/python" -c "
+if has_python torch || skip_part "resume weights comparison" "no $python with torch"; then
+  "$python" -c "
 import sys, torch
 a, b = (torch.load(p, weights_only=True) for p in sys.argv[1:])
 assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -49,8 +44,7 @@ wait ${pids[1]} || { tail "$t/env1.log"; fail "rank 1 (env)"; }
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --accumulation_steps 2 --world_size 2 --backend gloo \
   --master_ip "tcp://127.0.0.1:$(port)" --output_model_path "$t/acc_two.bin" 2> "$t/acc_two.log" ||
   { tail "$t/acc_two.log"; fail "accumulation, two ranks"; }
-python="$root/.venv/bin/python"
-if [[ -x "$python" ]]; then
+if has_python torch || skip_part "weights comparison" "no $python with torch"; then
   "$python" - "$t/acc_one.bin" "$t/acc_two.bin" <<'PY' || fail "accumulation: weights differ"
 import sys, torch
 one, two = (torch.load(p, weights_only=True) for p in sys.argv[1:])
@@ -69,15 +63,13 @@ for other in sys.argv[2:]:
     print(f"{other}: max |one - two| = {diff:.3g}")
     assert diff <= 1e-6, diff
 PY
-else
-  echo "SKIP (weights comparison): no $python"
 fi
 
 # Real mlm data (book reviews): ranks hold different numbers of masked tokens, so each rank's own
 # mean (UER-py's way, --loss_normalization per_rank) trains otherwise than one process with the
 # global batch; the default normalises by the count of all ranks and ends with the same weights.
-shared="${UER_SHARED_DIR:-$root/../shared}"
-if [[ -s "$shared/data/corpora/book_review.txt" && -x "$python" ]]; then
+if [[ -s "$shared/data/corpora/book_review.txt" && -s "$shared/data/vocab/google_zh_vocab.txt" ]] && has_python torch ||
+    skip_part "mlm normalisation" "no $shared/data/corpora/book_review.txt (set UER_SHARED_DIR) or no $python with torch"; then
   head -400 "$shared/data/corpora/book_review.txt" > "$t/reviews.txt"
   "$ws/tools/preprocess" --corpus_path "$t/reviews.txt" --vocab_path "$shared/data/vocab/google_zh_vocab.txt" \
     --dataset_path "$t/mlm.uer" --target mlm --seq_length 64 --dup_factor 1 2> "$t/mlm_pre.log" || { tail -3 "$t/mlm_pre.log"; fail "mlm preprocess"; }
@@ -97,8 +89,6 @@ print(f"mlm, two ranks: max |one - global| = {d(glob):.3g}, max |one - per_rank|
 assert d(glob) <= 1e-6, d(glob)
 assert d(per) > 1e-5, d(per)
 PY
-else
-  echo "SKIP (mlm normalisation): no $shared/data/corpora/book_review.txt or no $python"
 fi
 
 # A rendezvous where rank 1 never comes.

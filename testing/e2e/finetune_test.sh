@@ -3,15 +3,10 @@
 # one sentence, on pairs and on DBQA (MRR) built from it, run_ner on MSRA-NER, both inference tools,
 # a pre-trained checkpoint as the start, and bad input (a label that is not an integer, a line with
 # the wrong number of columns, an empty file, a dev label unseen in train).
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/datasets/small/book_review data/datasets/small/msra_ner data/vocab/google_zh_vocab.txt
 small="$shared/data/datasets/small"
-[[ -d "$small/book_review" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
-t="$TEST_TMPDIR"
 vocab="$shared/data/vocab/google_zh_vocab.txt"
-fail() { echo "FAIL: $*"; exit 1; }
 model=(--vocab_path "$vocab" --emb_size 64 --hidden_size 64 --feedforward_size 128 --heads_num 2 --layers_num 1
        --seq_length 64 --batch_size 16 --report_steps 5)
 br="$small/book_review"
@@ -103,7 +98,7 @@ done
 # UER-py checkpoints (the golden bert_bert model, seed keys and current keys): the target heads are
 # ignored, embedding and encoder load strictly.
 g="$shared/golden/bert_bert"
-if [[ -s "$g/model.bin" ]]; then
+if [[ -s "$g/model.bin" && -s "$g/model_head_keys.bin" ]] || skip_part "UER-py checkpoints" "no $g/model.bin (set UER_SHARED_DIR)"; then
   for m in model.bin model_head_keys.bin; do
     "$ws/tools/run_classifier" --vocab_path "$shared/golden/vocab_1000.txt" --emb_size 64 --hidden_size 64 \
       --feedforward_size 128 --heads_num 4 --layers_num 2 --seq_length 64 --batch_size 16 --pretrained_model_path "$g/$m" \

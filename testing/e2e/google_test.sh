@@ -5,13 +5,9 @@
 #  - convert_bert_from_uer_to_google writes the .index and .data files byte for byte as TensorFlow did;
 #  - uer -> Google -> uer is exact; --verify reads each written file back;
 #  - a damaged data file (one flipped byte: the CRC-32C), a truncated one and a missing index are named.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-g="${UER_SHARED_DIR:-$root/../shared}/golden/bert_bert/google"
-[[ -s "$g/bert_model.ckpt.index" ]] || { echo "SKIP: no $g"; exit 0; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared golden/bert_bert/google/bert_model.ckpt.index
+g="$shared/golden/bert_bert/google"
 from_g="$ws/tools/convert_bert_from_google_to_uer"
 to_g="$ws/tools/convert_bert_from_uer_to_google"
 "$from_g" --input_model_path "$g/bert_model.ckpt" --output_model_path "$t/uer.bin" --verify 2> "$t/1.log" \
@@ -28,8 +24,7 @@ echo "uer -> Google: .index and .data byte for byte as TensorFlow wrote them"
 "$from_g" --input_model_path "$t/out/bert_model.ckpt" --output_model_path "$t/uer2.bin" 2> "$t/3.log" \
   || { tail -3 "$t/3.log"; fail "Google -> uer (round trip)"; }
 cmp "$t/uer.bin" "$t/uer2.bin" || fail "uer -> Google -> uer is not exact"
-python="$root/.venv/bin/python"
-if [[ -x "$python" ]]; then
+if has_python torch || skip_part "comparison with UER-py's converter" "no $python with torch"; then
   "$python" - "$g/expected_uer.bin" "$t/uer.bin" <<'PY' || fail "not UER-py's output"
 import sys, torch
 a, b = (torch.load(p, weights_only=True) for p in sys.argv[1:])

@@ -10,10 +10,7 @@
 #  - what a kill -9 left (removed at the next start); preprocess stopped by SIGTERM;
 #  - a full disk (a small tmpfs, where this machine lets the test mount one) during pretrain's and
 #    run_classifier's saves: the last good checkpoint loads and --resume succeeds once space is freed.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h x; do echo $c; done; } > "$t/vocab.txt"
 for i in $(seq 1 50); do echo "abcdefgh"; echo "hgfedcba"; echo "abchdefg"; done > "$t/corpus.txt"
 printf 'label\ttext_a\n' > "$t/train.tsv"; for i in $(seq 1 10); do printf '1\txabc\n0\tabcd\n'; done >> "$t/train.tsv"
@@ -93,11 +90,9 @@ expect dir_dataset_out 2 "--dataset_path $t/adir is a directory" -- "$ws/tools/p
   "${pre[@]}" --dataset_path "$t/adir" --target mlm
 
 # check_model's inputs are checked before the forward pass: dtype, shape, id range.
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-python="$root/.venv/bin/python"
 "$ws/tools/pretrain" "${pt[@]}" --dataset_path "$t/mlm.uer" --output_model_path "$t/cm/m.bin" --total_steps 1 \
   2> "$t/cm.err" || { tail -3 "$t/cm.err"; fail "pretrain for check_model"; }
-if [[ -x "$python" ]]; then
+if has_python torch || skip_part "check_model inputs" "no $python with torch to write them"; then
   "$python" - "$t" <<'PY'
 import sys, torch
 t = sys.argv[1]
@@ -113,8 +108,6 @@ PY
   expect cm_shape 2 "shape.pt: src [4] and seg [4] must both be [batch, seq_length]" -- "${cm[@]}" --inputs_path "$t/shape.pt"
   expect cm_range 2 "range.pt: src holds id 1106, past the 113 tokens of" -- "${cm[@]}" --inputs_path "$t/range.pt"
   expect cm_batch 2 "batch.pt: \"tgt_mlm\" is [2, 2]; its first dimension must be the batch (1)" -- "${cm[@]}" --inputs_path "$t/batch.pt"
-else
-  echo "SKIP (check_model inputs): no $python to write them"
 fi
 
 # An earlier run's checkpoints: refused without --resume; --overwrite_checkpoints starts anew.
@@ -147,14 +140,11 @@ pp=$!
 sleep 1
 kill -TERM $pp
 set +e; wait $pp; rc=$?; set -e
-if [[ $rc == 0 ]]; then
-  echo "SKIP (preprocess SIGTERM): the corpus was done before the signal"
-else
-  [[ $rc == 143 ]] || { tail -3 "$t/stop.err"; fail "preprocess after SIGTERM: exit $rc, expected 143"; }
-  grep -q "stopped by signal 15; $t/stopped.uer was not written" "$t/stop.err" || { tail -3 "$t/stop.err"; fail "no stop message"; }
-  [[ ! -e "$t/stopped.uer" ]] || fail "a dataset after SIGTERM"
-  echo "preprocess_sigterm: $(grep -o 'stopped by signal.*' "$t/stop.err" | head -1)"
-fi
+[[ $rc != 0 ]] || fail "preprocess finished before SIGTERM came: make its corpus longer"
+[[ $rc == 143 ]] || { tail -3 "$t/stop.err"; fail "preprocess after SIGTERM: exit $rc, expected 143"; }
+grep -q "stopped by signal 15; $t/stopped.uer was not written" "$t/stop.err" || { tail -3 "$t/stop.err"; fail "no stop message"; }
+[[ ! -e "$t/stopped.uer" ]] || fail "a dataset after SIGTERM"
+echo "preprocess_sigterm: $(grep -o 'stopped by signal.*' "$t/stop.err" | head -1)"
 no_temporaries "$t"
 
 # A full disk: the output folder on a 6 MB tmpfs, filled up before a save.
@@ -196,12 +186,16 @@ EOF
 export ws t disk
 export -f fail expect no_temporaries
 pt_s=$(declare -p pt model cls pre)
+# A mount namespace of its own (as root), or a user namespace with one (as anyone, where the kernel allows it).
+mount_ns=()
 if unshare -m true 2> /dev/null; then
-  unshare -m --propagation private bash -c "$pt_s; $(cat "$t/full_disk.sh")"
+  mount_ns=(unshare -m)
 elif unshare -rm true 2> /dev/null; then
-  unshare -rm --propagation private bash -c "$pt_s; $(cat "$t/full_disk.sh")"
-else
-  echo "SKIP (full disk): this machine lets the test mount no tmpfs (unshare -m and unshare -rm both refused)"
+  mount_ns=(unshare -rm)
+fi
+if [[ ${#mount_ns[@]} -gt 0 ]] ||
+    skip_part "full disk" "this machine lets the test mount no tmpfs (unshare -m and unshare -rm both refused)"; then
+  "${mount_ns[@]}" --propagation private bash -c "$pt_s; $(cat "$t/full_disk.sh")"
 fi
 
 # Not one abort or LibTorch backtrace in any log of this test.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HuggingFace interop, checked by the real libraries (transformers and safetensors in the project's
-# venv; the test skips with a message without them):
+# venv; without them the test skips with a message, or fails under CI):
 #  - the golden model_hf.bin (UER-py's converter) converts to uer-cc's keys equal to model.bin but
 #    segment row 0 (HuggingFace has two token types), and model.bin converts to exactly model_hf.bin;
 #  - a random BertModel that transformers writes (model.safetensors + config.json, no download)
@@ -11,17 +11,9 @@
 #    load_file reads uer-cc's file; --verify reads each written file back;
 #  - bad input: a git-LFS pointer, a truncated safetensors file, a BertForMaskedLM converted with
 #    --target bert (the absent nsp head named).
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-python="$root/.venv/bin/python"
-if ! "$python" -c "import transformers, safetensors" 2> /dev/null; then
-  echo "SKIP: no transformers and safetensors in $root/.venv (tools/bootstrap.sh installs them)"
-  exit 0
-fi
-golden="${UER_SHARED_DIR:-$root/../shared}/golden/bert_bert"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_python torch transformers safetensors
+golden="$shared/golden/bert_bert"
 from_hf="$ws/tools/convert_bert_from_huggingface_to_uer"
 to_hf="$ws/tools/convert_bert_from_uer_to_huggingface"
 cls_from_hf="$ws/tools/convert_bert_text_classification_from_huggingface_to_uer"
@@ -29,7 +21,7 @@ cls_to_hf="$ws/tools/convert_bert_text_classification_from_uer_to_huggingface"
 tok_from_hf="$ws/tools/convert_bert_token_classification_from_huggingface_to_uer"
 tok_to_hf="$ws/tools/convert_bert_token_classification_from_uer_to_huggingface"
 
-if [[ -s "$golden/model_hf.bin" ]]; then
+if [[ -s "$golden/model_hf.bin" && -s "$golden/model.bin" ]] || skip_part "golden" "no $golden/model_hf.bin (set UER_SHARED_DIR)"; then
   "$from_hf" --input_model_path "$golden/model_hf.bin" --output_model_path "$t/golden_uer.bin" --verify 2> "$t/g1.log" \
     || { tail -3 "$t/g1.log"; fail "model_hf.bin -> uer"; }
   "$to_hf" --input_model_path "$golden/model.bin" --output_model_path "$t/golden_hf.bin" --verify 2> "$t/g2.log" \
@@ -53,8 +45,6 @@ assert h.keys() == c.keys(), h.keys() ^ c.keys()
 assert all(torch.equal(h[k], c[k]) for k in h)
 print(f"golden: model_hf.bin -> uer equals model.bin but segment row 0; model.bin -> HuggingFace equals model_hf.bin ({len(h)} tensors)")
 PY
-else
-  echo "SKIP (golden): no $golden/model_hf.bin"
 fi
 
 # Random models written by transformers itself.

@@ -4,13 +4,8 @@
 # with --resume; the run that ends this way has weights bit-identical to a run never stopped, and no
 # temporary file is left. (No handler runs on SIGKILL: what keeps this so is that every file is
 # written to a temporary name and renamed, and --resume takes the newest complete, intact pair.)
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
-[[ -s "$shared/data/corpora/book_review.txt" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
 vocab="$shared/data/vocab/google_zh_vocab.txt"
 export OMP_NUM_THREADS=1  # the same arithmetic in every run
 

@@ -8,14 +8,8 @@
 #    --world_size: its agent serves the store and every rank joins it as a client;
 #  - torchrun restarting a failed attempt (--max-restarts 1; rank 0 of attempt 0 fails at its first
 #    save, after the process group exists): attempt 1 uses fresh store keys and ends as the others.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-port() { echo $((20000 + RANDOM % 30000)); }
-python="$root/.venv/bin/python"
-[[ -x "$python" ]] || { echo "SKIP: no $python (tools/bootstrap.sh makes it)"; exit 0; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_python torch
 source "$ws/testing/e2e/cls_toy.sh"
 flags+=(--save_checkpoint_steps 4 --backend gloo --dist_timeout 60)
 pretrain="$ws/tools/pretrain"
@@ -65,7 +59,7 @@ set -e
 [[ $code == 2 ]] || { cat "$t/bad.log"; fail "a disagreeing --world_size exits $code, not 2"; }
 grep -q "SLURM_NTASKS=2 (slurm) but --world_size 4" "$t/bad.log" || { cat "$t/bad.log"; fail "the disagreement is not named"; }
 
-torchrun="$root/.venv/bin/torchrun"
+torchrun="$(dirname "$python")/torchrun"
 "$torchrun" --no-python --nproc_per_node 2 --master_addr 127.0.0.1 --master_port "$(port)" \
   "$pretrain" "${flags[@]}" --batch_size 4 --output_model_path "$t/torchrun.bin" > "$t/torchrun.log" 2>&1 ||
   { tail -20 "$t/torchrun.log"; fail "torchrun --no-python"; }

@@ -6,15 +6,9 @@
 #  - run_classifier (2 epochs) records train/ values, dev/acc at each epoch's end and test/acc;
 #  - a resumed pretrain keeps the JSON lines up to its checkpoint and goes on without repeating a step;
 #  - an unwritable --tensorboard_dir is refused with exit 2 before training.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
-[[ -s "$shared/data/corpora/book_review.txt" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
-python="$root/.venv/bin/python"
-"$python" -c "import tensorboard" 2>/dev/null || { echo "SKIP: no tensorboard in $root/.venv (tools/bootstrap.sh installs it)"; exit 0; }
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
+need_python tensorboard
 vocab="$shared/data/vocab/google_zh_vocab.txt"
 
 head -300 "$shared/data/corpora/book_review.txt" > "$t/reviews.txt"
@@ -71,7 +65,7 @@ PY
 
 # Fine-tuning: train/ values by report, dev/acc an epoch, test/acc at the end.
 small="$shared/data/datasets/small"
-if [[ -d "$small/book_review" ]]; then
+if [[ -d "$small/book_review" ]] || skip_part "run_classifier" "no $small/book_review (set UER_SHARED_DIR)"; then
   "$ws/tools/run_classifier" --vocab_path "$vocab" --emb_size 32 --hidden_size 32 --feedforward_size 64 --heads_num 2 \
     --layers_num 1 --seq_length 32 --batch_size 16 --report_steps 5 --train_path "$small/book_review/train.tsv" \
     --dev_path "$small/book_review/dev.tsv" --test_path "$small/book_review/test.tsv" --epochs_num 2 \

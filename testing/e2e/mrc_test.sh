@@ -7,15 +7,10 @@
 #    on that file the F1 and EM that run_mrc reported for the same model and file;
 #  - bad input: a malformed JSON file, a training answer that is not in its context, a model that
 #    is not a run_mrc model: one line naming it, exit status 2.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/datasets/small/cmrc2018 data/vocab/google_zh_vocab.txt golden/bert_bert/model.bin golden/vocab_1000.txt
 data="$shared/data/datasets/small/cmrc2018"
-[[ -d "$data" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
-t="$TEST_TMPDIR"
 tools="$ws/tools"
-fail() { echo "FAIL: $*"; exit 1; }
 vocab="$shared/data/vocab/google_zh_vocab.txt"
 cat > "$t/tiny.pbtxt" <<'CFG'
 emb_size: 64 hidden_size: 64 feedforward_size: 128 heads_num: 2 layers_num: 1
@@ -37,8 +32,7 @@ report="$(grep -A1 "Test set evaluation" "$t/out" | tail -1)"
 "$tools/run_mrc_infer" --load_model_path "$t/qa.bin" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" \
   --test_path "$data/test.json" --prediction_path "$t/pred_test.json" --seq_length 128 2> "$t/log" || { tail -5 "$t/log"; fail "run_mrc_infer on test.json"; }
 
-python="$root/.venv/bin/python"
-if "$python" -c "import nltk" 2> /dev/null; then
+if has_python nltk || skip_part "official evaluation" "no nltk in $python (tools/bootstrap.sh installs it)"; then
   "$python" - "$data/dev.json" "$t/pred.json" "$report" <<'PY' || fail "the official evaluation disagrees"
 import json, re, sys
 import nltk
@@ -96,11 +90,11 @@ ours = dict(kv.split(":") for kv in report.replace("Avg: ", "Avg:").split(","))
 print(f"official: F1 {F1:.4f} EM {EM:.4f}; run_mrc: {report}")
 assert abs(float(ours["F1"]) - F1) < 1e-3 and abs(float(ours["EM"]) - EM) < 1e-3
 PY
-else
-  echo "no nltk in $root/.venv: the official evaluation is skipped"
 fi
-"$python" -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==5, d" "$t/pred_test.json" 2>/dev/null \
-  || [[ ! -x "$python" ]] || fail "predictions for test.json"
+if has_python || skip_part "test.json predictions" "no $python"; then
+  "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==5, d" "$t/pred_test.json" \
+    || fail "predictions for test.json"
+fi
 
 # Bad input.
 expect_usage_error() {
@@ -114,15 +108,17 @@ head -c 300 "$data/train.json" > "$t/broken.json"
 expect_usage_error "malformed JSON" "broken.json: not JSON" \
   "$tools/run_mrc" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" --train_path "$t/broken.json" \
   --dev_path "$data/dev.json" --output_model_path "$t/x.bin"
-"$python" - "$data/train.json" "$t/bad_answer.json" <<'PY' 2>/dev/null || cp "$data/train.json" "$t/bad_answer.json"
+if has_python || skip_part "an answer not in its context" "no $python to write the file"; then
+  "$python" - "$data/train.json" "$t/bad_answer.json" <<'PY' || fail "could not write $t/bad_answer.json"
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
 d["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["text"] = "这个答案不在上下文里"
 json.dump(d, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 PY
-expect_usage_error "an answer not in its context" "is not in its context" \
-  "$tools/run_mrc" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" --train_path "$t/bad_answer.json" \
-  --dev_path "$data/dev.json" --output_model_path "$t/x.bin"
+  expect_usage_error "an answer not in its context" "is not in its context" \
+    "$tools/run_mrc" --vocab_path "$vocab" --config_path "$t/tiny.pbtxt" --train_path "$t/bad_answer.json" \
+    --dev_path "$data/dev.json" --output_model_path "$t/x.bin"
+fi
 expect_usage_error "a model that is not run_mrc's" "not a run_mrc model" \
   "$tools/run_mrc_infer" --load_model_path "$shared/golden/bert_bert/model.bin" --vocab_path "$shared/golden/vocab_1000.txt" \
   --config_path "$t/tiny.pbtxt" --test_path "$data/dev.json" --prediction_path "$t/x.json"

@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # Two "machines": two network namespaces joined by a veth pair, one rank in each, --master_ip
 # pointing at the first one's address. Needs the rights to create namespaces (root, outside a
-# sandbox: the target is tagged "local"); skips with a message otherwise. The ranks' weights equal
+# sandbox: the target is tagged "local"); skips with a message otherwise (fails under CI). The ranks' weights equal
 # one process's that sees the same global batch.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-t="${TEST_TMPDIR:-$(mktemp -d)}"
-fail() { echo "FAIL: $*"; exit 1; }
-command -v ip > /dev/null || { echo "SKIP: no ip command"; exit 0; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+command -v ip > /dev/null || skip "no ip command"
 a="uer_a_$$"; b="uer_b_$$"
 cleanup() { ip netns del "$a" 2> /dev/null || true; ip netns del "$b" 2> /dev/null || true; }
 trap cleanup EXIT
-if ! ip netns add "$a" 2> "$t/netns.err"; then
-  echo "SKIP: cannot create network namespaces here ($(head -1 "$t/netns.err"))"; exit 0
-fi
+ip netns add "$a" 2> "$t/netns.err" || skip "cannot create network namespaces here ($(head -1 "$t/netns.err"))"
 ip netns add "$b"
 ip link add "va$$" type veth peer name "vb$$"
 ip link set "va$$" netns "$a"
@@ -39,13 +33,13 @@ wait ${pids[0]} || { tail "$t/ns0.log"; fail "rank 0"; }
 wait ${pids[1]} || { tail "$t/ns1.log"; fail "rank 1"; }
 grep -q "rank 1 of 2 joined at 10.231.0.1:29555" "$t/ns1.log" || fail "rank 1 did not join through the veth pair"
 [[ -s "$t/ns0.bin" && ! -e "$t/ns1.bin" ]] || fail "rank 0 (only) writes the model"
-python="$root/.venv/bin/python"
-[[ -x "$python" ]] || { echo "SKIP (weights comparison): no $python"; echo PASS; exit 0; }
-"$python" -c "
+if has_python torch || skip_part "weights comparison" "no $python with torch"; then
+  "$python" -c "
 import sys, torch
 one, two = (torch.load(p, weights_only=True) for p in sys.argv[1:])
 diff = max((one[k] - two[k]).abs().max().item() for k in one)
 print(f'max |one - two| = {diff:.3g}')
 assert diff <= 1e-6
 " "$t/one.bin" "$t/ns0.bin" || fail "weights differ"
+fi
 echo PASS

@@ -3,15 +3,10 @@
 # sentence pairs without masks, pretrain --target nsp learns them. 400 steps of 32 pairs see fewer
 # pairs than the dataset holds, so each report's accuracy is on pairs the model has not trained on;
 # it must end well above the majority class (random next is about 71% of this corpus's pairs).
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/corpora/book_review_bert.txt data/vocab/google_zh_vocab.txt
 corpus="$shared/data/corpora/book_review_bert.txt"
 vocab="$shared/data/vocab/google_zh_vocab.txt"
-[[ -s "$corpus" && -s "$vocab" ]] || { echo "SKIP: no $corpus (set UER_SHARED_DIR)"; exit 0; }
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
 "$ws/tools/preprocess" --corpus_path "$corpus" --vocab_path "$vocab" --dataset_path "$t/nsp.uer" --target nsp \
   --seq_length 64 --dup_factor 1 --processes_num 2 2> "$t/pre.log" || { tail "$t/pre.log"; fail "preprocess"; }
 grep -q "random next" "$t/pre.log" || fail "no random-next share"

@@ -11,16 +11,10 @@
 #    the same weights, bit for bit, as the uninterrupted one;
 #  - refusals, exit 2 with one line: a CPU without bf16 (UER_CPU_NO_BF16=1 stands in for one), fp16
 #    on a CPU without it, an unknown name.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
-[[ -s "$shared/data/corpora/book_review.txt" ]] || { echo "SKIP: no shared data at $shared"; exit 0; }
-grep -qE ' (avx512_bf16|amx_bf16)' /proc/cpuinfo || { echo "SKIP: this CPU has no native bf16"; exit 0; }
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt data/datasets/small/book_review
+cpu_has avx512_bf16 amx_bf16 || cpu_lacks "native bf16 (avx512_bf16 or amx_bf16)"
 vocab="$shared/data/vocab/google_zh_vocab.txt"
-python="$root/.venv/bin/python"
 
 head -2000 "$shared/data/corpora/book_review.txt" > "$t/reviews.txt"
 "$ws/tools/preprocess" --corpus_path "$t/reviews.txt" --vocab_path "$vocab" --dataset_path "$t/mlm.uer" \
@@ -39,7 +33,7 @@ last() { grep -o 'loss *[0-9.]*' "$1" | tail -1 | awk '{print $2}'; }
 f=$(last "$t/fp32.log"); b=$(last "$t/bf16.log")
 echo "pretrain, 120 steps: last report's loss fp32 $f, bf16 $b"
 awk -v f="$f" -v b="$b" 'BEGIN { d = (b - f) / f; if (d < 0) d = -d; exit !(d <= 0.02) }' || fail "bf16 loss $b is not within 2% of fp32's $f"
-if [[ -x "$python" ]]; then
+if has_python torch || skip_part "bf16 checkpoint dtype" "no $python with torch"; then
   "$python" - "$t/bf16.bin" <<'PY' || fail "the bf16 run's checkpoint is not fp32"
 import sys, torch
 sd = torch.load(sys.argv[1], weights_only=True)
@@ -79,7 +73,7 @@ refuse "this CPU has no native bf16 (neither avx512_bf16 nor amx_bf16" UER_CPU_N
 refuse "this CPU has no native bf16" UER_CPU_NO_BF16=1 "$ws/tools/run_classifier_infer" "${model[@]}" \
   --load_model_path "$t/cls.bin" --test_path "$br/test.tsv" --prediction_path "$t/no.tsv" --precision bf16
 [[ ! -e "$t/no.tsv" ]] || fail "a refused run wrote predictions"
-if ! grep -qE ' (avx512_fp16|amx_fp16)' /proc/cpuinfo; then
+if ! cpu_has avx512_fp16 amx_fp16; then
   refuse "this CPU has no native fp16 (neither avx512_fp16 nor amx_fp16" \
     "$ws/tools/pretrain" "${pt[@]}" --precision fp16 --output_model_path "$t/no.bin"
 fi
@@ -113,7 +107,7 @@ mkdir -p "$t/r" && cp "$t/o16.bin-40" "$t/o16.bin-40.state" "$t/r/"
 UER_CPU_FP16=emulated "$ws/tools/pretrain" "${over[@]}" --output_model_path "$t/r/o16.bin" --resume 2> "$t/r.log" ||
   { tail -3 "$t/r.log"; fail "pretrain fp16 --resume"; }
 grep -q "resumed from .*o16.bin-40 at step 41" "$t/r.log" || fail "did not resume at step 41"
-if [[ -x "$python" ]]; then
+if has_python torch || skip_part "fp16 resume weights" "no $python with torch"; then
   "$python" - "$t/o16.bin" "$t/r/o16.bin" "$t/o16.bin-40.state" <<'PY' || fail "fp16 resume"
 import sys, torch
 a = torch.load(sys.argv[1], weights_only=True); b = torch.load(sys.argv[2], weights_only=True)

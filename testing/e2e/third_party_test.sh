@@ -5,28 +5,18 @@
 # acme.length target with its torch-free data side, and the acme.keyword task. Then list_plugins
 # lists them (also from their folder); preprocess and pretrain train the target (its report part,
 # a falling loss); the generic finetune and infer tools fine-tune and apply the task.
-# SKIP without g++ or without the torch wheel of tools/bootstrap.sh.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-t="$TEST_TMPDIR"
+# Skips (fails under CI) without g++ or without the torch wheel of tools/bootstrap.sh.
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
 ex="$ws/docs/examples"
 tools="$ws/tools"
 
 cxx="${CXX:-g++}"
-command -v "$cxx" >/dev/null 2>&1 || { echo "SKIP: no $cxx to build the plugins with"; exit 0; }
-# The wheel Bazel's @torch was made from: $UER_VENV, else the source tree's .venv (found through the
-# bootstrap.sh symlink of the runfiles).
-if [[ -n "${UER_VENV:-}" ]]; then
-  python="$UER_VENV/bin/python"
-else
-  python="$(dirname "$(readlink -f "$ws/tools/bootstrap.sh")")/../.venv/bin/python"
-fi
-[[ -x "$python" ]] || { echo "SKIP: no Python at $python (tools/bootstrap.sh installs torch there)"; exit 0; }
-torch_dir=$("$python" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("torch").origin))' 2>/dev/null) ||
-  { echo "SKIP: torch is not installed for $python"; exit 0; }
-[[ -f "$torch_dir/include/torch/headeronly/version.h" ]] || { echo "SKIP: no LibTorch headers in $torch_dir"; exit 0; }
-
-fail() { echo "FAIL: $*"; exit 1; }
+command -v "$cxx" >/dev/null 2>&1 || skip "no $cxx to build the plugins with"
+# The wheel Bazel's @torch was made from: $UER_VENV, else the source tree's .venv (lib.sh's $python).
+need_python torch
+torch_dir=$("$python" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("torch").origin))') ||
+  fail "cannot find torch's folder for $python"
+[[ -f "$torch_dir/include/torch/headeronly/version.h" ]] || skip "no LibTorch headers in $torch_dir"
 
 # ---- (i) Build the examples out of tree, two at a time (the machine may have two cores). ----------
 export UER_SRC="$ws" GEN="$ws" UER_LIB="$ws/core" TORCH="$torch_dir" CXX="$cxx" CXXFLAGS="-O0 -DNDEBUG"
@@ -70,7 +60,7 @@ for f in "$encoder_so" "$target_so" "$data_so" "$task_so"; do
   grep -qxF "$f" "$t"/build_*.log || fail "the build script did not print $f"
 done
 # Each carries a stamp and links core dynamically.
-if command -v readelf >/dev/null 2>&1; then
+if command -v readelf >/dev/null 2>&1 || skip_part "stamps and dynamic links" "no readelf"; then
   for f in "$encoder_so" "$target_so" "$data_so" "$task_so"; do
     sections=$(readelf -S -W "$f")
     dynamic=$(readelf -d "$f")

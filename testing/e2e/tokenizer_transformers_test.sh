@@ -4,15 +4,10 @@
 # depends on context, ligatures, combining marks, zero-width and control characters, full-width
 # forms, emoji and flags, CJK), with Google's uncased English and Chinese vocabularies; UER-py's
 # flavour (bert) differs on many of the same lines, which shows the lines test what they should.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-python="$root/.venv/bin/python"
-vocabs="${UER_SHARED_DIR:-$root/../shared}/data/vocab"
-"$python" -c "import transformers" 2> /dev/null || { echo "SKIP: no transformers in $root/.venv"; exit 0; }
-[[ -s "$vocabs/google_zh_vocab.txt" ]] || { echo "SKIP: no $vocabs"; exit 0; }
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_python transformers
+need_shared data/vocab/google_zh_vocab.txt data/vocab/google_uncased_en_vocab.txt
+vocabs="$shared/data/vocab"
 "$python" - "$t/lines.txt" <<'PY'
 import random, sys
 random.seed(2026)

@@ -6,17 +6,11 @@
 # reads each checkpoint back. s2s: a corpus of source<TAB>target pairs made here (each target is
 # its source reversed), preprocess --target s2s and pretrain --target s2s, the loss falling as far.
 # Sizes that cannot work are refused naming the field.
-set -euo pipefail
-ws="$TEST_SRCDIR/$TEST_WORKSPACE"
-root="$(dirname "$(dirname "$(readlink -f "$ws/testing/BUILD")")")"
-shared="${UER_SHARED_DIR:-$root/../shared}"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
+need_python torch
 corpus="$shared/data/corpora/book_review.txt"
 vocab="$shared/data/vocab/google_zh_vocab.txt"
-[[ -s "$corpus" && -s "$vocab" ]] || { echo "SKIP: no $corpus (set UER_SHARED_DIR)"; exit 0; }
-t="$TEST_TMPDIR"
-fail() { echo "FAIL: $*"; exit 1; }
-python="$root/.venv/bin/python"
-[[ -x "$python" ]] || { echo "SKIP: no $python (run tools/bootstrap.sh)"; exit 0; }
 head -n 4000 "$corpus" > "$t/corpus.txt"
 for target in lm mlm; do
   "$ws/tools/preprocess" --corpus_path "$t/corpus.txt" --vocab_path "$vocab" --dataset_path "$t/$target.uer" \
