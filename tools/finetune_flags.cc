@@ -56,7 +56,7 @@ DEFINE_bool(resume, false, "Continue from the newest OUTPUT-STEP checkpoint (wri
 DEFINE_string(gpu_ranks, "", "GPU ranks: one GPU to run on alone, or this machine's ranks with --world_size (\"0 1\" or 0,1).");
 DEFINE_int32(world_size, 1, "Total number of processes (data parallel ranks).");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
-DEFINE_string(backend, "gloo", "Distributed backend: gloo (CPUs), nccl (GPUs, CUDA build).");
+DEFINE_string(backend, "", "Distributed backend: nccl (GPUs, CUDA build) or gloo (CPUs); by default nccl where CUDA is there, else gloo.");
 DEFINE_string(loss_normalization, "global", "Distributed runs: global normalises the loss by the target counts of all ranks (N ranks train as one process with N x batch); per_rank by each rank's own, as UER-py does.");
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 

@@ -54,7 +54,7 @@ DECLARE_string(sub_vocab_path);
 DEFINE_int32(world_size, 1, "Total number of processes (GPUs) for training.");
 DEFINE_string(gpu_ranks, "", "List of ranks of each process: \"0 1 2 3\" as UER-py spells it, or 0,1,2,3.");
 DEFINE_string(master_ip, "tcp://localhost:12345", "IP-Port of master for training.");
-DEFINE_string(backend, "nccl", "Distributed backend: nccl (GPUs, CUDA build), gloo (CPUs).");
+DEFINE_string(backend, "", "Distributed backend: nccl (GPUs, CUDA build) or gloo (CPUs); by default nccl where CUDA is there, else gloo.");
 DEFINE_string(loss_normalization, "global", "Distributed runs: global normalises the loss by the target counts of all ranks (N ranks train as one process with N x batch); per_rank by each rank's own, as UER-py does.");
 DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rendezvous and in a collective.");
 

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -81,6 +84,40 @@ void JoinRankList(int* argc, char*** argv) {
   *argv = pointers.data();
 }
 
+// The seed's spellings of flags that uer-cc names as UER-py's code reads them (the seed's scripts
+// define --subencoder_type but build the model from args.subencoder).
+void RenameSeedFlags(int argc, char** argv) {
+  static const struct { const char* seed; const char* ours; } kRenamed[] = {{"subencoder_type", "subencoder"}};
+  static std::deque<std::string> storage;  // argv points into it: it never moves its strings
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    for (const auto& r : kRenamed) {
+      for (const std::string dash : {"-", "--"}) {
+        const std::string seed = dash + r.seed;
+        if (a == seed || absl::StartsWith(a, seed + "=")) {
+          storage.push_back("--" + std::string(r.ours) + a.substr(seed.size()));
+          argv[i] = storage.back().data();
+        }
+      }
+    }
+  }
+}
+
+// Under `bazel run` a tool starts in its runfiles folder, and the user's relative paths mean the
+// folder the command was typed in (BUILD_WORKING_DIRECTORY). Going there before anything is read
+// makes every path (inputs, outputs, lists, --plugins) mean what the user meant, and messages name
+// it as typed. Elsewhere the current folder is already the user's.
+void EnterUsersFolder() {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') return;
+  if (chdir(dir) != 0) {
+    std::cerr << "error: cannot enter " << dir << " (BUILD_WORKING_DIRECTORY, the folder bazel run was typed in): "
+              << std::strerror(errno) << std::endl;
+    std::_Exit(2);
+  }
+}
+
 // gflags ends a bad command line with exit status 1; a usage error is 2 for uer-cc's tools. So the
 // flags are checked first: an unknown one is named with the list of this tool's flags, a value that
 // does not parse is named with the flag's type.
@@ -151,7 +188,9 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   // a run: a resumed run would no longer be bit-identical to an uninterrupted one.
   setenv("MKL_DYNAMIC", "FALSE", /*overwrite=*/0);
   std::set_terminate(OnTerminate);
+  EnterUsersFolder();
   JoinRankList(argc, argv);
+  RenameSeedFlags(*argc, *argv);
   gflags::SetUsageMessage(usage);
   CheckFlags(*argc, *argv);
   gflags::SetVersionString("uer-cc 0.1.0");

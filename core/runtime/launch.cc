@@ -157,6 +157,12 @@ const char* WorldVariable(const std::string& source) {
   return "WORLD_SIZE";
 }
 
+// --backend, or PyTorch's choice without it: nccl where CUDA is there, gloo on CPUs.
+std::string Backend(const LaunchOptions& o) {
+  if (!o.backend.empty()) return o.backend;
+  return torch::cuda::is_available() ? "nccl" : "gloo";
+}
+
 }  // namespace
 
 std::string FirstSlurmHost(const std::string& nodelist) {
@@ -216,7 +222,7 @@ absl::StatusOr<Launch> ResolveLaunch(const std::vector<std::string>& argv, const
   // UER-py's distributed mode: one process per rank, started here for this machine's ranks.
   std::vector<int> ranks = o.gpu_ranks;
   if (ranks.empty()) {
-    if (o.backend == "nccl") {
+    if (Backend(o) == "nccl") {
       return absl::InvalidArgumentError(
           "--world_size > 1 with --backend nccl needs --gpu_ranks (this machine's ranks, one GPU each)");
     }
@@ -243,20 +249,20 @@ absl::StatusOr<Placement> Place(const LaunchOptions& o, const Launch& l, const s
   DistributedOptions d;
   d.world_size = l.world_size;
   d.rank = l.rank;
-  d.backend = o.backend;
+  d.backend = Backend(o);
   d.timeout = std::chrono::seconds(o.dist_timeout_s);
   d.serve_store = l.serve_store;
   d.key_prefix = absl::StrCat("uer/attempt_", l.restart_count);
   d.stop_signal = o.stop_signal;
   UER_RETURN_IF_ERROR(ParseMasterIp(l.master_ip, &d.master_host, &d.master_port));
-  if (o.backend == "nccl") {
+  if (d.backend == "nccl") {
     if (!torch::cuda::is_available()) {
       return absl::FailedPreconditionError("--backend nccl needs GPUs and a CUDA build (--config=cuda); use "
                                            "--backend gloo to train on CPUs");
     }
     p.device = torch::Device(torch::kCUDA, l.local_rank);
-  } else if (o.backend != "gloo") {
-    return absl::InvalidArgumentError(absl::StrCat("--backend ", o.backend, ": known backends are gloo and nccl"));
+  } else if (d.backend != "gloo") {
+    return absl::InvalidArgumentError(absl::StrCat("--backend ", d.backend, ": known backends are gloo and nccl"));
   }
   if (l.local_world_size > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
     // The machine's cores shared among its ranks, unless the user chose (torchrun sets 1 itself).

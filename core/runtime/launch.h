@@ -39,7 +39,7 @@ struct LaunchOptions {
   int world_size = 1;
   bool world_size_given = false;  // the flag was set: the environment's world size must agree
   std::vector<int> gpu_ranks;     // this machine's ranks (one GPU each with nccl); one GPU alone
-  std::string backend = "gloo";
+  std::string backend;  // gloo | nccl; empty: as PyTorch picks, nccl where CUDA is there, else gloo
   std::string master_ip = "tcp://localhost:12345";
   bool master_ip_given = false;  // the flag was set: it wins over the environment's master
   int dist_timeout_s = 600;

@@ -4,6 +4,7 @@
 #  - torchrun's variables without the agent store (rank 0 serves the store): faked;
 #  - SLURM's (srun): the master is the first host of the node list: faked;
 #  - Open MPI's (mpirun): faked;
+#  - (no --backend anywhere: gloo, as PyTorch picks on a machine without CUDA)
 #  - the real torchrun of the project's venv, `torchrun --no-python --nproc_per_node 2` without
 #    --world_size: its agent serves the store and every rank joins it as a client;
 #  - torchrun restarting a failed attempt (--max-restarts 1; rank 0 of attempt 0 fails at its first
@@ -11,7 +12,7 @@
 source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
 need_python torch
 source "$ws/testing/e2e/cls_toy.sh"
-flags+=(--save_checkpoint_steps 4 --backend gloo --dist_timeout 60)
+flags+=(--save_checkpoint_steps 4 --dist_timeout 60)  # no --backend: gloo on a machine without CUDA
 pretrain="$ws/tools/pretrain"
 "$pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }
 "$pretrain" "${flags[@]}" --batch_size 4 --world_size 2 --master_ip "tcp://127.0.0.1:$(port)" \
@@ -63,6 +64,7 @@ torchrun="$(dirname "$python")/torchrun"
 "$torchrun" --no-python --nproc_per_node 2 --master_addr 127.0.0.1 --master_port "$(port)" \
   "$pretrain" "${flags[@]}" --batch_size 4 --output_model_path "$t/torchrun.bin" > "$t/torchrun.log" 2>&1 ||
   { tail -20 "$t/torchrun.log"; fail "torchrun --no-python"; }
+grep -q "joined at .* (gloo)" "$t/torchrun.log" || { grep -i "joined" "$t/torchrun.log"; fail "torchrun without --backend: not gloo"; }
 grep -q "the store served by torchrun's agent" "$t/torchrun.log" ||
   { grep -i "launch\|store" "$t/torchrun.log" | head; fail "torchrun's agent store was not used"; }
 
