@@ -160,7 +160,7 @@ def uer_tool(name, srcs, deps = [], data = [], copts = [], visibility = None, **
             "//bazel:sanitized": [],
             "//conditions:default": ["@system//:tcmalloc"],
         }),
-        data = data + ["//plugins:builtin"],
+        data = data + ["//plugins:shipped"],
         linkopts = torch_rpath() + kwargs.pop("linkopts", []),
         **kwargs
     )

@@ -39,3 +39,16 @@ BUILTIN_PLUGINS = {
     "tokenizer/char": "//plugins/tokenizers/char",
     "tokenizer/space": "//plugins/tokenizers/space",
 }
+
+# What tools/main_job.sh uses (a tiny BERT pre-trained with mlm on characters, then a classifier):
+# `--config=main_job` gives the tools only these, so a new user's first build compiles about half
+# of the plugins. Every other build carries all of BUILTIN_PLUGINS.
+MAIN_JOB_PLUGINS = [
+    "embedding/bert",
+    "encoder/bert",
+    "target/mlm",
+    "target_data/mlm",
+    "task/classifier",
+    "tokenizer/bert",
+    "tokenizer/char",
+]

@@ -11,13 +11,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 STEPS="${STEPS:-300}"
 EPOCHS="${EPOCHS:-2}"
+t0=$SECONDS
 tools/bootstrap.sh
+t_bootstrap=$((SECONDS - t0)); t0=$SECONDS
 data/default_data.sh
+t_data=$((SECONDS - t0)); t0=$SECONDS
 DATA="$ROOT/.cache/default_data"
 WORK="$ROOT/.cache/main_job"
 mkdir -p "$WORK"
-bazel build //tools:build_vocab //tools:tokenize //tools:list_plugins //tools:preprocess //tools:pretrain //tools:check_model \
+bazel build --config=main_job //tools:build_vocab //tools:tokenize //tools:list_plugins //tools:preprocess //tools:pretrain //tools:check_model \
   //tools:run_classifier //tools:run_classifier_infer
+t_build=$((SECONDS - t0)); t0=$SECONDS
 BIN="$ROOT/bazel-bin/tools"
 echo "== plugins"
 "$BIN/list_plugins" 2>/dev/null | cut -c1-110
@@ -53,3 +57,4 @@ echo "  classifier: $WORK/classifier.bin"
 echo "  report:     $WORK/classifier_report.txt"
 echo "  predictions: $WORK/prediction.tsv ($(($(wc -l < "$WORK/prediction.tsv") - 1)) lines)"
 grep "Acc. (Correct/Total)" "$WORK/classifier_report.txt" | sed 's/^/  test /'
+echo "main_job: steps bootstrap ${t_bootstrap} s, data ${t_data} s, build ${t_build} s, pipeline $((SECONDS - t0)) s"
