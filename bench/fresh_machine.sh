@@ -30,6 +30,7 @@ done
 [[ $(id -u) == 0 ]] || { echo "fresh_machine: needs root (mmdebstrap, mounts)" >&2; exit 2; }
 shared="${UER_SHARED_DIR:-$ROOT/../shared}"
 [[ -n "$dir" ]] || dir="$(mktemp -d /var/tmp/uer_fresh.XXXXXX)"
+mkdir -p "$dir"
 rootfs="$dir/rootfs"
 say() { echo "fresh_machine: $*"; }
 cleanup() {
