@@ -6,6 +6,8 @@
 #  (b) other versions of some packages: each named and kept, the rest installed;
 #  (c) a pinned version gone from the archive: said so and installed at the archive's version;
 #  (d) apt failing (update, then install): exit 1 and a line saying what failed;
+#  (g) the pins not installable together (a security update in the base system): the archive's
+#      versions, each difference said;
 #  (e) everything present: nothing installed, one line;
 #  (f) pip failing: exit 1 naming the lock file.
 # BOOTSTRAP=path/to/bootstrap.sh checks another version of the script (an old one fails (a)).
@@ -33,8 +35,20 @@ cat > "$stand_ins/apt-get" <<'SH'
 #!/bin/bash
 echo "apt-get $*" >> "$M/log"
 if [[ "$1" == update && -e "$M/fail_update" ]]; then echo "E: The repository is not signed." >&2; exit 100; fi
-if [[ " $* " == *" install "* && -e "$M/fail_install" ]]; then echo "E: Unable to locate package libfoo-dev"; exit 100; fi
-exit 0
+[[ " $* " == *" install "* ]] || exit 0
+if [[ -e "$M/fail_install" ]]; then echo "E: Unable to locate package libfoo-dev"; exit 100; fi
+if [[ -e "$M/fail_pinned" && "$*" == *=* ]]; then
+  echo " zlib1g-dev : Depends: zlib1g (= 1:1.2.13.dfsg-1) but 1:1.2.13.dfsg-1+deb12u1 is to be installed"
+  echo "E: Unable to correct problems, you have held broken packages."
+  exit 100
+fi
+for a in "$@"; do  # installed: at the pin, or at the archive's last version
+  case "$a" in
+    -*|install) ;;
+    *=*) echo "${a%%=*} ${a#*=}" >> "$M/installed" ;;
+    *) awk -v p="$a" '$1 == p { v = $2 } END { if (v != "") print p, v }' "$M/archive" >> "$M/installed" ;;
+  esac
+done
 SH
 cat > "$stand_ins/python3" <<'SH'
 #!/bin/bash
@@ -92,7 +106,7 @@ asked "python3 -m venv $M/venv"
 asked "pip install -q --disable-pip-version-check --require-hashes -r"
 says "bootstrap: installing Debian packages: bazel-bootstrap"
 says "bootstrap: ready"
-echo "nothing installed: apt asked for $(wc -w <<< "${install_line#apt-get install -y -qq }") pinned packages, the venv made and filled"
+echo "nothing installed: apt asked for $(tr " " "\n" <<< "$install_line" | grep -c =) pinned packages, the venv made and filled"
 
 # (b) Other versions of some packages: kept and named; the rest installed.
 machine other; printf 'libabsl-dev 20230802.1-4\nlibgtest-dev 1.14.0-1\n' > "$M/installed"; run; status 0
@@ -111,8 +125,18 @@ says "bootstrap: error: apt-get update failed"
 not_asked "apt-get install"; not_asked "pip install"
 machine install_fails; touch "$M/fail_install"; run; status 1
 says "E: Unable to locate package libfoo-dev"
-says "bootstrap: error: apt-get install failed for: bazel-bootstrap=4.2.3+ds-9"
+says "bootstrap: error: apt-get install failed for: bazel-bootstrap bazel-rules-cc"
 not_asked "pip install"
+
+# (g) The pins cannot be installed together (a security update of zlib1g in the base system): the
+# archive's current versions, each difference said.
+machine security_update; touch "$M/fail_pinned"; echo "zlib1g-dev 1:1.2.13.dfsg-1+deb12u1" >> "$M/archive"; run; status 0
+says "bootstrap: the pinned versions cannot be installed together here:"
+says "zlib1g-dev : Depends: zlib1g (= 1:1.2.13.dfsg-1) but 1:1.2.13.dfsg-1+deb12u1 is to be installed"
+says "bootstrap: installing the archive's current versions instead"
+says "bootstrap: zlib1g-dev is 1:1.2.13.dfsg-1+deb12u1 here, uer-cc pins 1:1.2.13.dfsg-1"
+asked " zlib1g-dev "
+asked "pip install"
 
 # (e) Everything present: no apt, no pip, one line.
 machine complete; sed 's/=/ /' <<< "$pins" > "$M/installed"; : > "$M/differ"

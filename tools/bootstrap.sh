@@ -94,11 +94,23 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     done
   done
   log="$(mktemp)"
-  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pinned[@]}" >"$log" 2>&1; then
-    tail -n 20 "$log" >&2; rm -f "$log"
-    die "apt-get install failed for: ${pinned[*]} (its last lines above)"
+  trap 'rm -f "$log"' EXIT
+  apt_install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "$@" > "$log" 2>&1; }
+  if ! apt_install "${pinned[@]}"; then
+    # A security or point update of a library the base system has (zlib1g) makes its pinned -dev
+    # package uninstallable: the archive's current versions then, each difference said below.
+    echo "bootstrap: the pinned versions cannot be installed together here:"
+    grep -E "Depends:|^E:" "$log" | head -n 5 | sed 's/^ */  /'
+    echo "bootstrap: installing the archive's current versions instead"
+    if ! apt_install "${missing[@]}"; then
+      tail -n 20 "$log" >&2
+      die "apt-get install failed for: ${missing[*]} (its last lines above)"
+    fi
+    for pin in "${DEB_PACKAGES[@]}"; do
+      have="$(installed_version "${pin%%=*}")"
+      [[ -z "$have" || "$have" == "${pin#*=}" ]] || echo "bootstrap: ${pin%%=*} is $have here, uer-cc pins ${pin#*=}"
+    done
   fi
-  rm -f "$log"
 fi
 
 # LibTorch (the torch wheel) and the ecosystem's libraries that tests check uer-cc's files with
