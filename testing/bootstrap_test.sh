@@ -11,14 +11,13 @@
 #  (e) everything present: nothing installed, one line;
 #  (f) pip failing: exit 1 naming the lock file.
 # BOOTSTRAP=path/to/bootstrap.sh checks another version of the script (an old one fails (a)).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 bootstrap="${BOOTSTRAP:-$ws/tools/bootstrap.sh}"
 pins="$(sed -n '/^DEB_PACKAGES=(/,/^)/p' "$ws/tools/bootstrap.sh" | grep -o '[a-z0-9.+-]\+=[^ ]\+')"
 [[ $(wc -l <<< "$pins") -ge 20 ]] || fail "could not read DEB_PACKAGES from tools/bootstrap.sh"
 
 # The stand-ins read the machine they play from files in $M and log what they were asked in $M/log.
-stand_ins="$t/bin"
-mkdir -p "$stand_ins"
+stand_ins="$(mktemp -d "$t/bin.XXXXXX")"   # never a folder of the machine's own
 cat > "$stand_ins/dpkg-query" <<'SH'
 #!/bin/bash
 p="${@: -1}"

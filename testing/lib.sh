@@ -1,5 +1,7 @@
-# Sourced first by every shell test (uer_sh_test adds it to the data): where things are, and how a
-# test fails, skips and asks for what it needs.
+# Sourced first by every shell test (uer_sh_test adds it to the data), as
+#   source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
+# (a test must never go on without it): where things are, and how a test fails, skips and asks for
+# what it needs.
 #   ws      the workspace's runfiles root (tools are "$ws/tools/NAME")
 #   root    the source tree (its .venv/ is bootstrap's)
 #   shared  UER-py's data and goldens ($UER_SHARED_DIR, default ../shared beside the tree)
@@ -8,10 +10,12 @@
 # A missing prerequisite is never a silent pass: under CI (CI=true, as CI runs .ci/run) the test
 # fails naming it; elsewhere it prints "SKIP: ..." (tools/test.sh lists those lines).
 set -euo pipefail
+[[ -n "${TEST_SRCDIR:-}" && -n "${TEST_WORKSPACE:-}" ]] || { echo "FAIL: not under bazel test (no TEST_SRCDIR)"; exit 1; }
 ws="$TEST_SRCDIR/$TEST_WORKSPACE"
 root="$(dirname "$(dirname "$(readlink -f "$ws/testing/lib.sh")")")"
 shared="${UER_SHARED_DIR:-$root/../shared}"
 t="${TEST_TMPDIR:-$(mktemp -d)}"
+[[ -d "$t" && "$t" != / ]] || { echo "FAIL: no scratch folder ($t)"; exit 1; }
 python="${UER_VENV:-$root/.venv}/bin/python"
 
 fail() { echo "FAIL: $*"; exit 1; }

@@ -3,7 +3,7 @@
 # a LOG macro of their own (c10's, which drops INFO), so a file that includes glog and, through any
 # header, LibTorch logs nothing at INFO and nobody notices (the BERT converters' key reports and
 # --verify results were silent that way). core/log.cc is the one file that calls glog's LOG.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 checked=0; bad=0
 while IFS= read -r f; do
   rel=${f#"$ws/"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Core is linked into a process exactly once: every plugin .so must load libuer_core.so dynamically
 # (DT_NEEDED) and define none of core's symbols itself (TensorFlow's check_deps, done on the binary).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 bad=0
 n=0
 for so in "$@"; do

@@ -7,7 +7,7 @@
 # compatibility map (it translates UER-py's names of embeddings and targets), and
 # core/runtime/hf_config.cc, whose "bert" is HuggingFace's model_type (the BERT converters take the
 # heads from the plugins' own declarations: TargetFactory / TaskFactory::HuggingFaceBertHead).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 names=$(sed -n 's/^ *"[a-z_]*\/\([a-z_.]*\)": .*/\1/p' "$ws/plugins/builtin.bzl" | sort -u)
 [[ -n "$names" ]] || fail "no built-in plugin names read from plugins/builtin.bzl"
 alternation=$(echo "$names" | paste -sd'|')

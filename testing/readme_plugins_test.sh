@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's table of the plugins that ship equals plugins/builtin.bzl: every kind, every name.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 want="$(grep -o '"[a-z_]*/[a-z0-9_]*":' "$ws/plugins/builtin.bzl" | tr -d '":' | sort)"
 [[ $(wc -l <<< "$want") -ge 10 ]] || fail "could not read plugins/builtin.bzl"
 table="$(sed -n '/^Plugins that ship/,/^$/d; /^| kind | plugins |$/,/^$/p' "$ws/README.md")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # list_plugins loads a third-party plugin given by --plugins and by $UER_PLUGIN_PATH, prints its kind,
 # name and origin, and stops with a clear message on a plugin that does not exist.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 bin="$ws/tools/list_plugins"
 so="$ws/docs/examples/acme_encoder/libuer_encoder_acme_tiny.so"
 real=$(readlink -f "$so")

@@ -4,7 +4,7 @@
 # BUILD_WORKING_DIRECTORY). Every relative path means the folder the command was typed in: inputs
 # (../ included), outputs and their folders, lists (--model_list_path), --plugins; a typo is named
 # as typed, not as a runfiles path.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 w="$t/work"; here="$w/project/sub"
 mkdir -p "$here/in" "$w/plugins"
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h; do echo $c; done; } > "$here/in/vocab.txt"

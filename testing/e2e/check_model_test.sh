@@ -3,7 +3,7 @@
 # same weights under UER-py's current key names) to the same model, writes outputs equal to io.pt,
 # and what uer-cc writes loads in Python with torch.load to the same tensors. It refuses a truncated
 # checkpoint and a config of another size with clear messages.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared golden/bert_bert data/vocab/google_zh_vocab.txt
 g="$shared/golden/bert_bert"
 head -n 1000 "$shared/data/vocab/google_zh_vocab.txt" > "$t/vocab_1000.txt"

@@ -6,7 +6,7 @@
 #    (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
 #  - a rendezvous that times out says how many ranks joined and which are missing;
 #  - killing one rank makes the other exit non-zero, naming the lost rank, within the timeout.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 source "$ws/testing/e2e/cls_toy.sh"
 flags+=(--save_checkpoint_steps 4)
 "$ws/tools/pretrain" "${flags[@]}" --batch_size 8 --output_model_path "$t/one.bin" 2> "$t/one.log" || { tail "$t/one.log"; fail "one process"; }

@@ -4,7 +4,7 @@
 #    as one process on the same global batches;
 #  - SIGTERM mid-run saves a checkpoint and its state and exits 143; --resume continues, and the run
 #    ends with the weights an uninterrupted run ends with, bit for bit.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p x; do echo $c; done; } > "$t/vocab.txt"
 toy() {  # $1 rows, $2 offset: the label says whether the text holds an "x"
   echo -e "label\ttext_a"

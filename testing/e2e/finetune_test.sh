@@ -3,7 +3,7 @@
 # one sentence, on pairs and on DBQA (MRR) built from it, run_ner on MSRA-NER, both inference tools,
 # a pre-trained checkpoint as the start, and bad input (a label that is not an integer, a line with
 # the wrong number of columns, an empty file, a dev label unseen in train).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/datasets/small/book_review data/datasets/small/msra_ner data/vocab/google_zh_vocab.txt
 small="$shared/data/datasets/small"
 vocab="$shared/data/vocab/google_zh_vocab.txt"

@@ -5,7 +5,7 @@
 #  - convert_bert_from_uer_to_google writes the .index and .data files byte for byte as TensorFlow did;
 #  - uer -> Google -> uer is exact; --verify reads each written file back;
 #  - a damaged data file (one flipped byte: the CRC-32C), a truncated one and a missing index are named.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared golden/bert_bert/google/bert_model.ckpt.index
 g="$shared/golden/bert_bert/google"
 from_g="$ws/tools/convert_bert_from_google_to_uer"

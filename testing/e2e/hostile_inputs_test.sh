@@ -10,7 +10,7 @@
 #  - what a kill -9 left (removed at the next start); preprocess stopped by SIGTERM;
 #  - a full disk (a small tmpfs, where this machine lets the test mount one) during pretrain's and
 #    run_classifier's saves: the last good checkpoint loads and --resume succeeds once space is freed.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h x; do echo $c; done; } > "$t/vocab.txt"
 for i in $(seq 1 50); do echo "abcdefgh"; echo "hgfedcba"; echo "abchdefg"; done > "$t/corpus.txt"
 printf 'label\ttext_a\n' > "$t/train.tsv"; for i in $(seq 1 10); do printf '1\txabc\n0\tabcd\n'; done >> "$t/train.tsv"

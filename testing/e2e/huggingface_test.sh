@@ -11,7 +11,7 @@
 #    load_file reads uer-cc's file; --verify reads each written file back;
 #  - bad input: a git-LFS pointer, a truncated safetensors file, a BertForMaskedLM converted with
 #    --target bert (the absent nsp head named).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_python torch transformers safetensors
 golden="$shared/golden/bert_bert"
 from_hf="$ws/tools/convert_bert_from_huggingface_to_uer"

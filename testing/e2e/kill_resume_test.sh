@@ -4,7 +4,7 @@
 # with --resume; the run that ends this way has weights bit-identical to a run never stopped, and no
 # temporary file is left. (No handler runs on SIGKILL: what keeps this so is that every file is
 # written to a temporary name and renamed, and --resume takes the newest complete, intact pair.)
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
 vocab="$shared/data/vocab/google_zh_vocab.txt"
 export OMP_NUM_THREADS=1  # the same arithmetic in every run

@@ -9,7 +9,7 @@
 #    --world_size: its agent serves the store and every rank joins it as a client;
 #  - torchrun restarting a failed attempt (--max-restarts 1; rank 0 of attempt 0 fails at its first
 #    save, after the process group exists): attempt 1 uses fresh store keys and ends as the others.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_python torch
 source "$ws/testing/e2e/cls_toy.sh"
 flags+=(--save_checkpoint_steps 4 --dist_timeout 60)  # no --backend: gloo on a machine without CUDA

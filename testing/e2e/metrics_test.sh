@@ -6,7 +6,7 @@
 #  - run_classifier (2 epochs) records train/ values, dev/acc at each epoch's end and test/acc;
 #  - a resumed pretrain keeps the JSON lines up to its checkpoint and goes on without repeating a step;
 #  - an unwritable --tensorboard_dir is refused with exit 2 before training.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
 need_python tensorboard
 vocab="$shared/data/vocab/google_zh_vocab.txt"

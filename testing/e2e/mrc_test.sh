@@ -7,7 +7,7 @@
 #    on that file the F1 and EM that run_mrc reported for the same model and file;
 #  - bad input: a malformed JSON file, a training answer that is not in its context, a model that
 #    is not a run_mrc model: one line naming it, exit status 2.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/datasets/small/cmrc2018 data/vocab/google_zh_vocab.txt golden/bert_bert/model.bin golden/vocab_1000.txt
 data="$shared/data/datasets/small/cmrc2018"
 tools="$ws/tools"

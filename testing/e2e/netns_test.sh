@@ -3,7 +3,7 @@
 # pointing at the first one's address. Needs the rights to create namespaces (root, outside a
 # sandbox: the target is tagged "local"); skips with a message otherwise (fails under CI). The ranks' weights equal
 # one process's that sees the same global batch.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 command -v ip > /dev/null || skip "no ip command"
 a="uer_a_$$"; b="uer_b_$$"
 cleanup() { ip netns del "$a" 2> /dev/null || true; ip netns del "$b" 2> /dev/null || true; }

@@ -3,7 +3,7 @@
 # sentence pairs without masks, pretrain --target nsp learns them. 400 steps of 32 pairs see fewer
 # pairs than the dataset holds, so each report's accuracy is on pairs the model has not trained on;
 # it must end well above the majority class (random next is about 71% of this corpus's pairs).
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/corpora/book_review_bert.txt data/vocab/google_zh_vocab.txt
 corpus="$shared/data/corpora/book_review_bert.txt"
 vocab="$shared/data/vocab/google_zh_vocab.txt"

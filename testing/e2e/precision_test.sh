@@ -11,7 +11,7 @@
 #    the same weights, bit for bit, as the uninterrupted one;
 #  - refusals, exit 2 with one line: a CPU without bf16 (UER_CPU_NO_BF16=1 stands in for one), fp16
 #    on a CPU without it, an unknown name.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt data/datasets/small/book_review
 cpu_has avx512_bf16 amx_bf16 || cpu_lacks "native bf16 (avx512_bf16 or amx_bf16)"
 vocab="$shared/data/vocab/google_zh_vocab.txt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pretrain binary, stopped by SIGTERM mid-run, writes a checkpoint and its training state, exits
 # with 128+15, and --resume continues from there to the end.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p; do echo $c; done; } > "$t/vocab.txt"
 for d in $(seq 1 30); do echo "abcdefghijklmnop"; echo "ponmlkjihgfedcba"; echo; done > "$t/corpus.txt"
 "$ws/tools/preprocess" --corpus_path "$t/corpus.txt" --vocab_path "$t/vocab.txt" --dataset_path "$t/d.uer" \

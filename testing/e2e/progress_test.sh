@@ -4,7 +4,7 @@
 # its stage, each drawn and then redrawn in place ("\r", the line, erase to its end: at least two
 # draws of each tool's line) and cleared around the report lines; in a pipe none of them appears
 # and the plain report lines are all there is.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 command -v script > /dev/null || skip "no script(1) (util-linux)"
 { echo "[PAD]"; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h i j k l m n o p; do echo $c; done; } > "$t/vocab.txt"
 for d in $(seq 1 3000); do echo "abcdefghijklmnop"; echo "ponmlkjihgfedcba"; echo; done > "$t/corpus.txt"

@@ -10,7 +10,7 @@
 # seed's --world_size 8 --gpu_ranks 0..7 needs eight GPUs) and no --pretrained_model_path
 # (Google's model is not at hand). The root is laid as the seed's: models/ with the seed's
 # vocabularies and configs, corpora/, datasets/douban_book_review/.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/vocab/google_zh_vocab.txt data/corpora/book_review_bert.txt data/datasets/small/book_review
 r="$t/uer"   # the repository root a user of the seed stands in
 mkdir -p "$r/models" "$r/corpora" "$r/datasets/douban_book_review"

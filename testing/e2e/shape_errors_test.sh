@@ -2,7 +2,7 @@
 # A shape error deep inside a module ends every model-taking tool with a one-line message and exit
 # status 2, never an abort or a LibTorch backtrace: a config whose heads_num does not divide
 # hidden_size, and a checkpoint of another architecture.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 { echo "[PAD]"; for i in $(seq 1 99); do echo "[unused$i]"; done; printf '[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for c in a b c d e f g h x; do echo $c; done; } > "$t/vocab.txt"
 for i in $(seq 1 20); do echo "abcdefgh"; echo "hgfedcba"; done > "$t/corpus.txt"
 printf 'label\ttext_a\n' > "$t/train.tsv"; for i in $(seq 1 10); do printf '1\txabc\n0\tabcd\n'; done >> "$t/train.tsv"

@@ -6,7 +6,7 @@
 # lists them (also from their folder); preprocess and pretrain train the target (its report part,
 # a falling loss); the generic finetune and infer tools fine-tune and apply the task.
 # Skips (fails under CI) without g++ or without the torch wheel of tools/bootstrap.sh.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 ex="$ws/docs/examples"
 tools="$ws/tools"
 

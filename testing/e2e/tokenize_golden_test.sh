@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # //tools:tokenize reproduces UER-py's BertTokenizer ids (../shared/golden/tokenization) exactly, on
 # every line of all three files.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared golden/tokenization data/vocab/google_zh_vocab.txt data/vocab/google_uncased_en_vocab.txt
 bad=0
 for pair in book_review_dev_zh:google_zh_vocab news_commentary_zh_vocab:google_zh_vocab \

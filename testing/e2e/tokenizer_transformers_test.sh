@@ -4,7 +4,7 @@
 # depends on context, ligatures, combining marks, zero-width and control characters, full-width
 # forms, emoji and flags, CJK), with Google's uncased English and Chinese vocabularies; UER-py's
 # flavour (bert) differs on many of the same lines, which shows the lines test what they should.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_python transformers
 need_shared data/vocab/google_zh_vocab.txt data/vocab/google_uncased_en_vocab.txt
 vocabs="$shared/data/vocab"

@@ -9,7 +9,7 @@
 #  - multi_single_convert round-trips, dynamic_vocab_adapter and cloze_test run;
 #  - bad input: a missing file, a model without the head a tool needs, a vocabulary that does not
 #    match: one line naming it, exit status 2.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared golden/bert_bert golden/gpt_lm golden/scripts golden/vocab_1000.txt
 g="$shared/golden"
 tools="$ws/tools"

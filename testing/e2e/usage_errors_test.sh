@@ -2,7 +2,7 @@
 # Usage errors end a tool with exit status 2 and one line saying what is wrong, checked before any
 # data is read: an unknown flag (with the tool's flags listed), a value that does not parse, an
 # unknown optimizer or schedule (with the known ones), a learning rate that is not > 0.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 expect2() {  # NAME EXPECTED -- COMMAND...
   local name=$1 want=$2; shift 3
   set +e; "$@" > "$t/$name.out" 2> "$t/$name.err"; local rc=$?; set -e

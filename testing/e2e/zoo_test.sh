@@ -6,7 +6,7 @@
 # reads each checkpoint back. s2s: a corpus of source<TAB>target pairs made here (each target is
 # its source reversed), preprocess --target s2s and pretrain --target s2s, the loss falling as far.
 # Sizes that cannot work are refused naming the field.
-source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh"
+source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/corpora/book_review.txt data/vocab/google_zh_vocab.txt
 need_python torch
 corpus="$shared/data/corpora/book_review.txt"
