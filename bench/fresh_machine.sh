@@ -34,10 +34,14 @@ mkdir -p "$dir"
 rootfs="$dir/rootfs"
 say() { echo "fresh_machine: $*"; }
 cleanup() {
-  for m in "$rootfs/home/shared" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys"; do
+  for m in "$rootfs/home/shared" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs"; do
     mountpoint -q "$m" 2> /dev/null && umount -l "$m"
   done
-  [[ $keep == 1 ]] || rm -rf "$dir"
+  if grep -q " $dir/" /proc/mounts; then
+    say "something is still mounted under $dir: left as it is"
+  elif [[ $keep != 1 ]]; then
+    rm -rf "$dir"
+  fi
 }
 trap cleanup EXIT
 
@@ -50,11 +54,15 @@ say "debootstrap $((SECONDS - start)) s ($(du -sh "$rootfs" | cut -f1))"
 [[ -f /etc/pip.conf ]] && cp /etc/pip.conf "$rootfs/etc/pip.conf"
 cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+cp /etc/hosts "$rootfs/etc/hosts"   # a machine has one (localhost); mmdebstrap writes none
 
 # A clean clone of HEAD, with the shared data beside it as on a developer's machine.
 git clone -q "$ROOT" "$rootfs/home/uer-cc"
 git -C "$rootfs/home/uer-cc" checkout -q "$(git -C "$ROOT" rev-parse HEAD)"
 mkdir -p "$rootfs/home/shared"
+# The root a mount point of its own, as / is on a machine: unshare -m, ip netns and Bazel's
+# linux-sandbox need that.
+mount --bind "$rootfs" "$rootfs"
 if [[ -d "$shared" ]]; then mount --bind -o ro "$shared" "$rootfs/home/shared"; fi
 mount --bind /proc "$rootfs/proc"; mount --rbind /dev "$rootfs/dev"; mount --rbind /sys "$rootfs/sys"
 

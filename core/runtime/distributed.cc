@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include <c10/util/Exception.h>
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -36,6 +37,14 @@ struct Distributed::Impl {
 };
 
 namespace {
+
+// An exception's message in one line, without the C++ backtrace that LibTorch's c10::Error carries.
+std::string Brief(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10_error != nullptr ? c10_error->what_without_backtrace() : e.what();
+  if (const size_t nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+  return text;
+}
 
 std::string JoinedKey(int rank) { return absl::StrCat("joined/", rank); }
 std::string FailedKey(int rank) { return absl::StrCat("failed/", rank); }
@@ -85,6 +94,16 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
   }
   std::unique_ptr<Distributed> d(new Distributed(o));
   const std::string where = absl::StrCat(o.master_host, ":", o.master_port);
+  // A name that does not resolve is said now: LibTorch's store would retry it until the timeout,
+  // logging backtraces.
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (const int rc = getaddrinfo(o.master_host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": the master's address ", o.master_host,
+                                               " (--master_ip or the launcher's MASTER_ADDR) does not resolve: ",
+                                               gai_strerror(rc)));
+  }
+  freeaddrinfo(found);
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(o.master_port);
   so.isServer = o.rank == 0 && o.serve_store;
@@ -100,7 +119,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
                     : absl::StrCat("cannot reach the rendezvous store at ", where, " (",
                                    o.serve_store ? "rank 0 serves it" : "torchrun's agent serves it", ") within ",
                                    o.timeout.count(), " s"),
-        ": ", e.what()));
+        ": ", Brief(e)));
   }
   // Our own join barrier, so that a timeout can say who is missing.
   auto& store = d->impl_->store;
@@ -126,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": the rendezvous store at ", where, " failed: ", e.what()));
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": the rendezvous store at ", where, " failed: ", Brief(e)));
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("pg", store);
   try {
@@ -149,7 +168,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(const Distribu
       return absl::InvalidArgumentError(absl::StrCat("--backend must be nccl or gloo, got \"", o.backend, "\""));
     }
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": cannot build the ", o.backend, " process group: ", e.what()));
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, ": cannot build the ", o.backend, " process group: ", Brief(e)));
   }
   UER_LOG(INFO) << "rank " << o.rank << " of " << o.world_size << " joined at " << where << " (" << o.backend << ")";
   return d;
@@ -184,7 +203,7 @@ absl::Status Distributed::Broadcast(const std::vector<torch::Tensor>& tensors) {
       impl_->pg->broadcast(v, bo)->wait();
     }
   } catch (const std::exception& e) {
-    return Lost("the broadcast of the initial weights", e.what());
+    return Lost("the broadcast of the initial weights", Brief(e));
   }
   return absl::OkStatus();
 }
@@ -202,7 +221,7 @@ absl::Status Distributed::AllReduceSum(std::vector<double>* values, torch::Devic
   try {
     impl_->pg->allreduce(v)->wait();
   } catch (const std::exception& e) {
-    return Lost("the loss-count all-reduce", e.what());
+    return Lost("the loss-count all-reduce", Brief(e));
   }
   torch::Tensor sums = v[0].to(torch::kCPU);
   for (size_t i = 0; i < values->size(); ++i) (*values)[i] = sums[static_cast<int64_t>(i)].item<double>();
@@ -213,7 +232,7 @@ absl::Status Distributed::Barrier() {
   try {
     impl_->pg->barrier()->wait();
   } catch (const std::exception& e) {
-    return Lost("a barrier", e.what());
+    return Lost("a barrier", Brief(e));
   }
   return absl::OkStatus();
 }
@@ -249,7 +268,7 @@ struct GradientReducer::State {
       std::vector<at::Tensor> v{flat[b]};
       works[b] = pg->allreduce(v);
     } catch (const std::exception& e) {
-      if (error.empty()) error = e.what();
+      if (error.empty()) error = Brief(e);
     }
   }
   // Autograd has accumulated parameter i's gradient.
@@ -320,7 +339,7 @@ absl::Status GradientReducer::Finish(std::vector<double>* flags) {
     }
     if (flag_work) flag_work->wait();
   } catch (const std::exception& e) {
-    if (s.error.empty()) s.error = e.what();
+    if (s.error.empty()) s.error = Brief(e);
   }
   if (!s.error.empty()) return s.dist->Lost("the gradient all-reduce", s.error);
   const double inv = 1.0 / s.dist->world_size();

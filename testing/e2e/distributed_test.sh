@@ -5,6 +5,7 @@
 #    default), after it, and over accumulation micro-steps; so do two ranks started one by one as a cluster launcher would
 #    (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
 #  - a rendezvous that times out says how many ranks joined and which are missing;
+#  - a master whose name does not resolve: one line, no LibTorch backtrace;
 #  - killing one rank makes the other exit non-zero, naming the lost rank, within the timeout.
 source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 source "$ws/testing/e2e/cls_toy.sh"
@@ -99,6 +100,16 @@ rc=$?
 set -e
 [[ $rc != 0 ]] || fail "a lonely rank 0 succeeded"
 grep -q "timed out after 3 s: 1 of 2 ranks joined (0); missing: 1" "$t/alone.log" || { tail -3 "$t/alone.log"; fail "rendezvous message"; }
+
+# A master whose name does not resolve: rank 1 stops with one line, no LibTorch backtrace.
+set +e
+RANK=1 WORLD_SIZE=2 "$ws/tools/pretrain" "${flags[@]}" --batch_size 4 --world_size 2 \
+  --master_ip "tcp://no-such-host.invalid:$(port)" --dist_timeout 3 --output_model_path "$t/nohost.bin" 2> "$t/nohost.log"
+rc=$?
+set -e
+[[ $rc != 0 ]] || fail "a rank with an unresolvable master succeeded"
+grep -q "rank 1: the master's address no-such-host.invalid (--master_ip or the launcher's MASTER_ADDR) does not resolve" "$t/nohost.log" || { tail -3 "$t/nohost.log"; fail "unresolvable master: no message"; }
+! grep -q "frame #\|Exception raised from" "$t/nohost.log" || { tail -5 "$t/nohost.log"; fail "unresolvable master: a LibTorch backtrace"; }
 
 # Kill rank 1 mid-training: rank 0 must stop, naming it.
 long=("${flags[@]}" --total_steps 1000000 --save_checkpoint_steps 1000000)
