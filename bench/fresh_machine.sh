@@ -6,9 +6,9 @@
 #   bench/fresh_machine.sh [--dir DIR] [--commands main_job|test|both] [--ci] [--keep]
 #
 # --ci runs the test command as CI does (CI=true: a test whose prerequisite is missing fails).
-# The "fresh Debian 12" user has what mmdebstrap's apt variant installs (Essential: bash, coreutils,
-# apt, ...) plus ca-certificates and git to clone with: no python3, no compiler, no Bazel, no sudo
-# (root in the root). The registries are reached through this machine's settings: its apt sources
+# The "fresh Debian 12" user has what mmdebstrap's minbase variant installs (Debian's packages of
+# priority required: bash, coreutils, apt, mount, ...) plus ca-certificates and git to clone with:
+# no python3, no compiler, no Bazel, no iproute2, no sudo (root in the root). The registries are reached through this machine's settings: its apt sources
 # and keyrings, /etc/pip.conf and the CA bundle it names are copied in; no other variable of this
 # machine's environment goes in. UER-py's shared data is bind-mounted beside the clone (the tests
 # read it) and read-only. Needs root (apt-get install mmdebstrap, mounts). Prints one line a step:
@@ -47,7 +47,7 @@ trap cleanup EXIT
 
 command -v mmdebstrap > /dev/null || { apt-get update -qq && apt-get install -y -qq mmdebstrap > /dev/null; }
 start=$SECONDS
-mmdebstrap --quiet --variant=apt --include=ca-certificates,git bookworm "$rootfs" /etc/apt/sources.list.d/debian.sources
+mmdebstrap --quiet --variant=minbase --include=ca-certificates,git bookworm "$rootfs" /etc/apt/sources.list.d/debian.sources
 say "debootstrap $((SECONDS - start)) s ($(du -sh "$rootfs" | cut -f1))"
 
 # The registries as this machine reaches them (mmdebstrap wrote its apt sources already).
