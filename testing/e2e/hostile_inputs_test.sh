@@ -188,13 +188,15 @@ export -f fail expect no_temporaries
 pt_s=$(declare -p pt model cls pre)
 # A mount namespace of its own (as root), or a user namespace with one (as anyone, where the kernel allows it).
 mount_ns=()
-if unshare -m true 2> /dev/null; then
+if ! command -v mount > /dev/null; then
+  :  # no mount(8) (util-linux's mount package)
+elif unshare -m true 2> /dev/null; then
   mount_ns=(unshare -m)
 elif unshare -rm true 2> /dev/null; then
   mount_ns=(unshare -rm)
 fi
 if [[ ${#mount_ns[@]} -gt 0 ]] ||
-    skip_part "full disk" "this machine lets the test mount no tmpfs (unshare -m and unshare -rm both refused)"; then
+    skip_part "full disk" "this machine lets the test mount no tmpfs (no mount(8), or unshare -m and unshare -rm both refused)"; then
   "${mount_ns[@]}" --propagation private bash -c "$pt_s; $(cat "$t/full_disk.sh")"
 fi
 
