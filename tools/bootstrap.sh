@@ -137,23 +137,4 @@ if [[ -n "$differ" ]]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK" \
     || die "pip could not install $LOCK into $VENV (its message above)"
 fi
-
-# UER-py's vocabularies at the seed's paths (models/google_zh_vocab.txt, ...), so that the seed's
-# commands run as typed from the repository root: linked from UER-py's data ($UER_SHARED_DIR, or
-# ../shared) when it is at hand. They are UER-py's files and are not committed here.
-if [[ -d "$ROOT/models" ]]; then
-  shared="${UER_SHARED_DIR:-$ROOT/../shared}"
-  absent=()
-  for v in google_zh_vocab.txt google_uncased_en_vocab.txt google_cased_en_vocab.txt reserved_vocab.txt; do
-    [[ -e "$ROOT/models/$v" ]] && continue
-    if [[ -s "$shared/data/vocab/$v" ]]; then
-      ln -s "$(cd "$shared/data/vocab" && pwd)/$v" "$ROOT/models/$v"
-    else
-      absent+=("models/$v")
-    fi
-  done
-  if [[ ${#absent[@]} -gt 0 ]]; then
-    echo "bootstrap: ${absent[*]} not here (UER-py's vocabularies: copy them from UER-py's models/ folder, or set UER_SHARED_DIR)"
-  fi
-fi
 echo "bootstrap: ready (Debian packages and $VENV)"

@@ -8,16 +8,13 @@
 # Shortened: step and epoch counts, a corpus and data sets of a few hundred lines, one layer of
 # BERT base's width (--layers_num 1; 12 layers take minutes a step on two cores), one process (the
 # seed's --world_size 8 --gpu_ranks 0..7 needs eight GPUs) and no --pretrained_model_path
-# (Google's model is not at hand). The root is laid as the seed's: models/ with the seed's
-# vocabularies and configs, corpora/, datasets/douban_book_review/.
+# (Google's model is not at hand). The root is laid as the seed's: the repository's models/ (the
+# seed's vocabularies and configs), corpora/ and datasets/douban_book_review/ from UER-py's data.
 source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
-need_shared data/vocab/google_zh_vocab.txt data/corpora/book_review_bert.txt data/datasets/small/book_review
+need_shared data/corpora/book_review_bert.txt data/corpora/book_review.txt data/datasets/small/book_review
 r="$t/uer"   # the repository root a user of the seed stands in
 mkdir -p "$r/models" "$r/corpora" "$r/datasets/douban_book_review"
-cp "$ws"/models/*.json "$r/models/"
-for v in google_zh_vocab.txt google_uncased_en_vocab.txt google_cased_en_vocab.txt reserved_vocab.txt; do
-  cp "$shared/data/vocab/$v" "$r/models/"
-done
+cp "$ws"/models/*.json "$ws"/models/*_vocab.txt "$r/models/"   # the repository's models/, as the seed's
 head -600 "$shared/data/corpora/book_review_bert.txt" > "$r/corpora/book_review_bert.txt"
 head -300 "$shared/data/corpora/book_review.txt" > "$r/corpora/book_review.txt"
 cp "$shared"/data/datasets/small/book_review/*.tsv "$r/datasets/douban_book_review/"
