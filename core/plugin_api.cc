@@ -2,6 +2,7 @@
 // dynamic_cast works across plugins) and model assembly.
 #include "core/plugin_api.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace uer::core {
@@ -29,6 +30,19 @@ TaskFactory::~TaskFactory() = default;
 Evaluator::~Evaluator() = default;
 PredictionWriter::~PredictionWriter() = default;
 TaskData::~TaskData() = default;
+
+std::string TaskDataContext::Option(const std::string& name) const {
+  auto it = options.find(name);
+  return it == options.end() ? std::string() : it->second;
+}
+bool TaskDataContext::BoolOption(const std::string& name) const {
+  bool v = false;
+  return absl::SimpleAtob(Option(name), &v) && v;
+}
+int64_t TaskDataContext::IntOption(const std::string& name) const {
+  int64_t v = 0;
+  return absl::SimpleAtoi(Option(name), &v) ? v : 0;
+}
 
 void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
                        StateDict* state) {

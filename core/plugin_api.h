@@ -222,8 +222,13 @@ class PredictionWriter {
 struct TaskDataContext {
   std::shared_ptr<const Vocab> vocab;
   const Tokenizer* tokenizer = nullptr;  // the config's tokenizer
-  // The task's options from the tool, by flag name ("mean_reciprocal_rank" -> "true", ...).
+  // The task's options (TaskFactory::Options) by name, as text, defaults filled in; beside them
+  // what the tool passes on ("labels_num" when given).
   std::map<std::string, std::string> options;
+  // One option's value: "" (false, 0) when absent.
+  std::string Option(const std::string& name) const;
+  bool BoolOption(const std::string& name) const;
+  int64_t IntOption(const std::string& name) const;
 };
 
 // A task's reader, evaluator and prediction writer, for one run (run_classifier's, run_ner's, ...).
@@ -252,15 +257,16 @@ class TaskData {
 
 // ---- Factories, one interface per kind -------------------------------------------------------------
 
-// A head's counterpart among transformers' BERT classes, which a target or task declares so that
-// the model converters (convert_bert_*, --target NAME) and the tools reading a HuggingFace folder
-// can move it: the class that holds it, and the name of each of its tensors there. A head without
-// one is refused by the converters, naming those that have one.
-struct HuggingFaceHead {
-  std::string architecture;  // "BertForMaskedLM", "BertForSequenceClassification", ...
+// A module's tensors under transformers' BERT names, which a plugin declares so that the model
+// converters (convert_bert_*, --target NAME), the tools reading a HuggingFace folder and the
+// TensorFlow converters (whose Google names follow from these) can move it.
+struct HuggingFaceKeys {
   // (uer-cc key, transformers key without the "bert." prefix), e.g.
   // ("target.mlm_linear_1.weight", "cls.predictions.transform.dense.weight").
   std::vector<std::pair<std::string, std::string>> keys;
+  // Rows that uer-cc's tensor holds above transformers' (UER-py's segment embedding keeps row 0
+  // for the padding): zeros coming in, dropped going out. By uer-cc key.
+  std::map<std::string, int64_t> leading_rows;
   // The keys of a linear layer (weight, bias) and of a LayerNorm (uer-cc's gamma and beta,
   // transformers' weight and bias).
   void AddLinear(const std::string& uer, const std::string& hf) {
@@ -273,6 +279,13 @@ struct HuggingFaceHead {
   }
 };
 
+// A head's counterpart among transformers' BERT classes, declared by a target or task: the class
+// that holds it and its tensors there. A head without one is refused by the converters, naming
+// those that have one.
+struct HuggingFaceHead : HuggingFaceKeys {
+  std::string architecture;  // "BertForMaskedLM", "BertForSequenceClassification", ...
+};
+
 template <typename Product, PluginKind K>
 class ModuleFactory : public FactoryBase {
  public:
@@ -282,15 +295,26 @@ class ModuleFactory : public FactoryBase {
   virtual absl::Status Validate(const v1::ModelConfig& config) const { return absl::OkStatus(); }
   virtual absl::StatusOr<std::shared_ptr<Product>> Create(const v1::ModelConfig& config,
                                                           const BuildContext& ctx) const = 0;
+  // The keys, relative to the module ("word_embedding.weight"), of the tensors whose rows are the
+  // vocabulary's, older names included: what adapting a model to another vocabulary changes.
+  virtual std::vector<std::string> VocabularyRows() const { return {}; }
 };
 
 class EmbeddingFactory : public ModuleFactory<Embedding, PluginKind::kEmbedding> {
  public:
   ~EmbeddingFactory() override;
+  // The embedding's part of a BERT in transformers (BertEmbeddings); none: not convertible.
+  virtual std::optional<HuggingFaceKeys> HuggingFaceBertKeys(const v1::ModelConfig& config) const {
+    return std::nullopt;
+  }
 };
 class EncoderFactory : public ModuleFactory<Encoder, PluginKind::kEncoder> {
  public:
   ~EncoderFactory() override;
+  // The encoder's part of a BERT in transformers (BertEncoder) with config.layers_num() layers.
+  virtual std::optional<HuggingFaceKeys> HuggingFaceBertKeys(const v1::ModelConfig& config) const {
+    return std::nullopt;
+  }
 };
 class TargetFactory : public ModuleFactory<Target, PluginKind::kTarget> {
  public:

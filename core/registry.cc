@@ -5,6 +5,7 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/log.h"
@@ -24,6 +25,43 @@ const char* KindName(PluginKind kind) {
     case PluginKind::kTargetData: return "target_data";
   }
   return "unknown";
+}
+
+const char* OptionTypeName(PluginOption::Type type) {
+  switch (type) {
+    case PluginOption::Type::kBool: return "bool";
+    case PluginOption::Type::kInt64: return "int64";
+    case PluginOption::Type::kDouble: return "double";
+    case PluginOption::Type::kString: return "string";
+  }
+  return "unknown";
+}
+
+namespace {
+bool ParsesAs(PluginOption::Type type, const std::string& value) {
+  bool b;
+  int64_t i;
+  double d;
+  switch (type) {
+    case PluginOption::Type::kBool: return absl::SimpleAtob(value, &b);
+    case PluginOption::Type::kInt64: return absl::SimpleAtoi(value, &i);
+    case PluginOption::Type::kDouble: return absl::SimpleAtod(value, &d);
+    case PluginOption::Type::kString: return true;
+  }
+  return false;
+}
+}  // namespace
+
+absl::StatusOr<std::map<std::string, std::string>> ResolveOptions(const std::vector<PluginOption>& declared,
+                                                                  std::map<std::string, std::string> given) {
+  for (const PluginOption& o : declared) {
+    auto [it, added] = given.emplace(o.name, o.default_value);
+    if (!ParsesAs(o.type, it->second)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", o.name, " ", it->second, ": not a valid ", OptionTypeName(o.type)));
+    }
+  }
+  return given;
 }
 
 const std::vector<PluginKind>& AllKinds() {

@@ -4,7 +4,7 @@
 //
 //   UER_REGISTER_FACTORY(LstmEncoderFactory);
 //
-// Static initializers only *enqueue* the factory. Core's loader (core/loader.h) opens a plugin,
+// Static initializers only *enqueue* the factory. Core's loader (core/runtime/loader.h) opens a plugin,
 // checks its version stamp and then commits the queued factories with the plugin's path as their
 // origin, or discards them. Factories linked into a binary directly are committed lazily as
 // "builtin". Lookups:
@@ -14,6 +14,7 @@
 #define UER_CORE_REGISTRY_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,21 @@ const char* KindName(PluginKind kind);
 // All kinds, in a fixed order.
 const std::vector<PluginKind>& AllKinds();
 
+// An option a plugin reads. The tools that run the plugin offer it as a flag --NAME (a tool flag of
+// the same name and type is shared); the plugin gets the values as text, defaults filled in.
+struct PluginOption {
+  enum class Type { kBool, kInt64, kDouble, kString };
+  std::string name;
+  Type type = Type::kString;
+  std::string default_value;  // as typed on a command line: "false", "128", "0.5", ""
+  std::string help;
+};
+const char* OptionTypeName(PluginOption::Type type);  // "bool", "int64", "double", "string"
+// `declared`'s values: `given`'s where it has one, else the default; names `given` has beyond the
+// declared ones stay. A value that does not parse as its type is InvalidArgument naming --NAME.
+absl::StatusOr<std::map<std::string, std::string>> ResolveOptions(const std::vector<PluginOption>& declared,
+                                                                  std::map<std::string, std::string> given);
+
 // Base of every factory. Each kind derives an interface from it (EncoderFactory, ...).
 class FactoryBase {
  public:
@@ -42,6 +58,8 @@ class FactoryBase {
   virtual std::string name() const = 0;
   virtual std::string help() const = 0;
   virtual std::string stability() const { return "stable"; }
+  // The options this plugin reads (a task's --doc_stride, ...), offered by the tools as flags.
+  virtual std::vector<PluginOption> Options() const { return {}; }
 };
 
 struct RegistryEntry {
@@ -56,7 +74,7 @@ namespace registry {
 // Registers `factory` under its kind and name. A name that exists already is AlreadyExists and the
 // message names both origins.
 absl::Status Register(std::unique_ptr<FactoryBase> factory, const std::string& origin);
-// Removes a registration (for tests; see testing/registry_override.h).
+// Removes a registration (for tests: testing/test_util.h).
 void Unregister(PluginKind kind, std::string_view name);
 // NotFound lists the sorted names of that kind, and a close name if there is one. Before it says
 // NotFound it asks the resolver (the loader's lazy built-in plugins) to load that name.

@@ -69,6 +69,22 @@ TEST(RegistryTest, ListIsSortedAndUnregisterRemoves) {
   EXPECT_TRUE(registry::Names(PluginKind::kTokenizer).empty());
 }
 
+TEST(RegistryTest, ResolveOptionsFillsDefaultsAndChecksTypes) {
+  using Type = PluginOption::Type;
+  const std::vector<PluginOption> declared = {{"stride", Type::kInt64, "128", "h"},
+                                              {"verbose", Type::kBool, "false", "h"},
+                                              {"column", Type::kString, "text_a", "h"}};
+  ASSERT_OK_AND_ASSIGN(auto values, ResolveOptions(declared, {{"stride", "64"}, {"labels_num", "3"}}));
+  EXPECT_EQ(values.at("stride"), "64");       // given
+  EXPECT_EQ(values.at("verbose"), "false");   // the default
+  EXPECT_EQ(values.at("column"), "text_a");
+  EXPECT_EQ(values.at("labels_num"), "3");    // not declared: passed on
+  EXPECT_THAT(ResolveOptions(declared, {{"stride", "wide"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--stride wide: not a valid int64")));
+  EXPECT_THAT(ResolveOptions(declared, {{"verbose", "maybe"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--verbose maybe: not a valid bool")));
+}
+
 TEST(RegistryTest, KindNames) {
   std::vector<std::string> names;
   for (PluginKind k : AllKinds()) names.push_back(KindName(k));

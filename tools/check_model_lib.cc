@@ -32,7 +32,7 @@ absl::Status CheckFinetuned(const CheckModelOptions& o, const core::StateDict& s
     core::TaskDataContext ctx;
     ctx.vocab = shared_vocab;
     ctx.tokenizer = tokenizer.get();
-    ctx.options = {{"require_label_map", "false"}};
+    UER_ASSIGN_OR_RETURN(ctx.options, core::ResolveOptions(factory->Options(), {{"require_label_map", "false"}}));
     UER_ASSIGN_OR_RETURN(std::unique_ptr<core::TaskData> data, factory->CreateData(ctx));
     core::v1::ModelConfig config = o.config;
     absl::Status st = data->PrepareInference(o.load_model_path, state, &config);

@@ -20,6 +20,7 @@ DEFINE_uint64(seed, 7, "Seed of the new words' rows.");
 int main(int argc, char** argv) {
   uer::tools::InitTool("Adapts a checkpoint to a new vocabulary.\nUsage: dynamic_vocab_adapter --old_model_path M "
                        "--old_vocab_path V --new_vocab_path W --new_model_path OUT", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
   uer::tools::VocabAdapterOptions o;
   o.old_model_path = FLAGS_old_model_path;
   o.old_vocab_path = FLAGS_old_vocab_path;

@@ -19,6 +19,7 @@ DEFINE_string(word_embedding_path, "", "Same as --output_word_embedding_path (UE
 int main(int argc, char** argv) {
   uer::tools::InitTool("Writes a model's word embeddings as word2vec text.\nUsage: extract_embeddings --vocab_path V "
                        "--pretrained_model_path M --output_word_embedding_path OUT", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
   uer::tools::ExtractEmbeddingsOptions o;
   o.vocab_path = FLAGS_vocab_path;
   o.load_model_path = FLAGS_pretrained_model_path.empty() ? FLAGS_load_model_path : FLAGS_pretrained_model_path;

@@ -21,7 +21,6 @@ DEFINE_string(train_path, "", "Path of the trainset (training).");
 DEFINE_string(dev_path, "", "Path of the devset (training).");
 DEFINE_string(test_path, "", "Path of the testset.");
 DEFINE_string(prediction_path, "", "Path of the prediction file (inference).");
-DEFINE_string(label2id_path, "", "NER label map (inference); default: LOAD_MODEL_PATH.labels.json, written by run_ner.");
 // Model options beside tools/model_flags.cc's.
 DEFINE_int64(batch_size, 64, "Batch size.");
 DEFINE_int64(seq_length, 128, "Sequence length.");
@@ -41,12 +40,6 @@ DEFINE_int64(fp16_scale_window, 2000, "--precision fp16: good steps in a row aft
 DEFINE_string(tensorboard_dir, "", "Write TensorBoard event files here (rank 0): the report's values, learning rate, tokens/s, gradient norm, MFU, dev metrics; view with tensorboard --logdir.");
 DEFINE_string(metrics_path, "", "Write the same values as JSON lines here (one object a report; a resumed run keeps the lines up to its checkpoint).");
 DEFINE_bool(skip_bad_lines, false, "Skip (and count) malformed lines instead of stopping at the first.");
-// Evaluation and output.
-DEFINE_bool(mean_reciprocal_rank, false, "Evaluation metrics for DBQA dataset (needs a qid column).");
-DEFINE_bool(output_logits, false, "Write the logits (classifier inference).");
-DEFINE_bool(output_prob, false, "Write the probabilities (classifier inference).");
-DEFINE_int64(doc_stride, 128, "Characters a context window moves by (mrc).");
-DEFINE_int64(max_answer_length, 64, "The longest answer span in tokens (mrc).");
 // Training loop.
 DEFINE_string(task, "", "The task plugin: classifier, ner, or a plugin's (finetune and infer).");
 DEFINE_int64(accumulation_steps, 1, "Specific steps to accumulate gradient.");
@@ -63,6 +56,7 @@ DEFINE_int32(dist_timeout, 600, "Seconds to wait for the other ranks at the rend
 DECLARE_int32(labels_num);
 DECLARE_string(sub_vocab_path);
 DECLARE_string(config_path);
+DECLARE_string(plugins);
 
 namespace uer::tools {
 
@@ -81,19 +75,31 @@ bool IsSet(const char* name) {
   return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
 }
 
-std::map<std::string, std::string> TaskOptions() {
+// The task's options (its flags), and --labels_num when given.
+std::map<std::string, std::string> TaskOptions(const std::string& task) {
   std::map<std::string, std::string> o;
-  o["mean_reciprocal_rank"] = FLAGS_mean_reciprocal_rank ? "true" : "false";
-  o["output_logits"] = FLAGS_output_logits ? "true" : "false";
-  o["output_prob"] = FLAGS_output_prob ? "true" : "false";
-  o["label2id_path"] = FLAGS_label2id_path;
-  o["doc_stride"] = std::to_string(FLAGS_doc_stride);
-  o["max_answer_length"] = std::to_string(FLAGS_max_answer_length);
+  if (auto f = core::registry::Find(core::PluginKind::kTask, task); f.ok()) o = PluginOptionValues(**f);
   if (IsSet("labels_num")) o["labels_num"] = std::to_string(FLAGS_labels_num);
   return o;
 }
 
 }  // namespace
+
+void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task) {
+  InitTool(usage, argc, argv, [&task](int argc, char** argv) {
+    // The task and the plugin that may bring it, before the command line is checked.
+    const std::string name = task.empty() ? CommandLineValue(argc, argv, "task") : task;
+    if (name.empty()) return;
+    FLAGS_plugins = CommandLineValue(argc, argv, "plugins");
+    LoadPluginsFromFlags();
+    auto factory = core::registry::Find(core::PluginKind::kTask, name);
+    if (!factory.ok()) {
+      std::cerr << "error: --task " << name << ": " << factory.status().message() << std::endl;
+      std::_Exit(2);
+    }
+    OfferPluginOptions(**factory);
+  });
+}
 
 int RunFinetuneTool(const std::string& task) {
   LoadPluginsFromFlags();
@@ -103,7 +109,7 @@ int RunFinetuneTool(const std::string& task) {
   if (!config->has_tokenizer()) config->set_tokenizer(FLAGS_tokenizer);
   runtime::FinetuneOptions o;
   o.task = task.empty() ? FLAGS_task : task;
-  o.task_options = TaskOptions();
+  o.task_options = TaskOptions(o.task);
   o.pretrained_model_path = FLAGS_pretrained_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.vocab_path = FLAGS_vocab_path;
@@ -167,7 +173,7 @@ int RunInferTool(const std::string& task) {
   if (!config->has_tokenizer()) config->set_tokenizer(FLAGS_tokenizer);
   runtime::InferOptions o;
   o.task = task.empty() ? FLAGS_task : task;
-  o.task_options = TaskOptions();
+  o.task_options = TaskOptions(o.task);
   o.load_model_path = FLAGS_load_model_path;
   o.vocab_path = FLAGS_vocab_path;
   o.sub_vocab_path = FLAGS_sub_vocab_path;

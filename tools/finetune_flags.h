@@ -3,8 +3,8 @@
 // (tools/finetune_flags.cc). A tool sets its own defaults before parsing, then hands over:
 //
 //   uer::tools::SetFlagDefault("batch_size", "32");
-//   uer::tools::InitTool(...);
-//   return uer::tools::RunFinetuneTool("ner");   // "" = the --task flag
+//   uer::tools::InitTaskTool(..., "ner");         // "" = the --task flag
+//   return uer::tools::RunFinetuneTool("ner");
 // The model flags (--config_path, --embedding, --encoder, --labels_num ...) come from model_flags.cc.
 #ifndef UER_TOOLS_FINETUNE_FLAGS_H_
 #define UER_TOOLS_FINETUNE_FLAGS_H_
@@ -12,6 +12,10 @@
 #include <string>
 
 namespace uer::tools {
+
+// InitTool for a tool that runs `task` (empty: the --task on the command line): its options become
+// flags of the tool (the task's plugin loaded first, from --plugins).
+void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task);
 
 // Changes a flag's default (what --help shows and what applies when the flag is not given).
 void SetFlagDefault(const char* name, const std::string& value);

@@ -7,9 +7,9 @@
 #include "tools/tool_common.h"
 
 int main(int argc, char** argv) {
-  uer::tools::InitTool("Fine-tunes a model on a downstream task.\nUsage: finetune --task NAME --vocab_path V "
+  uer::tools::InitTaskTool("Fine-tunes a model on a downstream task.\nUsage: finetune --task NAME --vocab_path V "
                        "--train_path T --dev_path D [--test_path E] [--pretrained_model_path M] [--config_path C] "
                        "[--output_model_path O]",
-                       &argc, &argv);
+                       &argc, &argv, "");
   return uer::tools::RunFinetuneTool("");
 }

@@ -7,8 +7,8 @@
 #include "tools/tool_common.h"
 
 int main(int argc, char** argv) {
-  uer::tools::InitTool("Predicts with a fine-tuned model.\nUsage: infer --task NAME --load_model_path M --vocab_path V "
+  uer::tools::InitTaskTool("Predicts with a fine-tuned model.\nUsage: infer --task NAME --load_model_path M --vocab_path V "
                        "--test_path T --prediction_path P [--config_path C]",
-                       &argc, &argv);
+                       &argc, &argv, "");
   return uer::tools::RunInferTool("");
 }

@@ -9,8 +9,8 @@
 #include "tools/tool_common.h"
 
 int main(int argc, char** argv) {
-  uer::tools::InitTool("Classifies a TSV with a fine-tuned model.\nUsage: run_classifier_infer --load_model_path M "
+  uer::tools::InitTaskTool("Classifies a TSV with a fine-tuned model.\nUsage: run_classifier_infer --load_model_path M "
                        "--vocab_path V --test_path T --prediction_path P [--config_path C] [--output_logits] "
-                       "[--output_prob]", &argc, &argv);
+                       "[--output_prob]", &argc, &argv, "classifier");
   return uer::tools::RunInferTool("classifier");
 }

@@ -11,8 +11,8 @@
 
 
 int main(int argc, char** argv) {
-  uer::tools::InitTool("Fine-tunes a classifier.\nUsage: run_classifier --vocab_path V --train_path T --dev_path D "
+  uer::tools::InitTaskTool("Fine-tunes a classifier.\nUsage: run_classifier --vocab_path V --train_path T --dev_path D "
                        "[--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
-                       &argc, &argv);
+                       &argc, &argv, "classifier");
   return uer::tools::RunFinetuneTool("classifier");
 }

@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   uer::tools::SetFlagDefault("seq_length", "100");
   uer::tools::SetFlagDefault("tokenizer", "char");
-  uer::tools::InitTool("Answers questions with a fine-tuned run_mrc model.\nUsage: run_mrc_infer --load_model_path M "
-                       "--vocab_path V --test_path T --prediction_path P [--config_path C]", &argc, &argv);
+  uer::tools::InitTaskTool("Answers questions with a fine-tuned run_mrc model.\nUsage: run_mrc_infer --load_model_path M "
+                       "--vocab_path V --test_path T --prediction_path P [--config_path C]", &argc, &argv, "mrc");
   return uer::tools::RunInferTool("mrc");
 }

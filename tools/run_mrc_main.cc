@@ -11,8 +11,8 @@ int main(int argc, char** argv) {
   uer::tools::SetFlagDefault("seq_length", "100");
   uer::tools::SetFlagDefault("tokenizer", "char");
   uer::tools::SetFlagDefault("learning_rate", "3e-5");
-  uer::tools::InitTool("Fine-tunes reading comprehension (span extraction).\nUsage: run_mrc --vocab_path V --train_path T "
+  uer::tools::InitTaskTool("Fine-tunes reading comprehension (span extraction).\nUsage: run_mrc --vocab_path V --train_path T "
                        "--dev_path D [--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
-                       &argc, &argv);
+                       &argc, &argv, "mrc");
   return uer::tools::RunFinetuneTool("mrc");
 }

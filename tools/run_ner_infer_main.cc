@@ -9,7 +9,7 @@
 #include "tools/tool_common.h"
 
 int main(int argc, char** argv) {
-  uer::tools::InitTool("Tags a TSV (text_a: space-separated tokens) with a fine-tuned model.\nUsage: run_ner_infer --load_model_path M "
-                       "--vocab_path V --test_path T --prediction_path P [--config_path C] [--label2id_path L]", &argc, &argv);
+  uer::tools::InitTaskTool("Tags a TSV (text_a: space-separated tokens) with a fine-tuned model.\nUsage: run_ner_infer --load_model_path M "
+                       "--vocab_path V --test_path T --prediction_path P [--config_path C] [--label2id_path L]", &argc, &argv, "ner");
   return uer::tools::RunInferTool("ner");
 }

@@ -10,8 +10,8 @@
 int main(int argc, char** argv) {
   uer::tools::SetFlagDefault("output_model_path", "./models/ner_model.bin");
   uer::tools::SetFlagDefault("batch_size", "32");
-  uer::tools::InitTool("Fine-tunes a sequence tagger (NER).\nUsage: run_ner --vocab_path V --train_path T --dev_path D "
+  uer::tools::InitTaskTool("Fine-tunes a sequence tagger (NER).\nUsage: run_ner --vocab_path V --train_path T --dev_path D "
                        "[--test_path E] [--pretrained_model_path M] [--config_path C] [--output_model_path O]",
-                       &argc, &argv);
+                       &argc, &argv, "ner");
   return uer::tools::RunFinetuneTool("ner");
 }

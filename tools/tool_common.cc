@@ -182,7 +182,60 @@ std::vector<std::string>& MutableOriginalArgv() {
 
 const std::vector<std::string>& OriginalArgv() { return MutableOriginalArgv(); }
 
-void InitTool(const char* usage, int* argc, char*** argv) {
+std::string CommandLineValue(int argc, char** argv, const std::string& name) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    a.erase(0, a[1] == '-' ? 2 : 1);
+    if (a == name && i + 1 < argc) return argv[i + 1];
+    if (absl::StartsWith(a, name + "=")) return a.substr(name.size() + 1);
+  }
+  return "";
+}
+
+namespace {
+// A new gflag whose value lives as long as the process (gflags keeps pointers to all of it).
+template <typename T>
+void NewFlag(const core::PluginOption& o, const std::string& origin, T value) {
+  new gflags::FlagRegisterer(strdup(o.name.c_str()), strdup(o.help.c_str()), strdup(origin.c_str()), new T(value),
+                             new T(value));
+}
+}  // namespace
+
+void OfferPluginOptions(const core::FactoryBase& plugin) {
+  const std::string origin = absl::StrCat(core::KindName(plugin.kind()), " ", plugin.name());
+  for (const core::PluginOption& o : plugin.Options()) {
+    const std::string type = core::OptionTypeName(o.type);
+    gflags::CommandLineFlagInfo info;
+    if (gflags::GetCommandLineFlagInfo(o.name.c_str(), &info)) {
+      if (info.type == type) continue;  // the tool's own flag, read by the plugin too
+      std::cerr << "error: " << origin << " declares option --" << o.name << " (" << type << "), but this tool's --"
+                << o.name << " is " << info.type << std::endl;
+      std::_Exit(2);
+    }
+    bool b = false;
+    int64_t i = 0;
+    double d = 0;
+    switch (o.type) {
+      case core::PluginOption::Type::kBool: NewFlag(o, origin, absl::SimpleAtob(o.default_value, &b) && b); break;
+      case core::PluginOption::Type::kInt64: NewFlag<int64_t>(o, origin, absl::SimpleAtoi(o.default_value, &i) ? i : 0); break;
+      case core::PluginOption::Type::kDouble: NewFlag(o, origin, absl::SimpleAtod(o.default_value, &d) ? d : 0.0); break;
+      case core::PluginOption::Type::kString: NewFlag(o, origin, o.default_value); break;
+    }
+  }
+}
+
+std::map<std::string, std::string> PluginOptionValues(const core::FactoryBase& plugin) {
+  std::map<std::string, std::string> values;
+  for (const core::PluginOption& o : plugin.Options()) {
+    gflags::CommandLineFlagInfo info;
+    if (gflags::GetCommandLineFlagInfo(o.name.c_str(), &info)) values[o.name] = info.current_value;
+  }
+  return values;
+}
+
+void InitTool(const char* usage, int* argc, char*** argv, const std::function<void(int argc, char** argv)>& before_check) {
   MutableOriginalArgv().assign(*argv, *argv + *argc);
   // MKL may otherwise change its thread count with the machine's load, and with it the rounding of
   // a run: a resumed run would no longer be bit-identical to an uninterrupted one.
@@ -192,6 +245,7 @@ void InitTool(const char* usage, int* argc, char*** argv) {
   JoinRankList(argc, argv);
   RenameSeedFlags(*argc, *argv);
   gflags::SetUsageMessage(usage);
+  if (before_check) before_check(*argc, *argv);
   CheckFlags(*argc, *argv);
   gflags::SetVersionString("uer-cc 0.1.0");
   gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);

@@ -8,17 +8,32 @@
 #ifndef UER_TOOLS_TOOL_COMMON_H_
 #define UER_TOOLS_TOOL_COMMON_H_
 
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/registry.h"
 
 namespace uer::tools {
 
 // Parses gflags (removing them from argv), starts glog (to stderr) and installs the failure handler.
-void InitTool(const char* usage, int* argc, char*** argv);
+// `before_check` runs on the command line (in the user's folder) before its flags are checked: where
+// a tool declares the flags of the plugins it will run (OfferPluginOptions).
+void InitTool(const char* usage, int* argc, char*** argv,
+              const std::function<void(int argc, char** argv)>& before_check = nullptr);
+
+// The value of --NAME on a command line not yet parsed ("--name=v", "--name v"); empty if absent.
+std::string CommandLineValue(int argc, char** argv, const std::string& name);
+
+// Makes each option `plugin` declares a flag of this tool (a tool flag of the same name and type is
+// shared; another type exits with status 2, naming both).
+void OfferPluginOptions(const core::FactoryBase& plugin);
+// The current values of `plugin`'s options (their flags), by name.
+std::map<std::string, std::string> PluginOptionValues(const core::FactoryBase& plugin);
 
 // The command line as the process got it (before flags were parsed): what a launcher hands its ranks.
 const std::vector<std::string>& OriginalArgv();

@@ -174,10 +174,16 @@ absl::StatusOr<torch::Tensor> WordEmbedding(const std::string& path, const State
     if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
     state = *std::move(c);
   }
+  // The embedding's tensor over the vocabulary, as the embedding plugins declare it.
+  std::set<std::string> words;
+  for (const std::string& k : runtime::VocabularyRowKeys()) {
+    if (absl::StartsWith(k, "embedding.")) words.insert(k);
+  }
+  if (words.empty()) return absl::InternalError("no embedding plugin declares its rows over the vocabulary");
   for (const auto& [key, t] : state) {
     absl::string_view k = key;
     absl::ConsumePrefix(&k, "module.");
-    if (k == "embedding.word_embedding.weight" || k == "embedding.word.embedding.weight") {
+    if (words.count(std::string(k))) {
       if (t.dim() != 2) {
         return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, " is ", c10::str(t.sizes()), ", not [vocab, emb]"));
       }
@@ -185,7 +191,7 @@ absl::StatusOr<torch::Tensor> WordEmbedding(const std::string& path, const State
     }
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(path, " has no word embedding (embedding.word_embedding.weight)"));
+      absl::StrCat(path, " has no word embedding (", absl::StrJoin(words, " or "), ")"));
 }
 
 }  // namespace
@@ -347,13 +353,11 @@ absl::Status AdaptVocab(const VocabAdapterOptions& o, std::ostream& out) {
     return absl::InvalidArgumentError(absl::StrCat(o.old_model_path, " holds HuggingFace's key names: convert it with "
                                                    "convert_bert_from_huggingface_to_uer first"));
   }
-  // The tensors indexed by the vocabulary: UER-py's word embeddings (the model's and s2s's
-  // decoder's) and its output layers over the vocabulary (mlm, lm, bilm, s2s), any key generation.
-  auto vocab_indexed = [](absl::string_view k) {
+  // The tensors indexed by the vocabulary, as the plugins declare them, any key generation.
+  const std::set<std::string> vocabulary_rows = runtime::VocabularyRowKeys();
+  auto vocab_indexed = [&vocabulary_rows](absl::string_view k) {
     absl::ConsumePrefix(&k, "module.");
-    return absl::EndsWith(k, "word_embedding.weight") || absl::EndsWith(k, "word.embedding.weight") ||
-           absl::StartsWith(k, "target.mlm_linear_2.") || absl::StartsWith(k, "target.mlm.linear_2.") ||
-           (absl::StartsWith(k, "target.") && absl::StrContains(k, "output_layer."));
+    return vocabulary_rows.count(std::string(k)) > 0;
   };
   std::vector<int64_t> old_rows(new_vocab.size(), -1);
   int64_t kept = 0;

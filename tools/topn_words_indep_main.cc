@@ -20,6 +20,7 @@ DEFINE_int32(topn, 20, "How many nearest words to print.");
 int main(int argc, char** argv) {
   uer::tools::InitTool("Prints the nearest words of each target word by word embedding.\nUsage: topn_words_indep "
                        "--pretrained_model_path M --vocab_path V --cand_vocab_path C --target_words_path W", &argc, &argv);
+  uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
   uer::tools::TopnWordsIndepOptions o;
   o.load_model_path = FLAGS_pretrained_model_path.empty() ? FLAGS_load_model_path : FLAGS_pretrained_model_path;
   o.vocab_path = FLAGS_vocab_path;

@@ -76,7 +76,7 @@ absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& voca
   core::TaskDataContext ctx;
   ctx.vocab = s.vocab;
   ctx.tokenizer = s.tokenizer.get();
-  ctx.options = options;
+  UER_ASSIGN_OR_RETURN(ctx.options, core::ResolveOptions(factory->Options(), options));
   UER_ASSIGN_OR_RETURN(s.task, factory->CreateData(ctx));
   std::vector<std::string> needed = s.task->NeededTokens();
   needed.insert(needed.begin(), "[PAD]");

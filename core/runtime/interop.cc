@@ -337,7 +337,11 @@ std::vector<std::pair<std::string, core::HuggingFaceHead>> DeclaredHeads(core::P
 
 // The head of `target`, a target or task plugin's name, as the plugin declares it; none: no head.
 absl::StatusOr<core::HuggingFaceHead> HeadOf(const std::string& target) {
-  if (target == kNoHead) return core::HuggingFaceHead{"BertModel", {}};
+  if (target == kNoHead) {
+    core::HuggingFaceHead none;
+    none.architecture = "BertModel";
+    return none;
+  }
   std::optional<core::HuggingFaceHead> head;
   if (auto t = core::FindFactory<core::TargetFactory>(target); t.ok()) {
     head = (*t)->HuggingFaceBertHead();
@@ -354,30 +358,29 @@ absl::StatusOr<core::HuggingFaceHead> HeadOf(const std::string& target) {
                                                  absl::StrJoin(names, ", ")));
 }
 
-// (uer-cc key, HuggingFace key without the "bert." prefix) of a BERT's tensors with `head`. The
-// segment embedding is listed too; its rows are handled by the callers.
-std::vector<std::pair<std::string, std::string>> BertPairs(int64_t layers, const core::HuggingFaceHead& head) {
-  core::HuggingFaceHead body;
-  body.keys = {
-      {"embedding.word_embedding.weight", "embeddings.word_embeddings.weight"},
-      {"embedding.position_embedding.weight", "embeddings.position_embeddings.weight"},
-      {"embedding.segment_embedding.weight", "embeddings.token_type_embeddings.weight"},
-  };
-  body.AddLayerNorm("embedding.layer_norm", "embeddings.LayerNorm");
-  for (int64_t i = 0; i < layers; ++i) {
-    const std::string u = absl::StrCat("encoder.transformer.", i, "."), h = absl::StrCat("encoder.layer.", i, ".");
-    body.AddLinear(u + "self_attn.linear_layers.0", h + "attention.self.query");
-    body.AddLinear(u + "self_attn.linear_layers.1", h + "attention.self.key");
-    body.AddLinear(u + "self_attn.linear_layers.2", h + "attention.self.value");
-    body.AddLinear(u + "self_attn.final_linear", h + "attention.output.dense");
-    body.AddLayerNorm(u + "layer_norm_1", h + "attention.output.LayerNorm");
-    body.AddLinear(u + "feed_forward.linear_1", h + "intermediate.dense");
-    body.AddLinear(u + "feed_forward.linear_2", h + "output.dense");
-    body.AddLayerNorm(u + "layer_norm_2", h + "output.LayerNorm");
+// The body of a BERT conversion with `layers` layers: the default config's embedding and encoder
+// (UER-py's), as they declare themselves.
+absl::StatusOr<core::HuggingFaceKeys> BertBody(int64_t layers) {
+  core::v1::ModelConfig c;
+  c.set_layers_num(static_cast<int32_t>(layers));
+  UER_ASSIGN_OR_RETURN(const core::EmbeddingFactory* embedding, core::FindFactory<core::EmbeddingFactory>(c.embedding()));
+  UER_ASSIGN_OR_RETURN(const core::EncoderFactory* encoder, core::FindFactory<core::EncoderFactory>(c.encoder()));
+  std::optional<core::HuggingFaceKeys> e = embedding->HuggingFaceBertKeys(c), n = encoder->HuggingFaceBertKeys(c);
+  if (!e || !n) {
+    return absl::InternalError(absl::StrCat("embedding ", c.embedding(), " or encoder ", c.encoder(),
+                                            " declares no HuggingFace BERT keys"));
   }
-  std::vector<std::pair<std::string, std::string>> p = std::move(body.keys);
-  p.insert(p.end(), head.keys.begin(), head.keys.end());
-  return p;
+  e->keys.insert(e->keys.end(), n->keys.begin(), n->keys.end());
+  e->leading_rows.insert(n->leading_rows.begin(), n->leading_rows.end());
+  return *std::move(e);
+}
+
+// The body's and `head`'s keys.
+absl::StatusOr<core::HuggingFaceKeys> BertPairs(int64_t layers, const core::HuggingFaceHead& head) {
+  UER_ASSIGN_OR_RETURN(core::HuggingFaceKeys all, BertBody(layers));
+  all.keys.insert(all.keys.end(), head.keys.begin(), head.keys.end());
+  all.leading_rows.insert(head.leading_rows.begin(), head.leading_rows.end());
+  return all;
 }
 
 // The (normalised) key that holds HuggingFace tensor `h` in a file whose keys `has` tells: `h`
@@ -415,15 +418,23 @@ std::string BertHeadsIn(const StateDict& hf) {
 }
 
 int64_t BertLayersNum(const StateDict& state) {
-  int64_t n = 0;
-  for (const auto& [k, v] : state) {
-    for (const char* prefix : {"encoder.transformer.", "encoder.layer.", "bert.encoder.layer."}) {
-      if (!absl::StartsWith(k, prefix)) continue;
-      const std::string rest = k.substr(std::strlen(prefix));
-      n = std::max<int64_t>(n, std::atoll(rest.c_str()) + 1);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : state) keys.insert(NormalizedHfKey(k));
+  std::set<std::string> before;  // the keys of a body with one layer less
+  for (int64_t layers = 1;; ++layers) {
+    absl::StatusOr<core::HuggingFaceKeys> body = BertBody(layers);
+    if (!body.ok()) return 0;
+    bool found = false, added = false;
+    std::set<std::string> now;
+    for (const auto& [u, h] : body->keys) {
+      now.insert(u);
+      if (before.count(u)) continue;
+      added = true;
+      found = found || keys.count(u) || keys.count(NormalizedHfKey(h));
     }
+    if (!added || !found) return layers - 1;
+    before = std::move(now);
   }
-  return n;
 }
 
 absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::string& target, KeyReport* report) {
@@ -440,7 +451,8 @@ absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::st
   std::set<std::string> used;
   StateDict out;
   auto has = [&](const std::string& k) { return src.count(k) > 0; };
-  for (const auto& [u, h] : BertPairs(layers, head)) {
+  UER_ASSIGN_OR_RETURN(const core::HuggingFaceKeys pairs, BertPairs(layers, head));
+  for (const auto& [u, h] : pairs.keys) {
     const std::string key = HfSourceOf(h, has);
     if (key.empty()) {
       report->absent.push_back(h);
@@ -456,12 +468,11 @@ absl::StatusOr<StateDict> BertFromHuggingFace(const StateDict& hf, const std::st
     used.insert(it->first);
     report->mapped.push_back(original[it->first]);
     torch::Tensor t = it->second;
-    if (h == "embeddings.token_type_embeddings.weight") {
-      if (t.dim() != 2 || t.size(0) != 2) {
-        return absl::InvalidArgumentError(absl::StrCat("token_type_embeddings has shape ", c10::str(t.sizes()),
-                                                       ": uer-cc's segment embedding takes 2 token types"));
+    if (auto rows = pairs.leading_rows.find(u); rows != pairs.leading_rows.end()) {
+      if (t.dim() != 2) {
+        return absl::InvalidArgumentError(absl::StrCat(original[it->first], " has shape ", c10::str(t.sizes()), ", not 2-d"));
       }
-      t = torch::cat({torch::zeros({1, t.size(1)}, t.options()), t});  // UER-py's row 0 (padding)
+      t = torch::cat({torch::zeros({rows->second, t.size(1)}, t.options()), t});
     }
     out.emplace_back(u, t);
   }
@@ -487,7 +498,8 @@ absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::str
   const std::string prefix = head.keys.empty() ? "" : "bert.";
   std::set<std::string> used;
   StateDict out;
-  for (const auto& [u, h] : BertPairs(layers, head)) {
+  UER_ASSIGN_OR_RETURN(const core::HuggingFaceKeys pairs, BertPairs(layers, head));
+  for (const auto& [u, h] : pairs.keys) {
     auto it = src.find(u);
     if (it == src.end()) {
       report->absent.push_back(u);
@@ -496,12 +508,12 @@ absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::str
     used.insert(u);
     report->mapped.push_back(u);
     torch::Tensor t = it->second;
-    if (u == "embedding.segment_embedding.weight") {
-      if (t.dim() != 2 || t.size(0) != 3) {
-        return absl::InvalidArgumentError(absl::StrCat("embedding.segment_embedding.weight has shape ", c10::str(t.sizes()),
-                                                       ": expected 3 rows (padding and two segments)"));
+    if (auto rows = pairs.leading_rows.find(u); rows != pairs.leading_rows.end()) {
+      if (t.dim() != 2 || t.size(0) <= rows->second) {
+        return absl::InvalidArgumentError(absl::StrCat(u, " has shape ", c10::str(t.sizes()), ": expected more than ",
+                                                       rows->second, " rows"));
       }
-      t = t.slice(0, 1, 3);  // HuggingFace's two token types; UER-py's row 0 is dropped
+      t = t.slice(0, rows->second);
     }
     out.emplace_back(IsHeadKey(h) ? h : prefix + h, t);
   }

@@ -214,6 +214,26 @@ std::string KeyGeneration(const StateDict& state) {
   return "unknown";
 }
 
+std::set<std::string> VocabularyRowKeys() {
+  core::registry::ResolveAll();
+  std::set<std::string> keys;
+  for (const core::RegistryEntry& e : core::registry::List()) {
+    std::vector<std::string> rows;
+    std::string prefix;
+    if (const auto* f = dynamic_cast<const core::EmbeddingFactory*>(e.factory)) {
+      rows = f->VocabularyRows();
+      prefix = "embedding.";
+    } else if (const auto* f = dynamic_cast<const core::TargetFactory*>(e.factory)) {
+      rows = f->VocabularyRows();
+      prefix = "target.";
+    } else if (const auto* f = dynamic_cast<const core::TaskFactory*>(e.factory)) {
+      rows = f->VocabularyRows();
+    }
+    for (const std::string& r : rows) keys.insert(prefix + r);
+  }
+  return keys;
+}
+
 StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state) {
   for (auto& [key, value] : state) {
     if (absl::StartsWith(key, "module.")) key = key.substr(7);  // a DataParallel/DDP wrapper

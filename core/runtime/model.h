@@ -8,6 +8,7 @@
 #define UER_CORE_RUNTIME_MODEL_H_
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,10 @@ std::string KeyGeneration(const StateDict& state);
 // Renames the keys of other generations to the names the modules register: drops a DataParallel
 // "module." prefix, then lets each module rename its own keys (PluginModule::UpgradeKeys).
 StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state);
+
+// The keys, in a model's state dict, of the tensors whose rows are the vocabulary's, as the
+// embedding, target and task plugins declare them (VocabularyRows; all built-in plugins loaded).
+std::set<std::string> VocabularyRowKeys();
 
 struct LoadOptions {
   // Fine-tuning starts from a pre-trained model without its target: missing target.* keys are fine.

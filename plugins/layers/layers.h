@@ -149,6 +149,8 @@ void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state);
 // The MLM head's tensors (MlmHead, under "target.") under transformers' names (cls.predictions.*:
 // its decoder weight and bias included, which transformers' files may leave out when tied).
 void AddMlmHeadKeys(core::HuggingFaceHead* head);
+// The MLM head's tensors over the vocabulary (relative to the target), older names included.
+std::vector<std::string> MlmHeadVocabularyRows();
 
 // Per row of [N, V] logits: -log softmax[target] and the argmax (a fused kernel on CPU).
 std::tuple<torch::Tensor, torch::Tensor> SoftmaxNll(const torch::Tensor& logits, const torch::Tensor& target);

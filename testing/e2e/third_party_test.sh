@@ -4,7 +4,8 @@
 # libuer_core.so and libuer_modules.so): the acme.tiny encoder (through its old wrapper script), the
 # acme.length target with its torch-free data side, and the acme.keyword task. Then list_plugins
 # lists them (also from their folder); preprocess and pretrain train the target (its report part,
-# a falling loss); the generic finetune and infer tools fine-tune and apply the task.
+# a falling loss); the generic finetune and infer tools fine-tune and apply the task, which brings its
+# own flag (--keyword_column) and its own HuggingFace head keys (convert_bert_from_uer_to_huggingface).
 # Skips (fails under CI) without g++ or without the torch wheel of tools/bootstrap.sh.
 source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 ex="$ws/docs/examples"
@@ -161,4 +162,35 @@ rows=$(($(wc -l < "$t/prediction.tsv") - 1))
 tail -n +2 "$t/prediction.tsv" > "$t/predicted"
 if grep -v -q -x "[01]" "$t/predicted"; then fail "a prediction that is not 0 or 1"; fi
 echo "finetune and infer --task acme.keyword: $rows predictions"
+
+# ---- (vi) The task's own flag and HuggingFace keys, declared by the plugin alone. ---------------------
+"$tools/finetune" --task acme.keyword --plugins="$task_so" --help > "$t/help.out" 2>&1 || true
+grep -q -- "-keyword_column (The column that holds the text.)" "$t/help.out" ||
+  { cat "$t/help.out"; fail "finetune --task acme.keyword --help does not show the task's --keyword_column"; }
+rc=0
+"$tools/finetune" --task classifier --keyword_column words --train_path x 2> "$t/other_task.err" || rc=$?
+[[ $rc == 2 ]] && grep -q "unknown flag --keyword_column" "$t/other_task.err" ||
+  { cat "$t/other_task.err"; fail "--keyword_column without acme.keyword: exit $rc, expected 2 and an unknown flag"; }
+for f in train dev; do sed '1s/text_a/words/' "$t/$f.tsv" > "$t/${f}_words.tsv"; done
+words=(--task acme.keyword --plugins="$task_so" --train_path "$t/train_words.tsv" --dev_path "$t/dev_words.tsv"
+       --vocab_path "$t/vocab.txt" --config_path "$ws/models/bert/tiny.pbtxt" --tokenizer space --epochs_num 1
+       --batch_size 8 --seq_length 16 --output_model_path "$t/words.bin")
+rc=0
+"$tools/finetune" "${words[@]}" > /dev/null 2> "$t/words_default.log" || rc=$?
+[[ $rc == 2 ]] && grep -q 'has no column "text_a"' "$t/words_default.log" ||
+  { cat "$t/words_default.log"; fail "a words column without --keyword_column: exit $rc, expected 2 naming text_a"; }
+"$tools/finetune" "${words[@]}" --keyword_column words > "$t/words.out" 2> "$t/words.log" ||
+  { cat "$t/words.log"; fail "finetune --keyword_column words"; }
+grep -q "^best dev accuracy" "$t/words.out" || fail "--keyword_column words: no \"best dev accuracy\" line"
+"$tools/convert_bert_from_uer_to_huggingface" --plugins="$task_so" --target acme.keyword --verify \
+  --input_model_path "$t/keyword.bin" --output_model_path "$t/keyword_hf.bin" > "$t/convert.out" 2> "$t/convert.log" ||
+  { cat "$t/convert.log"; fail "convert_bert_from_uer_to_huggingface --target acme.keyword"; }
+"$python" - "$t/keyword.bin" "$t/keyword_hf.bin" <<'PY' || fail "the HuggingFace file does not hold the task's head"
+import sys, torch
+uer, hf = (torch.load(p, map_location="cpu") for p in sys.argv[1:])
+for ours, theirs in (("output_layer.weight", "classifier.weight"), ("output_layer.bias", "classifier.bias")):
+    assert torch.equal(uer[ours], hf[theirs]), (ours, theirs, sorted(hf)[:5])
+assert "bert.encoder.layer.0.output.dense.weight" in hf, sorted(hf)[:5]
+PY
+echo "acme.keyword's --keyword_column and HuggingFace head (classifier.*) work without touching the tree"
 echo PASS

@@ -10,7 +10,10 @@
 //       --vocab_path vocab.txt --config_path models/bert/tiny.pbtxt --tokenizer space
 //       --test_path test.tsv --prediction_path prediction.tsv
 //
-// Data: a TSV whose header names the columns text_a and label (0 or 1; not needed for inference).
+// Data: a TSV whose header names the columns text_a (or the --keyword_column option's) and label (0
+// or 1; not needed for inference). The task declares its option and its HuggingFace keys itself: the
+// tools offer --keyword_column, and convert_bert_from_uer_to_huggingface --target acme.keyword writes
+// output_layer as transformers' "classifier".
 // A row is [CLS] and the tokens of text_a, cut or padded to seq_length (segment 1 on the tokens, 0 on
 // the padding). The keyword is whatever the labels mark: the head learns it.
 // Module: output_layer (hidden_size -> 2) on memory_bank[:, 0] (top-level key output_layer, beside
@@ -158,8 +161,9 @@ class KeywordPredictionWriter : public uer::core::PredictionWriter {
 class KeywordData : public uer::core::TaskData {
  public:
   // `tokenizer` belongs to the tool and outlives this object.
-  KeywordData(std::shared_ptr<const uer::core::Vocab> vocab, const uer::core::Tokenizer* tokenizer)
-      : vocab_(std::move(vocab)), tokenizer_(tokenizer) {}
+  KeywordData(std::shared_ptr<const uer::core::Vocab> vocab, const uer::core::Tokenizer* tokenizer,
+              std::string text_column)
+      : vocab_(std::move(vocab)), tokenizer_(tokenizer), text_column_(std::move(text_column)) {}
 
   absl::Status PrepareTraining(const std::string& train_path, const TaskReadOptions& options,
                                uer::core::v1::ModelConfig* config) override {
@@ -203,7 +207,7 @@ class KeywordData : public uer::core::TaskData {
     const std::vector<std::string> header = absl::StrSplit(lines[0], '\t');
     std::map<std::string, size_t> columns;
     for (size_t i = 0; i < header.size(); ++i) columns.emplace(header[i], i);
-    std::vector<std::string> required = {"text_a"};
+    std::vector<std::string> required = {text_column_};
     if (o.with_labels) required.push_back("label");
     for (const std::string& r : required) {
       if (columns.count(r) == 0) {
@@ -211,7 +215,7 @@ class KeywordData : public uer::core::TaskData {
                                                        ") has no column \"", r, "\""));
       }
     }
-    const size_t text_col = columns.at("text_a");
+    const size_t text_col = columns.at(text_column_);
     const size_t label_col = o.with_labels ? columns.at("label") : 0;
 
     int64_t skipped = 0;
@@ -278,6 +282,7 @@ class KeywordData : public uer::core::TaskData {
  private:
   std::shared_ptr<const uer::core::Vocab> vocab_;
   const uer::core::Tokenizer* tokenizer_;
+  std::string text_column_;
 };
 
 // ---- The factory ---------------------------------------------------------------------------------------
@@ -287,6 +292,17 @@ class KeywordTaskFactory : public uer::core::TaskFactory {
   std::string name() const override { return "acme.keyword"; }
   std::string help() const override { return "example: whether a text holds a keyword ([CLS], 2 classes)"; }
   std::string stability() const override { return "example"; }
+  std::vector<uer::core::PluginOption> Options() const override {
+    return {{"keyword_column", uer::core::PluginOption::Type::kString, "text_a", "The column that holds the text."}};
+  }
+  // transformers has no class for this head; its tensors take BERT's classifier names, under a class
+  // of this task's own.
+  std::optional<uer::core::HuggingFaceHead> HuggingFaceBertHead() const override {
+    uer::core::HuggingFaceHead h;
+    h.architecture = "AcmeKeywordForSequenceClassification";
+    h.AddLinear("output_layer", "classifier");
+    return h;
+  }
   absl::StatusOr<std::shared_ptr<uer::core::Task>> Create(const uer::core::v1::ModelConfig& c,
                                                           const uer::core::BuildContext&) const override {
     return std::shared_ptr<uer::core::Task>(std::make_shared<KeywordTask>(c.hidden_size()));
@@ -302,7 +318,8 @@ class KeywordTaskFactory : public uer::core::TaskFactory {
                                                        " token (task acme.keyword needs it)"));
       }
     }
-    return std::unique_ptr<uer::core::TaskData>(new KeywordData(context.vocab, context.tokenizer));
+    return std::unique_ptr<uer::core::TaskData>(
+        new KeywordData(context.vocab, context.tokenizer, context.Option("keyword_column")));
   }
 };
 

@@ -42,6 +42,17 @@ class BertEmbeddingFactory : public core::EmbeddingFactory {
  public:
   std::string name() const override { return "bert"; }
   std::string help() const override { return "word + position + segment embeddings, LayerNorm, dropout"; }
+  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight", "word.embedding.weight"}; }
+  // transformers' BertEmbeddings; UER-py's segment embedding keeps row 0 for the padding.
+  std::optional<core::HuggingFaceKeys> HuggingFaceBertKeys(const core::v1::ModelConfig&) const override {
+    core::HuggingFaceKeys k;
+    k.keys = {{"embedding.word_embedding.weight", "embeddings.word_embeddings.weight"},
+              {"embedding.position_embedding.weight", "embeddings.position_embeddings.weight"},
+              {"embedding.segment_embedding.weight", "embeddings.token_type_embeddings.weight"}};
+    k.leading_rows["embedding.segment_embedding.weight"] = 1;
+    k.AddLayerNorm("embedding.layer_norm", "embeddings.LayerNorm");
+    return k;
+  }
   absl::StatusOr<std::shared_ptr<core::Embedding>> Create(const core::v1::ModelConfig& c,
                                                           const core::BuildContext& ctx) const override {
     if (ctx.vocab_size <= 0) return absl::InvalidArgumentError("needs the vocabulary size");

@@ -31,6 +31,7 @@ class WordEmbeddingFactory : public core::EmbeddingFactory {
  public:
   std::string name() const override { return "word"; }
   std::string help() const override { return "word embeddings, LayerNorm, dropout"; }
+  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight", "word.embedding.weight"}; }
   absl::StatusOr<std::shared_ptr<core::Embedding>> Create(const core::v1::ModelConfig& c,
                                                           const core::BuildContext& ctx) const override {
     if (ctx.vocab_size <= 0) return absl::InvalidArgumentError("needs the vocabulary size");

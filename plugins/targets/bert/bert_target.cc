@@ -46,13 +46,15 @@ class BertTargetFactory : public core::TargetFactory {
  public:
   std::string name() const override { return "bert"; }
   std::string help() const override { return "masked LM + next sentence prediction"; }
+  std::vector<std::string> VocabularyRows() const override { return layers::MlmHeadVocabularyRows(); }
   absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<BertTarget>(c, ctx.vocab_size));
   }
   // transformers' BertForPreTraining: the nsp head as the pooler and cls.seq_relationship.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
-    core::HuggingFaceHead h{"BertForPreTraining", {}};
+    core::HuggingFaceHead h;
+    h.architecture = "BertForPreTraining";
     h.AddLinear("target.nsp_linear_1", "pooler.dense");
     h.AddLinear("target.nsp_linear_2", "cls.seq_relationship");
     layers::AddMlmHeadKeys(&h);

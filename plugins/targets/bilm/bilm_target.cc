@@ -43,6 +43,7 @@ class BilmTargetFactory : public core::TargetFactory {
  public:
   std::string name() const override { return "bilm"; }
   std::string help() const override { return "bidirectional LM (forward and backward halves)"; }
+  std::vector<std::string> VocabularyRows() const override { return {"output_layer.weight", "output_layer.bias"}; }
   absl::Status Validate(const core::v1::ModelConfig& c) const override {
     if (c.hidden_size() % 2 != 0) return absl::InvalidArgumentError("field \"hidden_size\" must be even");
     return absl::OkStatus();

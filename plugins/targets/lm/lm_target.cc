@@ -36,6 +36,7 @@ class LmTargetFactory : public core::TargetFactory {
  public:
   std::string name() const override { return "lm"; }
   std::string help() const override { return "language model (next token)"; }
+  std::vector<std::string> VocabularyRows() const override { return {"output_layer.weight", "output_layer.bias"}; }
   absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<LmTarget>(c, ctx.vocab_size));

@@ -29,12 +29,14 @@ class MlmTargetFactory : public core::TargetFactory {
  public:
   std::string name() const override { return "mlm"; }
   std::string help() const override { return "masked LM"; }
+  std::vector<std::string> VocabularyRows() const override { return layers::MlmHeadVocabularyRows(); }
   absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<MlmTarget>(c, ctx.vocab_size));
   }
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
-    core::HuggingFaceHead h{"BertForMaskedLM", {}};
+    core::HuggingFaceHead h;
+    h.architecture = "BertForMaskedLM";
     layers::AddMlmHeadKeys(&h);
     return h;
   }

@@ -95,6 +95,9 @@ class S2sTargetFactory : public core::TargetFactory {
  public:
   std::string name() const override { return "s2s"; }
   std::string help() const override { return "LSTM decoder (options s2s.decoder_input: shifted | seed)"; }
+  std::vector<std::string> VocabularyRows() const override {
+    return {"embedding_layer.weight", "output_layer.weight", "output_layer.bias"};
+  }
   absl::Status Validate(const core::v1::ModelConfig& c) const override {
     auto it = c.options().find(kDecoderInput);
     if (it != c.options().end() && it->second != "shifted" && it->second != "seed") {

@@ -138,11 +138,6 @@ double MeanReciprocalRank(const std::vector<int64_t>& qids, const std::vector<in
 
 namespace {
 
-bool Flag(const core::TaskDataContext& c, const char* name) {
-  auto it = c.options.find(name);
-  return it != c.options.end() && (it->second == "true" || it->second == "1");
-}
-
 std::vector<int64_t> Values(const torch::Tensor& t) {
   torch::Tensor c = t.to(torch::kLong).contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
@@ -209,7 +204,7 @@ class ClassifierWriter : public core::PredictionWriter {
 class ClassifierData_ : public core::TaskData {
  public:
   explicit ClassifierData_(const core::TaskDataContext& c)
-      : context_(c), mrr_(Flag(c, "mean_reciprocal_rank")) {}
+      : context_(c), mrr_(c.BoolOption("mean_reciprocal_rank")) {}
 
   absl::Status PrepareTraining(const std::string& train_path, const core::TaskReadOptions& o,
                                core::v1::ModelConfig* config) override {
@@ -293,7 +288,7 @@ class ClassifierData_ : public core::TaskData {
     return std::make_unique<ClassifierEvaluator>(data, labels_num_, mrr_, full);
   }
   std::unique_ptr<core::PredictionWriter> NewPredictionWriter(const core::TaskDataset&) const override {
-    return std::make_unique<ClassifierWriter>(Flag(context_, "output_logits"), Flag(context_, "output_prob"));
+    return std::make_unique<ClassifierWriter>(context_.BoolOption("output_logits"), context_.BoolOption("output_prob"));
   }
 
  private:

@@ -77,10 +77,17 @@ class ClassifierTaskFactory : public core::TaskFactory {
  public:
   std::string name() const override { return "classifier"; }
   std::string help() const override { return "sequence classification (run_classifier): pooling, tanh layer, softmax"; }
+  std::vector<core::PluginOption> Options() const override {
+    using Type = core::PluginOption::Type;
+    return {{"mean_reciprocal_rank", Type::kBool, "false", "Evaluation metrics for DBQA dataset (needs a qid column)."},
+            {"output_logits", Type::kBool, "false", "Write the logits (inference)."},
+            {"output_prob", Type::kBool, "false", "Write the probabilities (inference)."}};
+  }
   // transformers' BertForSequenceClassification: its pooler (dense + tanh on [CLS]) is
   // output_layer_1, its classifier output_layer_2.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
-    core::HuggingFaceHead h{"BertForSequenceClassification", {}};
+    core::HuggingFaceHead h;
+    h.architecture = "BertForSequenceClassification";
     h.AddLinear("output_layer_1", "pooler.dense");
     h.AddLinear("output_layer_2", "classifier");
     return h;

@@ -465,13 +465,6 @@ bool CmrcExactMatch(const std::vector<std::string>& answers, const std::string& 
 
 namespace {
 
-int64_t IntOption(const core::TaskDataContext& c, const char* name, int64_t fallback) {
-  auto it = c.options.find(name);
-  int64_t v = fallback;
-  if (it != c.options.end() && !it->second.empty()) absl::SimpleAtoi(it->second, &v);
-  return v;
-}
-
 // What a data set read by the mrc task keeps beside its tensors: its questions and windows.
 struct MrcSet {
   MrcFile file;
@@ -575,8 +568,8 @@ class MrcData : public core::TaskData {
  public:
   explicit MrcData(const core::TaskDataContext& c)
       : context_(c),
-        doc_stride_(IntOption(c, "doc_stride", 128)),
-        max_answer_length_(IntOption(c, "max_answer_length", 64)) {}
+        doc_stride_(c.IntOption("doc_stride")),
+        max_answer_length_(c.IntOption("max_answer_length")) {}
 
   absl::Status PrepareTraining(const std::string& train_path, const core::TaskReadOptions&,
                                core::v1::ModelConfig* config) override {

@@ -38,6 +38,11 @@ class MrcTaskFactory : public core::TaskFactory {
  public:
   std::string name() const override { return "mrc"; }
   std::string help() const override { return "span extraction (run_mrc): start and end logits per position"; }
+  std::vector<core::PluginOption> Options() const override {
+    using Type = core::PluginOption::Type;
+    return {{"doc_stride", Type::kInt64, "128", "Characters a context window moves by."},
+            {"max_answer_length", Type::kInt64, "64", "The longest answer span in tokens."}};
+  }
   absl::StatusOr<std::shared_ptr<core::Task>> Create(const core::v1::ModelConfig& c,
                                                      const core::BuildContext&) const override {
     return std::shared_ptr<core::Task>(std::make_shared<MrcTask>(c));

@@ -224,10 +224,9 @@ class NerData_ : public core::TaskData {
   }
   absl::Status PrepareInference(const std::string& model_path, const core::StateDict& state,
                                 core::v1::ModelConfig* config) override {
-    auto it = context_.options.find("label2id_path");
-    const std::string path = it != context_.options.end() && !it->second.empty() ? it->second : model_path + ".labels.json";
-    auto no_map = context_.options.find("require_label_map");
-    if (no_map != context_.options.end() && no_map->second == "false" && !std::filesystem::exists(path)) {
+    const std::string given = context_.Option("label2id_path");
+    const std::string path = given.empty() ? model_path + ".labels.json" : given;
+    if (context_.Option("require_label_map") == "false" && !std::filesystem::exists(path)) {
       // Checking a model (check_model), not tagging with it: labels numbered from its head's size.
       for (const auto& [k, v] : state) {
         if (k == "output_layer.weight" && v.dim() == 2) {

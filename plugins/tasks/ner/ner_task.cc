@@ -45,9 +45,14 @@ class NerTaskFactory : public core::TaskFactory {
  public:
   std::string name() const override { return "ner"; }
   std::string help() const override { return "sequence labelling (run_ner): a linear layer per position"; }
+  std::vector<core::PluginOption> Options() const override {
+    return {{"label2id_path", core::PluginOption::Type::kString, "",
+             "The label map (inference); default: LOAD_MODEL_PATH.labels.json, written by run_ner."}};
+  }
   // transformers' BertForTokenClassification: its classifier is output_layer.
   std::optional<core::HuggingFaceHead> HuggingFaceBertHead() const override {
-    core::HuggingFaceHead h{"BertForTokenClassification", {}};
+    core::HuggingFaceHead h;
+    h.architecture = "BertForTokenClassification";
     h.AddLinear("output_layer", "classifier");
     return h;
   }
