@@ -1,8 +1,8 @@
 // The recurrent encoders (lstm, gru; bidirectional with --bidirectional), UER-py's RnnEncoder and
 // GruEncoder: one torch RNN registered as "rnn", zero initial state, dropout on the output. Told
 // to skip padding, a left-to-right RNN runs each row cut to its length.
-#ifndef UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
-#define UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
+#ifndef UER_PLUGINS_LAYERS_RNN_ENCODER_H_
+#define UER_PLUGINS_LAYERS_RNN_ENCODER_H_
 
 #include <torch/nn/modules/rnn.h>
 
@@ -50,4 +50,4 @@ inline absl::Status ValidateRnn(const core::v1::ModelConfig& c) {
 
 }  // namespace uer::encoders
 
-#endif  // UER_PLUGINS_ENCODERS_LSTM_RNN_ENCODER_H_
+#endif  // UER_PLUGINS_LAYERS_RNN_ENCODER_H_

@@ -1,8 +1,8 @@
 // UER-py's LstmSubencoder (and its GRU twin, which UER-py's seed offers as a choice but never
 // built): character embeddings through a recurrent stack of sub_layers_num layers of emb_size
 // units (dropout between layers, zero initial state), averaged over the batch's word width.
-#ifndef UER_PLUGINS_SUBENCODERS_LSTM_RNN_SUBENCODER_H_
-#define UER_PLUGINS_SUBENCODERS_LSTM_RNN_SUBENCODER_H_
+#ifndef UER_PLUGINS_LAYERS_RNN_SUBENCODER_H_
+#define UER_PLUGINS_LAYERS_RNN_SUBENCODER_H_
 
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/rnn.h>
@@ -54,4 +54,4 @@ class RnnSubencoderFactory : public core::SubencoderFactory {
 
 }  // namespace uer::subencoders
 
-#endif  // UER_PLUGINS_SUBENCODERS_LSTM_RNN_SUBENCODER_H_
+#endif  // UER_PLUGINS_LAYERS_RNN_SUBENCODER_H_

@@ -1,6 +1,6 @@
 // The transformer stack shared by the bert and gpt encoder plugins (compiled into each).
-#ifndef UER_PLUGINS_ENCODERS_BERT_TRANSFORMER_ENCODER_H_
-#define UER_PLUGINS_ENCODERS_BERT_TRANSFORMER_ENCODER_H_
+#ifndef UER_PLUGINS_LAYERS_TRANSFORMER_ENCODER_H_
+#define UER_PLUGINS_LAYERS_TRANSFORMER_ENCODER_H_
 
 #include "plugins/layers/layers.h"
 
@@ -86,4 +86,4 @@ inline absl::Status ValidateTransformer(const core::v1::ModelConfig& c) {
 
 }  // namespace uer::encoders
 
-#endif  // UER_PLUGINS_ENCODERS_BERT_TRANSFORMER_ENCODER_H_
+#endif  // UER_PLUGINS_LAYERS_TRANSFORMER_ENCODER_H_

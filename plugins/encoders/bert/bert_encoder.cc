@@ -1,5 +1,5 @@
 // UER-py's BertEncoder: layers_num post-LayerNorm transformer layers, attention masked by seg > 0.
-#include "plugins/encoders/bert/transformer_encoder.h"
+#include "plugins/layers/transformer_encoder.h"
 
 namespace uer::encoders {
 namespace {

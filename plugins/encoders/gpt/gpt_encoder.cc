@@ -1,5 +1,5 @@
 // UER-py's GptEncoder: the same transformer layers with a causal (lower-triangular) mask.
-#include "plugins/encoders/bert/transformer_encoder.h"
+#include "plugins/layers/transformer_encoder.h"
 
 namespace uer::encoders {
 namespace {

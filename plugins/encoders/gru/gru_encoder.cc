@@ -1,5 +1,5 @@
 // UER-py's GruEncoder (--bidirectional for both directions).
-#include "plugins/encoders/lstm/rnn_encoder.h"
+#include "plugins/layers/rnn_encoder.h"
 
 namespace uer::encoders {
 namespace {

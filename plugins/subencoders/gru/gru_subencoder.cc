@@ -1,6 +1,6 @@
 // The GRU twin of UER-py's LstmSubencoder: UER-py's seed lists --subencoder gru but has no class for
 // it (its builder fails); this one mirrors lstm (keys subencoder.embedding_layer, subencoder.rnn).
-#include "plugins/subencoders/lstm/rnn_subencoder.h"
+#include "plugins/layers/rnn_subencoder.h"
 
 namespace uer::subencoders {
 namespace {

@@ -1,5 +1,5 @@
 // UER-py's LstmSubencoder.
-#include "plugins/subencoders/lstm/rnn_subencoder.h"
+#include "plugins/layers/rnn_subencoder.h"
 
 namespace uer::subencoders {
 namespace {

@@ -1,5 +1,5 @@
 // The "bert" tokenizer: UER-py's BertTokenizer.
-#include "plugins/tokenizers/bert/bert_tokenizer.h"
+#include "plugins/tokenizers/common/wordpiece.h"
 
 namespace uer::tokenizers {
 namespace {

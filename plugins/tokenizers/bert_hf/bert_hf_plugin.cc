@@ -1,7 +1,7 @@
 // The "bert_hf" tokenizer: transformers' BertTokenizer, for models brought in from HuggingFace
 // (their config selects it). It differs from UER-py's "bert" on special tokens written inside the
-// text and on context-dependent lower-casing (see plugins/tokenizers/bert/bert_tokenizer.h).
-#include "plugins/tokenizers/bert/bert_tokenizer.h"
+// text and on context-dependent lower-casing (see plugins/tokenizers/common/wordpiece.h).
+#include "plugins/tokenizers/common/wordpiece.h"
 
 namespace uer::tokenizers {
 namespace {

@@ -1,4 +1,4 @@
-#include "plugins/tokenizers/bert/bert_tokenizer.h"
+#include "plugins/tokenizers/common/wordpiece.h"
 
 #include "plugins/tokenizers/common/unicode.h"
 

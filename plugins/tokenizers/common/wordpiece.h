@@ -9,8 +9,8 @@
 //
 //   BertTokenizer t(vocab, /*do_lower_case=*/true);
 //   t.Tokenize("Hello, 世界!")  // {"hello", ",", "世", "界", "!"}
-#ifndef UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
-#define UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
+#ifndef UER_PLUGINS_TOKENIZERS_COMMON_WORDPIECE_H_
+#define UER_PLUGINS_TOKENIZERS_COMMON_WORDPIECE_H_
 
 #include "core/tokenizer.h"
 
@@ -44,4 +44,4 @@ class BertTokenizer : public core::Tokenizer {
 
 }  // namespace uer::tokenizers
 
-#endif  // UER_PLUGINS_TOKENIZERS_BERT_BERT_TOKENIZER_H_
+#endif  // UER_PLUGINS_TOKENIZERS_COMMON_WORDPIECE_H_
