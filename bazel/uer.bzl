@@ -137,6 +137,8 @@ def uer_plugin(name, kind, srcs, deps = [], copts = [], visibility = None, testo
         testonly = testonly,
     )
     native.filegroup(name = name, srcs = [":" + lib], visibility = visibility, testonly = testonly)
+    # What the plugin's sources say (the module names it registers), for //testing:plugin_names_test.
+    native.filegroup(name = name + "_sources", srcs = srcs, visibility = ["//plugins:__pkg__"], testonly = testonly)
 
 def uer_cc_test(name, srcs, deps = [], copts = [], data = [], **kwargs):
     native.cc_test(

@@ -1,5 +1,9 @@
 """The plugins that ship by default: kind/name -> label. Tools find them in their runfiles."""
 
+def plugin_sources(label):
+    """The sources of the plugin at `label` (uer_plugin's NAME_sources)."""
+    return label + "_sources" if ":" in label else "%s:%s_sources" % (label, label.split("/")[-1])
+
 BUILTIN_PLUGINS = {
     "embedding/bert": "//plugins/embeddings/bert",
     "embedding/word": "//plugins/embeddings/word",

@@ -142,19 +142,21 @@ absl::Status CheckLayers(const StateDict& state) {
   } else {
     // A model folder that transformers' from_pretrained reads.
     UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::tools::ResolveModelConfig(FLAGS_config_path));
+    // config.json's sizes from the converted tensors, under transformers' names.
     int64_t vocab = 0;
     bool tied = true;
-    std::map<std::string, torch::Tensor> m(uer.begin(), uer.end());
-    if (auto w = m.find("embedding.word_embedding.weight"); w != m.end()) vocab = w->second.size(0);
-    if (auto d = m.find("target.mlm_linear_2.weight"); d != m.end()) tied = torch::equal(d->second, m["embedding.word_embedding.weight"]);
+    std::map<std::string, torch::Tensor> m(hf->begin(), hf->end());
+    const std::string word = m.count("embeddings.word_embeddings.weight") ? "embeddings.word_embeddings.weight"
+                                                                          : "bert.embeddings.word_embeddings.weight";
+    if (auto w = m.find(word); w != m.end()) vocab = w->second.size(0);
+    if (auto d = m.find("cls.predictions.decoder.weight"); d != m.end()) tied = m.count(word) && torch::equal(d->second, m[word]);
     c.set_layers_num(static_cast<int32_t>(uer::runtime::BertLayersNum(uer)));
-    if (auto h = m.find("embedding.word_embedding.weight"); h != m.end() && h->second.size(1) != c.hidden_size()) {
+    if (auto h = m.find(word); h != m.end() && h->second.size(1) != c.hidden_size()) {
       return absl::InvalidArgumentError(absl::StrCat("the model config's hidden_size is ", c.hidden_size(), " but ",
                                                      FLAGS_input_model_path, " has ", h->second.size(1),
                                                      " (give its config with --config_path)"));
     }
-    if (auto o = m.find("output_layer_2.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
-    if (auto o = m.find("output_layer.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
+    if (auto o = m.find("classifier.weight"); o != m.end()) c.set_labels_num(static_cast<int32_t>(o->second.size(0)));
     if (c.layernorm() != uer::core::v1::TORCH_VAR) {
       UER_LOG(WARNING) << "the model uses UER-py's LayerNorm (unbiased std, eps outside the root); HuggingFace's BERT "
                       "normalises with the biased variance, eps inside: its outputs will differ slightly";
