@@ -1,4 +1,4 @@
-// preprocess: a corpus to uer-cc's memory-mapped dataset (core/dataset.h) for one pre-training
+// preprocess: a corpus to uer-cc's memory-mapped dataset (core/runtime/dataset.h) for one pre-training
 // target, with the instances UER-py's seed version builds for the same flags (its Python `random`
 // stream is reproduced), N workers over contiguous slices of lines, memory bounded by the buffers.
 //
