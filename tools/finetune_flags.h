@@ -11,14 +11,13 @@
 
 #include <string>
 
+#include "tools/training_flags.h"  // SetFlagDefault
+
 namespace uer::tools {
 
 // InitTool for a tool that runs `task` (empty: the --task on the command line): its options become
 // flags of the tool (the task's plugin loaded first, from --plugins).
 void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task);
-
-// Changes a flag's default (what --help shows and what applies when the flag is not given).
-void SetFlagDefault(const char* name, const std::string& value);
 
 // The rest of a fine-tuning tool's main() after InitTool: plugins, the resolved config, the options
 // from the flags, the run (on this machine's ranks with --world_size), and the report on stdout.

@@ -105,7 +105,7 @@ class FinetuneJob : public TrainingJob {
               const TaskDataset& train, const TaskDataset& dev, bool trim, int rank, int world, FinetuneResult* result)
       : o_(o), model_(model), device_(device), task_(task), train_(train), dev_(dev), trim_(trim), rank_(rank),
         world_(world), result_(result) {
-    global_batch_ = o.batch_size * world;
+    global_batch_ = o.run.batch_size * world;
     batches_ = (train.size() + global_batch_ - 1) / global_batch_;
   }
   int64_t batches_per_epoch() const { return batches_; }
@@ -160,7 +160,7 @@ class FinetuneJob : public TrainingJob {
     if (step % batches_ != 0) return absl::OkStatus();
     const int64_t epoch = step / batches_;
     auto start = std::chrono::steady_clock::now();
-    core::Evaluation e = Evaluate(model_, device_, task_, dev_, o_.batch_size, trim_, false, precision);
+    core::Evaluation e = Evaluate(model_, device_, task_, dev_, o_.run.batch_size, trim_, false, precision);
     model_->train();
     result_->eval_seconds += Seconds(start);
     result_->eval_samples += dev_.size();
@@ -170,8 +170,8 @@ class FinetuneJob : public TrainingJob {
     if (!saved_ || e.metric > best_) {
       best_ = e.metric;
       saved_ = true;
-      if (writer) UER_RETURN_IF_ERROR(SaveStateDict(o_.output_model_path, ModelStateDict(*model_)));
-      UER_LOG(INFO) << "epoch " << epoch << ": dev " << e.metric << ", the best so far: saved " << o_.output_model_path;
+      if (writer) UER_RETURN_IF_ERROR(SaveStateDict(o_.run.trainer.output_model_path, ModelStateDict(*model_)));
+      UER_LOG(INFO) << "epoch " << epoch << ": dev " << e.metric << ", the best so far: saved " << o_.run.trainer.output_model_path;
     } else {
       UER_LOG(INFO) << "epoch " << epoch << ": dev " << e.metric << " (best " << best_ << ")";
     }
@@ -232,29 +232,28 @@ void RemoveCheckpoints(const std::string& output) {
 }
 
 absl::Status CheckOptions(const FinetuneOptions& o) {
-  if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
+  if (o.run.trainer.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"vocab_path", o.vocab_path},
                                     {"train_path", o.train_path}, {"dev_path", o.dev_path}}) {
     if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
   }
-  if (o.batch_size < 1 || o.seq_length < 1 || o.epochs_num < 1 || o.report_steps < 1 || o.accumulation_steps < 1) {
+  const TrainerOptions& t = o.run.trainer;
+  if (o.run.batch_size < 1 || o.seq_length < 1 || o.epochs_num < 1 || t.report_steps < 1 || t.accumulation_steps < 1) {
     return absl::InvalidArgumentError(
         "--batch_size, --seq_length, --epochs_num, --report_steps and --accumulation_steps must be >= 1");
   }
-  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
-    return absl::InvalidArgumentError(absl::StrCat("--learning_rate must be > 0, got ", o.learning_rate));
-  }
-  if (!(o.warmup >= 0 && o.warmup < 1)) return absl::InvalidArgumentError("--warmup must be in [0, 1)");
-  return absl::OkStatus();
+  OptimizerOptions optimizer = t.optimizer;  // the hyper-parameters before any data is read
+  optimizer.total_steps = 1;                 // follows from the epochs
+  return ValidateOptimizerOptions(optimizer);
 }
 
 absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   UER_RETURN_IF_ERROR(CheckOptions(o));
   FlushSubnormals();
-  UER_ASSIGN_OR_RETURN(Placement place, Place(o.launch, o.place, "fine-tuning on several GPUs needs --world_size"));
+  UER_ASSIGN_OR_RETURN(Placement place, Place(o.run.launch, o.run.place, "fine-tuning on several GPUs needs --world_size"));
   const int rank = place.dist ? place.dist->rank() : 0, world = place.dist ? place.dist->world_size() : 1;
   const bool writer = rank == 0;
-  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, place.device));
+  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.run.precision, place.device));
   UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
   core::TaskReadOptions read;
   read.seq_length = o.seq_length;
@@ -272,7 +271,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   result.metric_name = s.task->metric_name();
   result.labels_num = config.labels_num();
 
-  torch::manual_seed(o.seed);
+  torch::manual_seed(o.run.seed);
   UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
   UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
   if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
@@ -285,8 +284,8 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     UER_ASSIGN_OR_RETURN(std::string gen, LoadModelWeights(model.get(), o.pretrained_model_path, lo));
     UER_LOG(INFO) << "loaded " << o.pretrained_model_path << " (" << gen << " keys); the " << o.task << " head starts anew";
   } else {
-    InitWeights(model->embedding.get(), 0.02, o.seed);
-    InitWeights(model->encoder.get(), 0.02, o.seed);
+    InitWeights(model->embedding.get(), 0.02, o.run.seed);
+    InitWeights(model->encoder.get(), 0.02, o.run.seed);
     UER_LOG(INFO) << "no --pretrained_model_path: training from scratch";
   }
   model->to(place.device);
@@ -296,7 +295,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   if (s.task->ShuffleTraining()) {
     std::vector<int64_t> order(train.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-    core::PythonRandom rng(o.seed);
+    core::PythonRandom rng(o.run.seed);
     rng.Shuffle(order);
     torch::Tensor index = torch::tensor(order, torch::kLong);
     train.src = train.src.index_select(0, index);
@@ -304,44 +303,31 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     for (auto& [k, v] : train.inputs) v = v.index_select(0, index);
   }
   result.train_instances = train.size();
-  if (writer) UER_RETURN_IF_ERROR(s.task->SaveBeside(o.output_model_path));
+  if (writer) UER_RETURN_IF_ERROR(s.task->SaveBeside(o.run.trainer.output_model_path));
 
   FinetuneJob job(o, model.get(), place.device, *s.task, train, dev, trim, rank, world, &result);
-  TrainerOptions t;
-  t.output_model_path = o.output_model_path;
+  TrainerOptions t = o.run.trainer;
   t.total_steps = job.batches_per_epoch() * o.epochs_num;
-  t.accumulation_steps = o.accumulation_steps;
-  t.report_steps = o.report_steps;
   t.save_checkpoint_steps = 0;
   t.save_final_model = false;  // the best epoch is saved by the job
-  t.resume = o.resume;
-  t.optimizer.learning_rate = o.learning_rate;
-  t.optimizer.warmup = o.warmup;
   // UER-py's run_classifier: int(instances * epochs / batch_size) + 1 optimizer steps.
   t.optimizer.total_steps =
-      static_cast<int64_t>(static_cast<double>(train.size()) * o.epochs_num / (o.batch_size * world * o.accumulation_steps)) + 1;
+      static_cast<int64_t>(static_cast<double>(train.size()) * o.epochs_num / (o.run.batch_size * world * o.run.trainer.accumulation_steps)) + 1;
   t.dist = place.dist.get();
-  t.global_loss_normalization = o.global_loss_normalization;
-  t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.precision = precision;
-  t.loss_scaler.init_scale = o.fp16_init_scale;
-  t.loss_scaler.growth_interval = o.fp16_scale_window;
   t.device = place.device;
   job.precision = precision;
   t.run_settings = {{"task", o.task},
                     {"train_path", o.train_path},
                     {"pretrained_model_path", o.pretrained_model_path},
-                    {"batch_size", absl::StrCat(o.batch_size)},
+                    {"batch_size", absl::StrCat(o.run.batch_size)},
                     {"world_size", absl::StrCat(world)},
                     {"seq_length", absl::StrCat(o.seq_length)},
                     {"epochs_num", absl::StrCat(o.epochs_num)},
-                    {"learning_rate", absl::StrCat(o.learning_rate)},
-                    {"seed", absl::StrCat(o.seed)}};
-  t.stop_signal = o.stop_signal;
-  t.metrics.tensorboard_dir = o.tensorboard_dir;
-  t.metrics.metrics_path = o.metrics_path;
+                    {"learning_rate", absl::StrCat(o.run.trainer.optimizer.learning_rate)},
+                    {"seed", absl::StrCat(o.run.seed)}};
   t.progress_name = o.task;
-  UER_LOG(INFO) << "batch size " << o.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
+  UER_LOG(INFO) << "batch size " << o.run.batch_size << (world > 1 ? absl::StrCat(" x ", world, " ranks") : "") << ", "
                 << train.size() << " training instances, " << job.batches_per_epoch() << " batches an epoch, "
                 << o.epochs_num << " epochs" << (trim ? ", batches cut after their longest row" : "")
                 << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"))
@@ -354,10 +340,10 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     result.stopped_by_signal = r.stopped_by_signal;
     return result;
   }
-  if (writer) RemoveCheckpoints(o.output_model_path);  // a finished run needs its signal saves no more
+  if (writer) RemoveCheckpoints(o.run.trainer.output_model_path);  // a finished run needs its signal saves no more
   if (test && writer) {
-    UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.output_model_path, {}).status());
-    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.batch_size, trim, true, precision);
+    UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.run.trainer.output_model_path, {}).status());
+    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.run.batch_size, trim, true, precision);
     result.test_metric = e.metric;
     if (r.metrics) r.metrics->Write(r.steps_done, EvaluationScalars("test/", e));
     result.test_report = absl::StrCat("Test set evaluation (", test->size(), " instances, the best model by dev):\n", e.report);

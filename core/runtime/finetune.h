@@ -21,35 +21,24 @@
 #include "core/runtime/device.h"
 #include "core/runtime/launch.h"
 #include "core/runtime/model.h"
+#include "core/runtime/trainer.h"
 
 namespace uer::runtime {
 
 struct FinetuneOptions {
+  FinetuneOptions() { run.batch_size = 64; }
+  // The run: output path (the best epoch), optimizer, resume, precision (training and evaluation),
+  // metrics (dev/ and test/ values too), distributed place, ... (total_steps follows from the epochs).
+  TrainingRunOptions run;
   std::string task;                                 // a task plugin's name
   std::map<std::string, std::string> task_options;  // handed to the task's data side
-  std::string pretrained_model_path, output_model_path, vocab_path, train_path, dev_path, test_path;
+  std::string pretrained_model_path, vocab_path, train_path, dev_path, test_path;
   std::string sub_vocab_path;    // subword models (config.subword_type char)
   core::v1::ModelConfig config;  // labels_num is set by the task from the training file
-  int64_t batch_size = 64;       // per rank
   int64_t seq_length = 128;
-  double learning_rate = 2e-5;
-  double warmup = 0.1;
   int epochs_num = 3;
-  int64_t report_steps = 100;
-  int64_t accumulation_steps = 1;
-  int seed = 7;
   bool skip_bad_lines = false;
   bool replace_invalid_utf8 = false;  // core::TaskReadOptions
-  bool resume = false;
-  bool global_loss_normalization = true;  // TrainerOptions::global_loss_normalization
-  bool overwrite_checkpoints = false;     // TrainerOptions::overwrite_checkpoints
-  std::string precision = "fp32";         // fp32 | bf16 | fp16 (ParsePrecision): training and evaluation
-  double fp16_init_scale = 65536;         // PretrainOptions::fp16_init_scale
-  int64_t fp16_scale_window = 2000;       // PretrainOptions::fp16_scale_window
-  std::string tensorboard_dir, metrics_path;  // TrainerOptions::metrics (dev/ and test/ values too)
-  std::atomic<int>* stop_signal = nullptr;
-  LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
-  Launch place;          // this rank's place (ResolveLaunch)
 };
 
 struct FinetuneResult {

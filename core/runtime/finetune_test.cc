@@ -153,11 +153,11 @@ TEST_F(FinetuneTest, ClassifierLearnsSavesTheBestAndPredicts) {
   o.train_path = Write("train.tsv", ToyClassifierTsv(64, 0));
   o.dev_path = Write("dev.tsv", ToyClassifierTsv(16, 3));
   o.test_path = Write("test.tsv", ToyClassifierTsv(16, 5));
-  o.output_model_path = dir_ + "/models/classifier.bin";
+  o.run.trainer.output_model_path = dir_ + "/models/classifier.bin";
   o.config = TinyConfig("bert");
-  o.batch_size = 8;
+  o.run.batch_size = 8;
   o.seq_length = 6;
-  o.learning_rate = 1e-3;
+  o.run.trainer.optimizer.learning_rate = 1e-3;
   o.epochs_num = 6;
   ASSERT_OK_AND_ASSIGN(FinetuneResult r, RunFinetune(o));
   EXPECT_EQ(r.metric_name, "accuracy");
@@ -171,7 +171,7 @@ TEST_F(FinetuneTest, ClassifierLearnsSavesTheBestAndPredicts) {
   InferOptions io;
   io.task = "classifier";
   io.task_options["output_prob"] = "true";
-  io.load_model_path = o.output_model_path;
+  io.load_model_path = o.run.trainer.output_model_path;
   io.vocab_path = vocab_path_;
   io.test_path = Write("infer.tsv", "text_a\nxabc\nabcd\n");
   io.prediction_path = dir_ + "/prediction.tsv";
@@ -207,11 +207,11 @@ TEST_F(FinetuneTest, NerLearnsAndPredicts) {
   o.train_path = Write("ner_train.tsv", tsv);
   o.dev_path = Write("ner_dev.tsv", dev);
   o.test_path = o.dev_path;
-  o.output_model_path = dir_ + "/ner.bin";
+  o.run.trainer.output_model_path = dir_ + "/ner.bin";
   o.config = TinyConfig("lstm");
-  o.batch_size = 8;
+  o.run.batch_size = 8;
   o.seq_length = 6;
-  o.learning_rate = 5e-3;
+  o.run.trainer.optimizer.learning_rate = 5e-3;
   o.epochs_num = 8;
   ASSERT_OK_AND_ASSIGN(FinetuneResult r, RunFinetune(o));
   EXPECT_EQ(r.labels_num, 4);  // [PAD] O B-LOC I-LOC
@@ -219,7 +219,7 @@ TEST_F(FinetuneTest, NerLearnsAndPredicts) {
 
   InferOptions io;
   io.task = "ner";
-  io.load_model_path = o.output_model_path;  // its label map is ner.bin.labels.json
+  io.load_model_path = o.run.trainer.output_model_path;  // its label map is ner.bin.labels.json
   io.vocab_path = vocab_path_;
   io.test_path = Write("ner_infer.tsv", "text_a\nc x y\n");
   io.prediction_path = dir_ + "/ner_prediction.tsv";
@@ -242,7 +242,7 @@ TEST_F(FinetuneTest, ShapeErrorsAreStatusesNamingTheCause) {
   o.vocab_path = vocab_path_;
   o.train_path = Write("train2.tsv", ToyClassifierTsv(16, 0));
   o.dev_path = Write("dev2.tsv", ToyClassifierTsv(8, 1));
-  o.output_model_path = dir_ + "/shape.bin";
+  o.run.trainer.output_model_path = dir_ + "/shape.bin";
   o.config = TinyConfig("bert");
   o.config.set_heads_num(3);
   o.seq_length = 6;
@@ -265,7 +265,7 @@ TEST_F(FinetuneTest, BadVocabularyOrEncodingIsRefused) {
   o.task = "classifier";
   o.train_path = Write("train3.tsv", ToyClassifierTsv(16, 0));
   o.dev_path = Write("dev3.tsv", ToyClassifierTsv(8, 1));
-  o.output_model_path = dir_ + "/bad.bin";
+  o.run.trainer.output_model_path = dir_ + "/bad.bin";
   o.config = TinyConfig("bert");
   o.seq_length = 6;
   o.epochs_num = 1;
@@ -278,7 +278,7 @@ TEST_F(FinetuneTest, BadVocabularyOrEncodingIsRefused) {
   o.train_path = Write("gbk.tsv", "label\ttext_a\n1\tabc\n0\t\xc4\xe3\xba\xc3\n");
   EXPECT_THAT(RunFinetune(o), StatusIs(absl::StatusCode::kInvalidArgument,
                                        o.train_path + ":3: invalid UTF-8 at byte 2 (use --replace_invalid_utf8 to read it as U+FFFD)"));
-  EXPECT_FALSE(std::filesystem::exists(o.output_model_path));
+  EXPECT_FALSE(std::filesystem::exists(o.run.trainer.output_model_path));
 }
 
 // Gradient accumulation over two half batches gives what one full batch gives (classifier loss is a
@@ -290,13 +290,13 @@ TEST_F(FinetuneTest, AccumulationMatchesTheFullBatch) {
     o.vocab_path = vocab_path_;
     o.train_path = Write("acc_train.tsv", ToyClassifierTsv(32, 0));
     o.dev_path = Write("acc_dev.tsv", ToyClassifierTsv(8, 1));
-    o.output_model_path = dir_ + "/" + out;
+    o.run.trainer.output_model_path = dir_ + "/" + out;
     o.config = TinyConfig("bert");
-    o.batch_size = batch;
-    o.accumulation_steps = accumulation;
+    o.run.batch_size = batch;
+    o.run.trainer.accumulation_steps = accumulation;
     o.seq_length = 6;
     o.epochs_num = 1;
-    o.learning_rate = 1e-3;
+    o.run.trainer.optimizer.learning_rate = 1e-3;
     return RunFinetune(o);
   };
   ASSERT_OK(run(8, 1, "full.bin"));

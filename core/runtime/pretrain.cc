@@ -76,26 +76,20 @@ class PretrainJob : public TrainingJob {
 }  // namespace
 
 absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
-  {
-    OptimizerOptions check;  // the hyper-parameters first, before any data is read
-    check.kind = o.optimizer;
-    check.schedule = o.schedule;
-    check.learning_rate = o.learning_rate;
-    check.warmup = o.warmup;
-    check.total_steps = o.total_steps;
-    UER_RETURN_IF_ERROR(ValidateOptimizerOptions(check));
-  }
+  TrainerOptions t = o.run.trainer;
+  t.optimizer.total_steps = t.total_steps;
+  UER_RETURN_IF_ERROR(ValidateOptimizerOptions(t.optimizer));  // the hyper-parameters before any data is read
   FlushSubnormals();
-  LaunchOptions lo = o.launch;
-  if (lo.stop_signal == nullptr) lo.stop_signal = o.stop_signal;
+  LaunchOptions lo = o.run.launch;
+  if (lo.stop_signal == nullptr) lo.stop_signal = o.run.trainer.stop_signal;
   UER_ASSIGN_OR_RETURN(Placement place,
-                       Place(lo, o.place, "--gpu_ranks with more than one GPU needs --world_size"));
+                       Place(lo, o.run.place, "--gpu_ranks with more than one GPU needs --world_size"));
   const torch::Device device = place.device;
-  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, device));
+  UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.run.precision, device));
   std::unique_ptr<Distributed> dist = std::move(place.dist);
-  if (o.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
-  if (o.total_steps < 1 || o.batch_size < 1 || o.accumulation_steps < 1 || o.report_steps < 1 ||
-      o.save_checkpoint_steps < 1 || o.instances_buffer_size < 1) {
+  if (t.output_model_path.empty()) return absl::InvalidArgumentError("--output_model_path is required");
+  if (t.total_steps < 1 || o.run.batch_size < 1 || t.accumulation_steps < 1 || t.report_steps < 1 ||
+      t.save_checkpoint_steps < 1 || o.instances_buffer_size < 1) {
     return absl::InvalidArgumentError("--total_steps, --batch_size, --accumulation_steps, --report_steps, "
                                       "--save_checkpoint_steps and --instances_buffer_size must be >= 1");
   }
@@ -103,7 +97,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   UER_ASSIGN_OR_RETURN(auto dataset, Dataset::Open(o.dataset_path));
   UER_RETURN_IF_ERROR(dataset->CheckCompatible(vocab, o.config.target()));
 
-  torch::manual_seed(o.seed);
+  torch::manual_seed(o.run.seed);
   UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(o.config, vocab, o.sub_vocab_path));
   UER_ASSIGN_OR_RETURN(auto model, BuildModel(o.config, {vocab.size(), 0}, subwords));
   const int64_t max_positions = model->embedding->max_positions();
@@ -111,7 +105,7 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
     return absl::FailedPreconditionError(absl::StrCat(o.dataset_path, " has seq_length ", dataset->header().seq_length,
                                                       ", more than the model's max_seq_length ", max_positions));
   }
-  InitWeights(model.get(), 0.02, o.seed);
+  InitWeights(model.get(), 0.02, o.run.seed);
   if (!o.pretrained_model_path.empty()) {
     LoadOptions lo;
     lo.allow_missing_target = true;
@@ -121,9 +115,9 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
   }
   model->to(device);
   DataLoaderOptions lopt;
-  lopt.batch_size = o.batch_size;
+  lopt.batch_size = o.run.batch_size;
   lopt.buffer_size = o.instances_buffer_size;
-  lopt.seed = o.seed;
+  lopt.seed = o.run.seed;
   lopt.rank = dist ? dist->rank() : 0;
   lopt.world_size = dist ? dist->world_size() : 1;
   DataLoader loader(*dataset, lopt);
@@ -136,39 +130,19 @@ absl::StatusOr<PretrainResult> RunPretrain(const PretrainOptions& o) {
                 << (precision == Precision::kFp32 ? "" : absl::StrCat(", ", PrecisionName(precision), " autocast"))
                 << (precision == Precision::kFp16 ? ", dynamic loss scaling" : "");
 
-  TrainerOptions t;
-  t.output_model_path = o.output_model_path;
-  t.total_steps = o.total_steps;
-  t.accumulation_steps = o.accumulation_steps;
-  t.report_steps = o.report_steps;
-  t.save_checkpoint_steps = o.save_checkpoint_steps;
-  t.resume = o.resume;
-  t.optimizer.kind = o.optimizer;
-  t.optimizer.learning_rate = o.learning_rate;
-  t.optimizer.warmup = o.warmup;
-  t.optimizer.total_steps = o.total_steps;
-  t.optimizer.schedule = o.schedule;
   t.dist = dist.get();
-  t.global_loss_normalization = o.global_loss_normalization;
-  t.overlap_allreduce = o.overlap_allreduce;
   t.precision = precision;
-  t.loss_scaler.init_scale = o.fp16_init_scale;
-  t.loss_scaler.growth_interval = o.fp16_scale_window;
   t.device = device;
-  t.overwrite_checkpoints = o.overwrite_checkpoints;
   t.run_settings = {{"dataset_path", o.dataset_path},
                     {"vocab_path", o.vocab_path},
                     {"model", absl::StrCat(o.config.embedding(), "/", o.config.encoder(), "/", o.config.target(), " ",
                                            o.config.layers_num(), "x", o.config.hidden_size())},
-                    {"batch_size", absl::StrCat(o.batch_size)},
+                    {"batch_size", absl::StrCat(o.run.batch_size)},
                     {"world_size", absl::StrCat(dist ? dist->world_size() : 1)},
-                    {"accumulation_steps", absl::StrCat(o.accumulation_steps)},
-                    {"total_steps", absl::StrCat(o.total_steps)},
-                    {"learning_rate", absl::StrCat(o.learning_rate)},
-                    {"seed", absl::StrCat(o.seed)}};
-  t.stop_signal = o.stop_signal;
-  t.metrics.tensorboard_dir = o.tensorboard_dir;
-  t.metrics.metrics_path = o.metrics_path;
+                    {"accumulation_steps", absl::StrCat(t.accumulation_steps)},
+                    {"total_steps", absl::StrCat(t.total_steps)},
+                    {"learning_rate", absl::StrCat(t.optimizer.learning_rate)},
+                    {"seed", absl::StrCat(o.run.seed)}};
   t.progress_name = "pretrain";
   double peak = o.peak_flops;
   const double flops_per_token = ModelFlopsPerToken(model->named_parameters().pairs(), dataset->header().seq_length);

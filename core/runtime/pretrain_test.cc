@@ -49,18 +49,18 @@ class PretrainTest : public ::testing::Test {
     PretrainOptions o;
     o.dataset_path = dir_ + "/bert.uer";
     o.vocab_path = vocab_;
-    o.output_model_path = dir_ + "/" + out;
+    o.run.trainer.output_model_path = dir_ + "/" + out;
     o.config.set_emb_size(32);
     o.config.set_hidden_size(32);
     o.config.set_feedforward_size(64);
     o.config.set_heads_num(2);
     o.config.set_layers_num(2);
-    o.total_steps = 6;
-    o.save_checkpoint_steps = 3;
-    o.report_steps = 2;
-    o.batch_size = 4;
+    o.run.trainer.total_steps = 6;
+    o.run.trainer.save_checkpoint_steps = 3;
+    o.run.trainer.report_steps = 2;
+    o.run.batch_size = 4;
     o.instances_buffer_size = 16;
-    o.learning_rate = 1e-3;
+    o.run.trainer.optimizer.learning_rate = 1e-3;
     return o;
   }
   std::string dir_ = ::uer::testing::TempDir("pretrain");
@@ -71,20 +71,20 @@ TEST_F(PretrainTest, ResumeEndsWithTheSameWeightsAsOneRun) {
   PretrainOptions straight = Options("straight.bin");
   ASSERT_OK_AND_ASSIGN(PretrainResult a, RunPretrain(straight));
   EXPECT_EQ(a.losses.size(), 6u);
-  EXPECT_TRUE(std::filesystem::exists(straight.output_model_path + "-3.state"));
+  EXPECT_TRUE(std::filesystem::exists(straight.run.trainer.output_model_path + "-3.state"));
 
   // The same run, "interrupted" after step 3: keep only its first checkpoint, then resume.
   PretrainOptions split = Options("split.bin");
   ASSERT_OK(RunPretrain(split));
-  std::filesystem::remove(split.output_model_path + "-6");
-  std::filesystem::remove(split.output_model_path + "-6.state");
-  std::filesystem::remove(split.output_model_path);
-  split.resume = true;
+  std::filesystem::remove(split.run.trainer.output_model_path + "-6");
+  std::filesystem::remove(split.run.trainer.output_model_path + "-6.state");
+  std::filesystem::remove(split.run.trainer.output_model_path);
+  split.run.trainer.resume = true;
   ASSERT_OK_AND_ASSIGN(PretrainResult b, RunPretrain(split));
   ASSERT_EQ(b.losses.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(b.losses[i], a.losses[3 + i]) << "step " << 4 + i;
-  ASSERT_OK_AND_ASSIGN(core::StateDict wa, LoadStateDict(straight.output_model_path));
-  ASSERT_OK_AND_ASSIGN(core::StateDict wb, LoadStateDict(split.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict wa, LoadStateDict(straight.run.trainer.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict wb, LoadStateDict(split.run.trainer.output_model_path));
   ASSERT_EQ(wa.size(), wb.size());
   for (size_t i = 0; i < wa.size(); ++i) {
     EXPECT_EQ(wa[i].first, wb[i].first);
@@ -98,38 +98,38 @@ TEST_F(PretrainTest, EarlierCheckpointsAreRefusedOrOverwritten) {
   PretrainOptions o = Options("again.bin");
   ASSERT_OK(RunPretrain(o));
   EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                       HasSubstr(o.output_model_path + "-6 (and 1 more of steps 3..6) are checkpoints "
+                                       HasSubstr(o.run.trainer.output_model_path + "-6 (and 1 more of steps 3..6) are checkpoints "
                                                  "of an earlier run: continue it with --resume, or pass --overwrite_checkpoints")));
-  o.overwrite_checkpoints = true;
-  o.total_steps = 2;
-  o.save_checkpoint_steps = 2;
+  o.run.trainer.overwrite_checkpoints = true;
+  o.run.trainer.total_steps = 2;
+  o.run.trainer.save_checkpoint_steps = 2;
   ASSERT_OK(RunPretrain(o));
-  EXPECT_EQ(CheckpointSteps(o.output_model_path), std::vector<int64_t>({2}));
+  EXPECT_EQ(CheckpointSteps(o.run.trainer.output_model_path), std::vector<int64_t>({2}));
 }
 
 // --resume passes over a damaged newest checkpoint to the one before; with none usable it stops.
 TEST_F(PretrainTest, ResumeFallsBackPastADamagedCheckpoint) {
   PretrainOptions o = Options("torn.bin");
   ASSERT_OK_AND_ASSIGN(PretrainResult a, RunPretrain(o));
-  std::filesystem::resize_file(o.output_model_path + "-6", 100);
-  std::filesystem::remove(o.output_model_path);
-  o.resume = true;
+  std::filesystem::resize_file(o.run.trainer.output_model_path + "-6", 100);
+  std::filesystem::remove(o.run.trainer.output_model_path);
+  o.run.trainer.resume = true;
   ASSERT_OK_AND_ASSIGN(PretrainResult b, RunPretrain(o));
   ASSERT_EQ(b.losses.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(b.losses[i], a.losses[3 + i]) << "step " << 4 + i;
-  std::filesystem::resize_file(o.output_model_path + "-3", 100);
-  std::filesystem::resize_file(o.output_model_path + "-6", 100);
+  std::filesystem::resize_file(o.run.trainer.output_model_path + "-3", 100);
+  std::filesystem::resize_file(o.run.trainer.output_model_path + "-6", 100);
   EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("--resume: no usable checkpoint")));
 }
 
 TEST_F(PretrainTest, StopSignalWritesACheckpointAndItsState) {
   PretrainOptions o = Options("stopped.bin");
   std::atomic<int> stop{15};
-  o.stop_signal = &stop;
+  o.run.trainer.stop_signal = &stop;
   ASSERT_OK_AND_ASSIGN(PretrainResult r, RunPretrain(o));
   EXPECT_EQ(r.stopped_by_signal, 15);
-  EXPECT_EQ(r.last_checkpoint, o.output_model_path + "-0");
-  EXPECT_TRUE(std::filesystem::exists(o.output_model_path + "-0.state"));
+  EXPECT_EQ(r.last_checkpoint, o.run.trainer.output_model_path + "-0");
+  EXPECT_TRUE(std::filesystem::exists(o.run.trainer.output_model_path + "-0.state"));
 }
 
 TEST_F(PretrainTest, RefusesADatasetOfAnotherTargetOrVocabulary) {
@@ -144,21 +144,21 @@ TEST_F(PretrainTest, RefusesADatasetOfAnotherTargetOrVocabulary) {
 
 TEST_F(PretrainTest, PretrainedModelOfAnotherSizeNamesTheTensorAndShapes) {
   PretrainOptions small = Options("small.bin");
-  small.total_steps = 1;
+  small.run.trainer.total_steps = 1;
   ASSERT_OK(RunPretrain(small));
   PretrainOptions big = Options("big.bin");
   big.config.set_hidden_size(64);
   big.config.set_emb_size(64);
-  big.pretrained_model_path = small.output_model_path;
+  big.pretrained_model_path = small.run.trainer.output_model_path;
   EXPECT_THAT(RunPretrain(big), StatusIs(absl::StatusCode::kInvalidArgument,
                                          HasSubstr("embedding.word_embedding.weight: checkpoint [130, 32] vs model [130, 64]")));
 }
 
 TEST_F(PretrainTest, NanLossStopsWithTheStepNumber) {
   PretrainOptions first = Options("good.bin");
-  first.total_steps = 1;
+  first.run.trainer.total_steps = 1;
   ASSERT_OK(RunPretrain(first));
-  ASSERT_OK_AND_ASSIGN(core::StateDict w, LoadStateDict(first.output_model_path));
+  ASSERT_OK_AND_ASSIGN(core::StateDict w, LoadStateDict(first.run.trainer.output_model_path));
   for (auto& [k, t] : w) {
     if (k == "embedding.layer_norm.gamma") t.fill_(std::nan(""));
   }
@@ -166,7 +166,7 @@ TEST_F(PretrainTest, NanLossStopsWithTheStepNumber) {
   PretrainOptions o = Options("nan_out.bin");
   o.pretrained_model_path = dir_ + "/nan.bin";
   EXPECT_THAT(RunPretrain(o), StatusIs(absl::StatusCode::kInternal, HasSubstr("the loss is nan at step 1; stopped without saving")));
-  EXPECT_FALSE(std::filesystem::exists(o.output_model_path));
+  EXPECT_FALSE(std::filesystem::exists(o.run.trainer.output_model_path));
 }
 
 // End to end on the book review corpus: a 2-layer BERT pre-trained for a few hundred steps on CPU
@@ -184,18 +184,18 @@ TEST_F(PretrainTest, BookReviewMlmLossFalls) {
   PretrainOptions o;
   o.dataset_path = p.dataset_path;
   o.vocab_path = p.vocab_path;
-  o.output_model_path = dir_ + "/book_review.bin";
+  o.run.trainer.output_model_path = dir_ + "/book_review.bin";
   o.config.set_emb_size(128);
   o.config.set_hidden_size(128);
   o.config.set_feedforward_size(512);
   o.config.set_heads_num(2);
   o.config.set_layers_num(2);
-  o.total_steps = 300;
-  o.save_checkpoint_steps = 300;
-  o.report_steps = 100;
-  o.batch_size = 16;
-  o.learning_rate = 1e-3;
-  o.warmup = 0.05;
+  o.run.trainer.total_steps = 300;
+  o.run.trainer.save_checkpoint_steps = 300;
+  o.run.trainer.report_steps = 100;
+  o.run.batch_size = 16;
+  o.run.trainer.optimizer.learning_rate = 1e-3;
+  o.run.trainer.optimizer.warmup = 0.05;
   ASSERT_OK_AND_ASSIGN(PretrainResult r, RunPretrain(o));
   double first = 0, last = 0;
   for (int i = 0; i < 10; ++i) first += r.losses[i] / 10;

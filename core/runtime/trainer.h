@@ -24,6 +24,7 @@
 #include "core/plugin_api.h"
 #include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
+#include "core/runtime/launch.h"
 #include "core/runtime/metrics.h"
 #include "core/runtime/optimizer.h"
 #include "core/target_data.h"
@@ -122,6 +123,19 @@ struct TrainerOptions {
   // by the trainer).
   MetricsOptions metrics;
   std::string progress_name = "train";  // the terminal's progress line: "pretrain: step 120/1000 ..."
+};
+
+// What a training run takes from its command line beside its job's own settings; PretrainOptions
+// and FinetuneOptions embed it (tools/training_flags.cc maps the flags to it). The job sets the
+// loop's runtime fields (dist, device, precision, run_settings) and what it computes itself
+// (fine-tuning: total_steps from its epochs).
+struct TrainingRunOptions {
+  TrainerOptions trainer;
+  int64_t batch_size = 32;  // per rank
+  int seed = 7;
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (ParsePrecision)
+  LaunchOptions launch;  // world_size, gpu_ranks, backend, master_ip, dist_timeout_s
+  Launch place;          // this rank's place (ResolveLaunch); alone by default
 };
 
 struct TrainResult {

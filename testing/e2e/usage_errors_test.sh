@@ -21,7 +21,7 @@ expect2 schedule "--schedule cosine: known schedules are warmup_linear, warmup_c
   "$ws/tools/pretrain" --schedule cosine --output_model_path "$t/m.bin"
 expect2 learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/tools/pretrain" --learning_rate -1 \
   --output_model_path "$t/m.bin"
-expect2 finetune_learning_rate "--learning_rate must be > 0, got -1" -- "$ws/tools/run_classifier" --learning_rate -1 \
+expect2 finetune_learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/tools/run_classifier" --learning_rate -1 \
   --vocab_path v --train_path a --dev_path b
 # A named pipe as corpus (preprocess reads it more than once) is refused, not waited on forever.
 mkfifo "$t/fifo"
