@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return uer::tools::ExitCode(config.status());
   uer::tools::CheckModelOptions o;
   o.load_model_path = FLAGS_load_model_path.empty() ? FLAGS_input_model_path : FLAGS_load_model_path;
-  o.vocab_path = FLAGS_vocab_path;
+  o.vocab_path = uer::tools::ResolveVocabPath();
   o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.config = *config;
   o.inputs_path = FLAGS_inputs_path;

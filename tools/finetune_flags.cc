@@ -32,7 +32,6 @@ DEFINE_string(task, "", "The task plugin: classifier, ner, or a plugin's (finetu
 DECLARE_int32(labels_num);
 DECLARE_string(sub_vocab_path);
 DECLARE_string(config_path);
-DECLARE_string(plugins);
 DECLARE_string(pretrained_model_path);
 DECLARE_string(vocab_path);
 DECLARE_int64(batch_size);
@@ -63,8 +62,7 @@ void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string&
     // The task and the plugin that may bring it, before the command line is checked.
     const std::string name = task.empty() ? CommandLineValue(argc, argv, "task") : task;
     if (name.empty()) return;
-    FLAGS_plugins = CommandLineValue(argc, argv, "plugins");
-    LoadPluginsFromFlags();
+    LoadPlugins(CommandLineValue(argc, argv, "plugins"));
     auto factory = core::registry::Find(core::PluginKind::kTask, name);
     if (!factory.ok()) {
       std::cerr << "error: --task " << name << ": " << factory.status().message() << std::endl;
@@ -88,7 +86,7 @@ int RunFinetuneTool(const std::string& task) {
   o.task = task.empty() ? FLAGS_task : task;
   o.task_options = TaskOptions(o.task);
   o.pretrained_model_path = FLAGS_pretrained_model_path;
-  o.vocab_path = FLAGS_vocab_path;
+  o.vocab_path = ResolveVocabPath();
   o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.train_path = FLAGS_train_path;
   o.dev_path = FLAGS_dev_path;
@@ -118,7 +116,7 @@ int RunInferTool(const std::string& task) {
   o.task = task.empty() ? FLAGS_task : task;
   o.task_options = TaskOptions(o.task);
   o.load_model_path = FLAGS_load_model_path;
-  o.vocab_path = FLAGS_vocab_path;
+  o.vocab_path = ResolveVocabPath();
   o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.test_path = FLAGS_test_path;
   o.prediction_path = FLAGS_prediction_path;

@@ -23,14 +23,12 @@ absl::StatusOr<ModelSource> ModelSourceFromFlags(const std::string& tokenizer) {
   ModelSource s;
   s.load_model_path = FlagOrAlias("pretrained_model_path", "load_model_path");
   if (s.load_model_path.empty()) return absl::InvalidArgumentError("--pretrained_model_path is required");
-  // ResolveModelConfig reads --pretrained_model_path for a HuggingFace folder; the alias counts too.
-  if (FLAGS_pretrained_model_path.empty()) gflags::SetCommandLineOption("pretrained_model_path", s.load_model_path.c_str());
   UER_ASSIGN_OR_RETURN(s.config, ResolveModelConfig(FLAGS_config_path));
   gflags::CommandLineFlagInfo info;
   if (!s.config.has_tokenizer() && gflags::GetCommandLineFlagInfo("tokenizer", &info) && info.is_default) {
     s.config.set_tokenizer(tokenizer);
   }
-  s.vocab_path = FLAGS_vocab_path;  // after ResolveModelConfig, which may take a HuggingFace folder's
+  s.vocab_path = ResolveVocabPath();
   if (s.vocab_path.empty()) return absl::InvalidArgumentError("--vocab_path is required");
   s.sub_vocab_path = FLAGS_sub_vocab_path;
   s.precision = FLAGS_precision;

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   o.run.trainer.total_steps = FLAGS_total_steps;
   o.run.trainer.save_checkpoint_steps = FLAGS_save_checkpoint_steps;
   o.dataset_path = FLAGS_dataset_path;
-  o.vocab_path = FLAGS_vocab_path;
+  o.vocab_path = uer::tools::ResolveVocabPath();
   o.sub_vocab_path = FLAGS_sub_vocab_path;
   o.pretrained_model_path = FLAGS_pretrained_model_path;
   o.config = *config;

@@ -272,10 +272,12 @@ void InitTool(const char* usage, int* argc, char*** argv, const std::function<vo
 #endif
 }
 
-void LoadPluginsFromFlags() {
-  // Built-in plugins load when a name is first looked up; --plugins and $UER_PLUGIN_PATH now.
+void LoadPluginsFromFlags() { LoadPlugins(FLAGS_plugins); }
+
+void LoadPlugins(const std::string& list) {
+  // Built-in plugins load when a name is first looked up; the list and $UER_PLUGIN_PATH now.
   runtime::EnableLazyBuiltinPlugins();
-  absl::Status st = runtime::LoadPluginList(FLAGS_plugins, ',');
+  absl::Status st = runtime::LoadPluginList(list, ',');
   if (st.ok()) {
     const char* env = std::getenv("UER_PLUGIN_PATH");
     if (env) st = runtime::LoadPluginList(env, ':');
@@ -286,10 +288,10 @@ void LoadPluginsFromFlags() {
   }
 }
 
-absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path) {
-  core::v1::ModelConfig config;
-  // A HuggingFace model as the weights to start from, without a config: its config.json.
-  std::string hf_config;
+namespace {
+// The HuggingFace model folder (with its config.json) that --pretrained_model_path or
+// --load_model_path names, as a folder or as its .safetensors file; empty if none.
+std::filesystem::path HuggingFaceFolderOfFlags() {
   for (const char* flag : {"pretrained_model_path", "load_model_path"}) {
     gflags::CommandLineFlagInfo info;
     if (!gflags::GetCommandLineFlagInfo(flag, &info) || info.current_value.empty()) continue;
@@ -298,18 +300,34 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
     const std::filesystem::path dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
     if (std::filesystem::exists(dir / "config.json", ec) &&
         (std::filesystem::is_directory(p, ec) || absl::EndsWith(info.current_value, ".safetensors"))) {
-      hf_config = (dir / "config.json").string();
-      // ... and its vocab.txt, unless --vocab_path names another.
-      gflags::CommandLineFlagInfo vocab;
-      for (const char* file : {"vocab.txt", "tokenizer.json"}) {
-        if (gflags::GetCommandLineFlagInfo("vocab_path", &vocab) && vocab.current_value.empty() &&
-            std::filesystem::exists(dir / file, ec)) {
-          gflags::SetCommandLineOption("vocab_path", (dir / file).c_str());
-          UER_LOG(INFO) << "vocabulary from " << (dir / file).string() << " (HuggingFace)";
-        }
-      }
+      return dir;
     }
   }
+  return {};
+}
+}  // namespace
+
+std::string ResolveVocabPath() {
+  gflags::CommandLineFlagInfo vocab;
+  if (!gflags::GetCommandLineFlagInfo("vocab_path", &vocab)) return "";
+  if (!vocab.current_value.empty()) return vocab.current_value;
+  const std::filesystem::path dir = HuggingFaceFolderOfFlags();
+  if (dir.empty()) return "";
+  std::error_code ec;
+  for (const char* file : {"vocab.txt", "tokenizer.json"}) {
+    if (std::filesystem::exists(dir / file, ec)) {
+      UER_LOG(INFO) << "vocabulary from " << (dir / file).string() << " (HuggingFace)";
+      return (dir / file).string();
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path) {
+  core::v1::ModelConfig config;
+  // A HuggingFace model as the weights to start from, without a config: its config.json.
+  const std::filesystem::path hf_folder = HuggingFaceFolderOfFlags();
+  const std::string hf_config = hf_folder.empty() ? "" : (hf_folder / "config.json").string();
   if (config_path.empty() && !hf_config.empty()) {
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(hf_config));
     UER_LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";

@@ -41,10 +41,16 @@ const std::vector<std::string>& OriginalArgv();
 // Makes the built-in plugins load on first use, then loads --plugins and $UER_PLUGIN_PATH. Exits
 // with status 2 and the loader's message on error.
 void LoadPluginsFromFlags();
+// The same for a comma-separated list of plugins (--plugins read before the flags are parsed).
+void LoadPlugins(const std::string& list);
 
 // defaults < the file at `config_path` (if not empty) < model flags given on the command line
-// (a flag counts when the user set it, even to its default value). Logs the resolved config.
+// (a flag counts when the user set it, even to its default value). Without a file, a HuggingFace
+// folder that --pretrained_model_path or --load_model_path names gives its config.json. Logs the
+// resolved config.
 absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& config_path);
+// --vocab_path, or else the vocab.txt (tokenizer.json) of that HuggingFace folder; "" if neither.
+std::string ResolveVocabPath();
 
 // --gpu_ranks: comma-separated integers ("" = none).
 absl::StatusOr<std::vector<int>> ParseGpuRanks(const std::string& text);
