@@ -9,7 +9,7 @@
 #include "core/runtime/loader.h"
 #include "core/tokenizer.h"
 #include "tools/tool_common.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 DEFINE_string(vocab_path, "", "Vocabulary.");
 DEFINE_string(input_path, "", "Text, one a line.");

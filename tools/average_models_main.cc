@@ -8,7 +8,7 @@
 #include "absl/strings/str_split.h"
 
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(model_list_path, "", "The checkpoints to average: space-separated (as UER-py's nargs) or comma-separated.");
 DEFINE_string(output_model_path, "", "Where the average goes (.safetensors for safetensors, else torch.save).");

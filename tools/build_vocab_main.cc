@@ -5,7 +5,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 DEFINE_string(corpus_path, "", "Path of the corpus, one text a line.");
 DEFINE_string(vocab_path, "", "Where the vocabulary is written.");

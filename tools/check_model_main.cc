@@ -7,7 +7,7 @@
 
 #include <gflags/gflags.h>
 
-#include "tools/check_model_lib.h"
+#include "core/runtime/apps/check_model.h"
 #include "tools/tool_common.h"
 
 DEFINE_string(load_model_path, "", "The checkpoint to check (torch.save state dict).");

@@ -9,7 +9,7 @@
 
 #include "tools/model_tool_flags.h"
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(input_path, "", "Sentences, one a line.");
 DEFINE_string(test_path, "", "Same as --input_path (UER-py's newer name).");

@@ -6,7 +6,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 DEFINE_string(vocab_1, "", "The first vocabulary.");
 DEFINE_string(vocab_2, "", "The second vocabulary.");

@@ -9,7 +9,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(old_model_path, "", "The checkpoint to adapt.");
 DEFINE_string(old_vocab_path, "", "Its vocabulary.");

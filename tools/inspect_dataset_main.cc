@@ -5,7 +5,7 @@
 
 #include <gflags/gflags.h>
 
-#include "tools/inspect_dataset_lib.h"
+#include "core/runtime/apps/inspect_dataset.h"
 #include "tools/tool_common.h"
 
 DEFINE_string(dataset_path, "dataset.uer", "Path of the preprocessed dataset.");

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 namespace uer::tools {
 

@@ -8,7 +8,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(input_model_path, "", "The checkpoint to convert.");
 DEFINE_string(output_model_path, "", "Where the converted checkpoint goes.");

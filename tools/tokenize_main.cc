@@ -5,7 +5,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 DEFINE_string(vocab_path, "", "Path of the vocabulary file.");
 DEFINE_string(tokenizer, "bert", "Specify the tokenizer: bert, char, space (or a plugin's).");

@@ -10,7 +10,7 @@
 
 #include "tools/model_tool_flags.h"
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(sent_path, "", "Lines of sentence<TAB>word.");
 DEFINE_string(cand_vocab_path, "", "The candidate words, one a line.");

@@ -8,7 +8,7 @@
 #include <gflags/gflags.h>
 
 #include "tools/tool_common.h"
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 DEFINE_string(pretrained_model_path, "", "The checkpoint (any format uer-cc reads).");
 DEFINE_string(load_model_path, "", "Same as --pretrained_model_path (UER-py's newer name).");

@@ -4,8 +4,8 @@
 //   TokenizeOptions o{.vocab_path = "vocab.txt", .tokenizer = "bert", .input_path = "in.txt",
 //                     .output_path = "out.txt"};
 //   absl::Status s = RunTokenize(o);
-#ifndef UER_TOOLS_VOCAB_TOOLS_LIB_H_
-#define UER_TOOLS_VOCAB_TOOLS_LIB_H_
+#ifndef UER_CORE_RUNTIME_APPS_VOCAB_TOOLS_H_
+#define UER_CORE_RUNTIME_APPS_VOCAB_TOOLS_H_
 
 #include <functional>
 #include <ostream>
@@ -59,4 +59,4 @@ absl::Status RunDiffVocab(const std::string& vocab_1, const std::string& vocab_2
 
 }  // namespace uer::tools
 
-#endif  // UER_TOOLS_VOCAB_TOOLS_LIB_H_
+#endif  // UER_CORE_RUNTIME_APPS_VOCAB_TOOLS_H_

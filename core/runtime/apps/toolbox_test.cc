@@ -2,7 +2,7 @@
 // word2vec text, topn_words_indep.py's list) and against what each tool promises: averages,
 // prefixes, vocabulary moves, features, cloze guesses, and generation with and without the
 // key/value cache.
-#include "tools/toolbox_lib.h"
+#include "core/runtime/apps/toolbox.h"
 
 #include <cmath>
 #include <fstream>

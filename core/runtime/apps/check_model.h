@@ -5,8 +5,8 @@
 // with a reference, and it can save the model again under the seed's key names. A fine-tuned
 // checkpoint (run_classifier's, run_ner's, run_mrc's: the task's layers beside embedding and
 // encoder) is checked against the task whose head it holds, which it names.
-#ifndef UER_TOOLS_CHECK_MODEL_LIB_H_
-#define UER_TOOLS_CHECK_MODEL_LIB_H_
+#ifndef UER_CORE_RUNTIME_APPS_CHECK_MODEL_H_
+#define UER_CORE_RUNTIME_APPS_CHECK_MODEL_H_
 
 #include <ostream>
 #include <string>
@@ -34,4 +34,4 @@ absl::Status RunCheckModel(const CheckModelOptions& options, std::ostream& out);
 
 }  // namespace uer::tools
 
-#endif  // UER_TOOLS_CHECK_MODEL_LIB_H_
+#endif  // UER_CORE_RUNTIME_APPS_CHECK_MODEL_H_

@@ -1,4 +1,4 @@
-#include "tools/inspect_dataset_lib.h"
+#include "core/runtime/apps/inspect_dataset.h"
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"

@@ -1,8 +1,8 @@
 // Decoding of preprocessed instances for people and tests (inspect_dataset).
 //
 //   UER_ASSIGN_OR_RETURN(DecodedInstance d, DecodeInstance(*dataset, 0));
-#ifndef UER_TOOLS_INSPECT_DATASET_LIB_H_
-#define UER_TOOLS_INSPECT_DATASET_LIB_H_
+#ifndef UER_CORE_RUNTIME_APPS_INSPECT_DATASET_H_
+#define UER_CORE_RUNTIME_APPS_INSPECT_DATASET_H_
 
 #include <map>
 #include <ostream>
@@ -22,4 +22,4 @@ absl::Status InspectDataset(const std::string& dataset_path, const std::string& 
 
 }  // namespace uer::tools
 
-#endif  // UER_TOOLS_INSPECT_DATASET_LIB_H_
+#endif  // UER_CORE_RUNTIME_APPS_INSPECT_DATASET_H_

@@ -1,4 +1,4 @@
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 #include <stdio.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// The model tools of tools/toolbox_lib.h: extract_features, cloze_test, topn_words_dep, generate.
+// The model tools of core/runtime/apps/toolbox.h: extract_features, cloze_test, topn_words_dep, generate.
 // Each builds the model its config describes, loads a checkpoint (any format LoadStateDict reads)
 // and runs it in eval mode without gradients.
 #include <chrono>
@@ -19,8 +19,8 @@
 #include "core/runtime/trainer.h"
 #include "core/status_macros.h"
 #include "core/tokenizer.h"
-#include "tools/toolbox_lib.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/toolbox.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 namespace uer::tools {
 namespace {

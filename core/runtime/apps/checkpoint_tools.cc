@@ -1,4 +1,4 @@
-// The checkpoint-only tools of tools/toolbox_lib.h: average_models, multi_single_convert,
+// The checkpoint-only tools of core/runtime/apps/toolbox.h: average_models, multi_single_convert,
 // extract_embeddings, topn_words_indep, dynamic_vocab_adapter.
 #include <fcntl.h>
 #include <unistd.h>
@@ -24,8 +24,8 @@
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "core/vocab.h"
-#include "tools/toolbox_lib.h"
-#include "tools/vocab_tools_lib.h"
+#include "core/runtime/apps/toolbox.h"
+#include "core/runtime/apps/vocab_tools.h"
 
 namespace uer::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/check_model_lib.h"
+#include "core/runtime/apps/check_model.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -1,17 +1,17 @@
 // The seed's model scripts around pre-training (UER-py's scripts/*.py), as library calls that the
 // *_main.cc tools map their flags to:
 //
-//   on checkpoints alone (toolbox_state.cc): average_models, multi_single_convert,
+//   on checkpoints alone (checkpoint_tools.cc): average_models, multi_single_convert,
 //     extract_embeddings, topn_words_indep, dynamic_vocab_adapter;
-//   on a model built from a config (toolbox_model.cc): extract_features, cloze_test,
+//   on a model built from a config (model_tools.cc): extract_features, cloze_test,
 //     topn_words_dep, generate.
 //
 //   AverageModelsOptions o;  o.model_paths = {"a.bin", "b.bin"};  o.output_model_path = "avg.bin";
 //   UER_RETURN_IF_ERROR(AverageModels(o, std::cout));
 //
 // Errors name the file (and line or key); outputs are written atomically.
-#ifndef UER_TOOLS_TOOLBOX_LIB_H_
-#define UER_TOOLS_TOOLBOX_LIB_H_
+#ifndef UER_CORE_RUNTIME_APPS_TOOLBOX_H_
+#define UER_CORE_RUNTIME_APPS_TOOLBOX_H_
 
 #include <cstdint>
 #include <functional>
@@ -173,4 +173,4 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& options, std::ostr
 
 }  // namespace uer::tools
 
-#endif  // UER_TOOLS_TOOLBOX_LIB_H_
+#endif  // UER_CORE_RUNTIME_APPS_TOOLBOX_H_
