@@ -79,38 +79,46 @@ absl::Status CheckLayers(const ConvertBertOptions& o, const StateDict& state) {
   return absl::OkStatus();
 }
 
-absl::Status FromHuggingFace(const ConvertBertOptions& o) {
-  Stages stages(o);
-  stages.Begin("reading " + o.input_model_path);
-  UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(o.input_model_path));
+// From transformers' names (`hf`) to uer-cc's: mapped, written, verified.
+absl::Status WriteAsUer(const ConvertBertOptions& o, Stages& stages, const StateDict& hf, uer::runtime::KeyReport* report) {
   UER_RETURN_IF_ERROR(CheckLayers(o, hf));
-  stages.Begin("mapping keys");
-  uer::runtime::KeyReport report;
-  absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, o.target, &report);
-  UER_LOG(INFO) << "keys: " << report.Summary();
+  absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, o.target, report);
+  UER_LOG(INFO) << "keys: " << report->Summary();
   if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(o.input_model_path, ": ", uer.status().message()));
   stages.Begin("writing " + o.output_model_path);
   UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(o.output_model_path, *uer));
   UER_LOG(INFO) << "wrote " << o.output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
+  if (!o.verify) return absl::OkStatus();
+  stages.Begin("verifying " + o.output_model_path);
+  return Verify(o.output_model_path, *uer);
+}
+
+// A HuggingFace folder's config.json as a model config: written to --output_config_path, or shown.
+absl::Status ConvertConfig(const ConvertBertOptions& o) {
   const fs::path folder = fs::is_directory(o.input_model_path) ? fs::path(o.input_model_path)
-                                                                  : fs::path(o.input_model_path).parent_path();
-  if (fs::exists(folder / "config.json")) {
-    UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::runtime::ConfigFromHuggingFace((folder / "config.json").string()));
-    // A pre-training head (not a task's, nor none) is the config's target.
-    if (uer::core::registry::IsRegistered(uer::core::PluginKind::kTarget, o.target)) c.set_target(o.target);
-    if (!o.output_config_path.empty()) {
-      UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(o.output_config_path, uer::core::ModelConfigToText(c)));
-      UER_LOG(INFO) << "wrote " << o.output_config_path << " (the model config, HuggingFace's LayerNorm)";
-    } else {
-      UER_LOG(INFO) << "the model's config.json gives (use it with --config_path; --output_config_path writes it):\n"
-                << uer::core::ModelConfigToText(c);
-    }
+                                                               : fs::path(o.input_model_path).parent_path();
+  if (!fs::exists(folder / "config.json")) return absl::OkStatus();
+  UER_ASSIGN_OR_RETURN(uer::core::v1::ModelConfig c, uer::runtime::ConfigFromHuggingFace((folder / "config.json").string()));
+  // A pre-training head (not a task's, nor none) is the config's target.
+  if (uer::core::registry::IsRegistered(uer::core::PluginKind::kTarget, o.target)) c.set_target(o.target);
+  if (o.output_config_path.empty()) {
+    UER_LOG(INFO) << "the model's config.json gives (use it with --config_path; --output_config_path writes it):\n"
+                  << uer::core::ModelConfigToText(c);
+    return absl::OkStatus();
   }
-  if (o.verify) {
-    stages.Begin("verifying " + o.output_model_path);
-    UER_RETURN_IF_ERROR(Verify(o.output_model_path, *uer));
-  }
+  UER_RETURN_IF_ERROR(uer::runtime::WriteFileAtomically(o.output_config_path, uer::core::ModelConfigToText(c)));
+  UER_LOG(INFO) << "wrote " << o.output_config_path << " (the model config, HuggingFace's LayerNorm)";
   return absl::OkStatus();
+}
+
+absl::Status FromHuggingFace(const ConvertBertOptions& o) {
+  Stages stages(o);
+  stages.Begin("reading " + o.input_model_path);
+  UER_ASSIGN_OR_RETURN(StateDict hf, uer::runtime::LoadStateDict(o.input_model_path));
+  stages.Begin("mapping keys");
+  uer::runtime::KeyReport report;
+  UER_RETURN_IF_ERROR(WriteAsUer(o, stages, hf, &report));
+  return ConvertConfig(o);
 }
 
 absl::Status ToHuggingFace(const ConvertBertOptions& o) {
@@ -181,19 +189,7 @@ absl::Status FromGoogle(const ConvertBertOptions& o) {
   UER_ASSIGN_OR_RETURN(StateDict google, uer::runtime::LoadTfCheckpoint(o.input_model_path));
   stages.Begin("mapping keys");
   uer::runtime::KeyReport report;
-  StateDict hf = uer::runtime::GoogleToHuggingFace(google, &report);
-  UER_RETURN_IF_ERROR(CheckLayers(o, hf));
-  absl::StatusOr<StateDict> uer = uer::runtime::BertFromHuggingFace(hf, o.target, &report);
-  UER_LOG(INFO) << "keys: " << report.Summary();
-  if (!uer.ok()) return absl::Status(uer.status().code(), absl::StrCat(o.input_model_path, ": ", uer.status().message()));
-  stages.Begin("writing " + o.output_model_path);
-  UER_RETURN_IF_ERROR(uer::runtime::SaveStateDict(o.output_model_path, *uer));
-  UER_LOG(INFO) << "wrote " << o.output_model_path << " (" << uer->size() << " tensors, UER-py's key names)";
-  if (o.verify) {
-    stages.Begin("verifying " + o.output_model_path);
-    UER_RETURN_IF_ERROR(Verify(o.output_model_path, *uer));
-  }
-  return absl::OkStatus();
+  return WriteAsUer(o, stages, uer::runtime::GoogleToHuggingFace(google, &report), &report);
 }
 
 absl::Status ToGoogle(const ConvertBertOptions& o) {
