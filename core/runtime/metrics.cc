@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "core/log.h"
 #include "core/runtime/checksum.h"
+#include "core/runtime/dataset.h"
 #include "core/runtime/tensorboard_event.pb.h"
 
 namespace uer::runtime {
@@ -37,18 +38,8 @@ absl::Status KeepLinesUpTo(const std::string& path, int64_t step) {
     if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) continue;
     if (j["step"].get<int64_t>() <= step) absl::StrAppend(&kept, line, "\n");
   }
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << kept;
-    if (!out.flush()) {
-      std::remove(tmp.c_str());
-      return absl::PermissionDeniedError(absl::StrCat("--metrics_path: cannot write ", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::PermissionDeniedError(absl::StrCat("--metrics_path: cannot replace ", path, ": ", std::strerror(errno)));
+  if (absl::Status st = WriteFileAtomically(path, kept); !st.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("--metrics_path: ", st.message()));
   }
   return absl::OkStatus();
 }

@@ -65,49 +65,17 @@ std::string PythonFloatRepr(double v) {
 
 absl::StatusOr<AtomicOutput> AtomicOutput::Open(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("an output path is required");
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  return AtomicOutput(path, std::move(tmp), fd);
-}
-
-AtomicOutput::AtomicOutput(AtomicOutput&& o) noexcept
-    : path_(std::move(o.path_)), tmp_(std::move(o.tmp_)), fd_(o.fd_), error_(std::move(o.error_)) {
-  o.fd_ = -1;
-  o.tmp_.clear();
-}
-
-AtomicOutput::~AtomicOutput() {
-  if (fd_ >= 0) close(fd_);
-  if (!tmp_.empty()) unlink(tmp_.c_str());
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<runtime::OutputFile> out, runtime::OutputFile::Create(path));
+  return AtomicOutput(path, std::move(out));
 }
 
 absl::Status AtomicOutput::Write(std::string_view data) {
-  while (error_.ok() && !data.empty()) {
-    const ssize_t w = write(fd_, data.data(), data.size());
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      error_ = absl::DataLossError(absl::StrCat("cannot write ", path_, ": ", std::strerror(w < 0 ? errno : EIO)));
-      break;
-    }
-    data.remove_prefix(static_cast<size_t>(w));
-  }
-  return error_;
-}
-
-absl::Status AtomicOutput::Commit() {
-  UER_RETURN_IF_ERROR(error_);
-  if (fsync(fd_) != 0 || close(fd_) != 0) {
-    fd_ = -1;
-    return absl::DataLossError(absl::StrCat("cannot write ", path_, ": ", std::strerror(errno)));
-  }
-  fd_ = -1;
-  if (rename(tmp_.c_str(), path_.c_str()) != 0) {
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp_, " to ", path_, ": ", std::strerror(errno)));
-  }
-  tmp_.clear();
+  out_->Write(data.data(), data.size());
+  if (out_->failed()) return absl::DataLossError(absl::StrCat("cannot write ", path_));
   return absl::OkStatus();
 }
+
+absl::Status AtomicOutput::Commit() { return out_->Commit(); }
 
 namespace {
 

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/runtime/file_io.h"
 
 namespace at { class Tensor; }
 namespace torch { using at::Tensor; }
@@ -43,22 +45,19 @@ absl::Status ForEachWord(const std::string& path, const std::function<absl::Stat
 // seed's scripts' torch) does: each row divided by its norm, then the products summed.
 torch::Tensor Cosine(const torch::Tensor& a, const torch::Tensor& b);
 
-// A text (or binary) output written through a temporary file beside `path` and renamed over it by
-// Commit(); destroyed uncommitted, the temporary file is removed and `path` is untouched.
+// A text output through the runtime's one atomic writer (runtime::OutputFile: a temporary file beside
+// `path`, renamed over it by Commit(); destroyed uncommitted, the temporary file is removed and
+// `path` is untouched), with a status for each write.
 class AtomicOutput {
  public:
   static absl::StatusOr<AtomicOutput> Open(const std::string& path);
-  AtomicOutput(AtomicOutput&& other) noexcept;
-  AtomicOutput& operator=(AtomicOutput&&) = delete;
-  ~AtomicOutput();
   absl::Status Write(std::string_view data);
   absl::Status Commit();
 
  private:
-  AtomicOutput(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
-  std::string path_, tmp_;
-  int fd_ = -1;
-  absl::Status error_;
+  AtomicOutput(std::string path, std::unique_ptr<runtime::OutputFile> out) : path_(std::move(path)), out_(std::move(out)) {}
+  std::string path_;
+  std::unique_ptr<runtime::OutputFile> out_;
 };
 
 // ---- On checkpoints ---------------------------------------------------------------------------
