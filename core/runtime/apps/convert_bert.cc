@@ -121,16 +121,29 @@ absl::Status FromHuggingFace(const ConvertBertOptions& o) {
   return ConvertConfig(o);
 }
 
+// The uer-cc checkpoint at input_model_path (`uer`) under transformers' names; the report is
+// logged here when the mapping fails, by the caller otherwise.
+absl::StatusOr<StateDict> ReadAsHuggingFace(const ConvertBertOptions& o, Stages& stages, StateDict* uer,
+                                            uer::runtime::KeyReport* report) {
+  stages.Begin("reading " + o.input_model_path);
+  UER_ASSIGN_OR_RETURN(*uer, uer::runtime::LoadStateDict(o.input_model_path));
+  UER_RETURN_IF_ERROR(CheckLayers(o, *uer));
+  stages.Begin("mapping keys");
+  absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(*uer, o.target, report);
+  if (!hf.ok()) {
+    UER_LOG(INFO) << "keys: " << report->Summary();
+    return absl::Status(hf.status().code(), absl::StrCat(o.input_model_path, ": ", hf.status().message()));
+  }
+  return hf;
+}
+
 absl::Status ToHuggingFace(const ConvertBertOptions& o) {
   Stages stages(o);
-  stages.Begin("reading " + o.input_model_path);
-  UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(o.input_model_path));
-  UER_RETURN_IF_ERROR(CheckLayers(o, uer));
-  stages.Begin("mapping keys");
+  StateDict uer;
   uer::runtime::KeyReport report;
-  absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, o.target, &report);
+  absl::StatusOr<StateDict> hf = ReadAsHuggingFace(o, stages, &uer, &report);
+  if (!hf.ok()) return hf.status();
   UER_LOG(INFO) << "keys: " << report.Summary();
-  if (!hf.ok()) return absl::Status(hf.status().code(), absl::StrCat(o.input_model_path, ": ", hf.status().message()));
   UER_ASSIGN_OR_RETURN(const std::string architecture, uer::runtime::HuggingFaceArchitecture(o.target));
   const std::string out = o.output_model_path;
   stages.Begin("writing " + out);
@@ -194,17 +207,10 @@ absl::Status FromGoogle(const ConvertBertOptions& o) {
 
 absl::Status ToGoogle(const ConvertBertOptions& o) {
   Stages stages(o);
-  stages.Begin("reading " + o.input_model_path);
-  UER_ASSIGN_OR_RETURN(StateDict uer, uer::runtime::LoadStateDict(o.input_model_path));
-  UER_RETURN_IF_ERROR(CheckLayers(o, uer));
-  stages.Begin("mapping keys");
+  StateDict uer;
   uer::runtime::KeyReport report;
-  absl::StatusOr<StateDict> hf = uer::runtime::BertToHuggingFace(uer, o.target, &report);
-  if (!hf.ok()) {
-    UER_LOG(INFO) << "keys: " << report.Summary();
-    return absl::Status(hf.status().code(), absl::StrCat(o.input_model_path, ": ", hf.status().message()));
-  }
-  StateDict google = uer::runtime::HuggingFaceToGoogle(*hf, &report);
+  UER_ASSIGN_OR_RETURN(const StateDict hf, ReadAsHuggingFace(o, stages, &uer, &report));
+  StateDict google = uer::runtime::HuggingFaceToGoogle(hf, &report);
   UER_LOG(INFO) << "keys: " << report.Summary();
   stages.Begin("writing " + o.output_model_path);
   UER_RETURN_IF_ERROR(uer::runtime::SaveTfCheckpoint(o.output_model_path, google));
