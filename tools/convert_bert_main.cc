@@ -44,8 +44,7 @@ int main(int argc, char** argv) {
   o.verify = FLAGS_verify;
   o.vocab_path = FLAGS_vocab_path;
   o.output_config_path = FLAGS_output_config_path;
-  gflags::CommandLineFlagInfo layers;
-  if (gflags::GetCommandLineFlagInfo("layers_num", &layers) && !layers.is_default) o.layers_num = FLAGS_layers_num;
+  if (uer::tools::FlagIsSet("layers_num")) o.layers_num = FLAGS_layers_num;
   o.resolve_config = [] { return uer::tools::ResolveModelConfig(FLAGS_config_path); };
   o.progress_name = gflags::ProgramInvocationShortName();
   return uer::tools::ExitCode(uer::tools::ConvertBert(conversion->direction, o));

@@ -42,16 +42,11 @@ namespace uer::tools {
 
 namespace {
 
-bool IsSet(const char* name) {
-  gflags::CommandLineFlagInfo info;
-  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
-}
-
 // The task's options (its flags), and --labels_num when given.
 std::map<std::string, std::string> TaskOptions(const std::string& task) {
   std::map<std::string, std::string> o;
   if (auto f = core::registry::Find(core::PluginKind::kTask, task); f.ok()) o = PluginOptionValues(**f);
-  if (IsSet("labels_num")) o["labels_num"] = std::to_string(FLAGS_labels_num);
+  if (FlagIsSet("labels_num")) o["labels_num"] = std::to_string(FLAGS_labels_num);
   return o;
 }
 

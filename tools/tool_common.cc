@@ -182,6 +182,11 @@ std::vector<std::string>& MutableOriginalArgv() {
 
 const std::vector<std::string>& OriginalArgv() { return MutableOriginalArgv(); }
 
+bool FlagIsSet(const char* name) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
 std::string CommandLineValue(int argc, char** argv, const std::string& name) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

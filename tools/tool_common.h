@@ -26,6 +26,9 @@ namespace uer::tools {
 void InitTool(const char* usage, int* argc, char*** argv,
               const std::function<void(int argc, char** argv)>& before_check = nullptr);
 
+// Whether the command line set --NAME (even to its default value).
+bool FlagIsSet(const char* name);
+
 // The value of --NAME on a command line not yet parsed ("--name=v", "--name v"); empty if absent.
 std::string CommandLineValue(int argc, char** argv, const std::string& name);
 

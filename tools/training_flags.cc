@@ -46,11 +46,6 @@ namespace uer::tools {
 namespace {
 std::atomic<int> g_stop{0};
 void OnSignal(int sig) { g_stop.store(sig); }
-
-bool IsSet(const char* name) {
-  gflags::CommandLineFlagInfo info;
-  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
-}
 }  // namespace
 
 void SetFlagDefault(const char* name, const std::string& value) {
@@ -83,10 +78,10 @@ absl::StatusOr<runtime::TrainingRunOptions> TrainingRunFromFlags() {
   runtime::LaunchOptions& lo = run.launch;
   UER_ASSIGN_OR_RETURN(lo.gpu_ranks, ParseGpuRanks(FLAGS_gpu_ranks));
   lo.world_size = FLAGS_world_size;
-  lo.world_size_given = IsSet("world_size");
+  lo.world_size_given = FlagIsSet("world_size");
   lo.backend = FLAGS_backend;
   lo.master_ip = FLAGS_master_ip;
-  lo.master_ip_given = IsSet("master_ip");
+  lo.master_ip_given = FlagIsSet("master_ip");
   lo.dist_timeout_s = FLAGS_dist_timeout;
   lo.stop_signal = &g_stop;
   std::signal(SIGTERM, OnSignal);  // before the launch: a rank waiting for its peers stops on a signal
