@@ -44,19 +44,6 @@ int64_t TaskDataContext::IntOption(const std::string& name) const {
   return absl::SimpleAtoi(Option(name), &v) ? v : 0;
 }
 
-void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
-                       StateDict* state) {
-  for (auto& [key, value] : *state) {
-    if (key.compare(0, prefix.size(), prefix) != 0) continue;
-    for (const auto& [from, to] : renames) {
-      if (key.compare(prefix.size(), from.size(), from) == 0) {
-        key = prefix + to + key.substr(prefix.size() + from.size());
-        break;
-      }
-    }
-  }
-}
-
 namespace {
 
 template <typename F>

@@ -47,20 +47,12 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // ---- Modules ------------------------------------------------------------------------------------
 
-// The base of every plugin module. A module owns the names of its parameters, including the names
-// older checkpoint generations gave them (PyTorch's `_load_from_state_dict` way): UpgradeKeys
-// renames the keys under `prefix` ("embedding.", "target.", "" for a task's top-level layers) that
-// an older or newer UER-py wrote to the names this module registers. Keys it does not know stay.
+// The base of every plugin module. The names older checkpoints gave its keys are declared by its
+// factory (ModuleFactory::OldKeyNames); the runtime renames them when it loads a file.
 class PluginModule : public torch::nn::Module {
  public:
   ~PluginModule() override;
-  virtual void UpgradeKeys(const std::string& prefix, StateDict* state) const {}
 };
-
-// Renames, in `state`, every key that starts with prefix + from[i] to prefix + to[i] (the first
-// match wins). For UpgradeKeys implementations.
-void RenameKeyPrefixes(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& renames,
-                       StateDict* state);
 
 // Token ids [batch, seq] and segment ids [batch, seq] (0 = padding) to [batch, seq, emb_size].
 class Embedding : public PluginModule {
@@ -286,6 +278,14 @@ struct HuggingFaceHead : HuggingFaceKeys {
   std::string architecture;  // "BertForMaskedLM", "BertForSequenceClassification", ...
 };
 
+// Keys that start with `from` in a checkpoint of UER-py generation `generation` ("uer-2022",
+// "uer-head") are this module's keys that start with `to` ("mlm.linear_1." -> "mlm_linear_1.").
+struct OldKeyName {
+  std::string generation;
+  std::string from;
+  std::string to;
+};
+
 template <typename Product, PluginKind K>
 class ModuleFactory : public FactoryBase {
  public:
@@ -296,8 +296,11 @@ class ModuleFactory : public FactoryBase {
   virtual absl::StatusOr<std::shared_ptr<Product>> Create(const v1::ModelConfig& config,
                                                           const BuildContext& ctx) const = 0;
   // The keys, relative to the module ("word_embedding.weight"), of the tensors whose rows are the
-  // vocabulary's, older names included: what adapting a model to another vocabulary changes.
+  // vocabulary's: what adapting a model to another vocabulary changes (older names follow from
+  // OldKeyNames).
   virtual std::vector<std::string> VocabularyRows() const { return {}; }
+  // The names other UER-py generations gave this module's keys, relative to the module.
+  virtual std::vector<OldKeyName> OldKeyNames() const { return {}; }
 };
 
 class EmbeddingFactory : public ModuleFactory<Embedding, PluginKind::kEmbedding> {

@@ -18,7 +18,7 @@
 
 #include "core/runtime/device.h"
 #include "core/runtime/loader.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/optimizer.h"
 #include "testing/test_util.h"
 

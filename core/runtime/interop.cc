@@ -196,6 +196,14 @@ bool IsHeadKey(const std::string& k) { return absl::StartsWith(k, "cls.") || abs
 
 }  // namespace
 
+bool IsHuggingFaceBert(const StateDict& state) {
+  return std::any_of(state.begin(), state.end(), [](const auto& kv) {
+    const std::string& k = kv.first;
+    return absl::StartsWith(k, "bert.") || absl::StartsWith(k, "cls.predictions") ||
+           absl::StartsWith(k, "embeddings.") || absl::StartsWith(k, "encoder.layer.");
+  });
+}
+
 std::string BertHeadsIn(const StateDict& hf) {
   std::set<std::string> keys;
   for (const auto& [key, t] : hf) keys.insert(NormalizedHfKey(key));

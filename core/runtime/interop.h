@@ -67,6 +67,8 @@ absl::StatusOr<StateDict> BertToHuggingFace(const StateDict& uer, const std::str
 // HuggingFace head and find all its tensors there, the one with the most ("bert": mlm and nsp,
 // "mlm"), or "none".
 std::string BertHeadsIn(const StateDict& hf);
+// Whether a state dict has transformers' BERT names (BertModel's, with or without "bert.", or a head's).
+bool IsHuggingFaceBert(const StateDict& state);
 // The layer count of a BERT state dict in either naming.
 int64_t BertLayersNum(const StateDict& state);
 

@@ -19,13 +19,12 @@ void AddMlmHeadKeys(core::HuggingFaceHead* head) {
   head->keys.emplace_back("target.mlm_linear_2.bias", "cls.predictions.bias");
 }
 
-std::vector<std::string> MlmHeadVocabularyRows() {
-  return {"mlm_linear_2.weight", "mlm_linear_2.bias", "mlm.linear_2.weight", "mlm.linear_2.bias"};
-}
+std::vector<std::string> MlmHeadVocabularyRows() { return {"mlm_linear_2.weight", "mlm_linear_2.bias"}; }
 
-void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state) {
-  core::RenameKeyPrefixes(prefix, {{"mlm.linear_1.", "mlm_linear_1."}, {"mlm.linear_2.", "mlm_linear_2."},
-                                   {"mlm.layer_norm.", "layer_norm."}}, state);
+std::vector<core::OldKeyName> MlmHeadOldKeyNames() {
+  return {{"uer-head", "mlm.linear_1.", "mlm_linear_1."},
+          {"uer-head", "mlm.linear_2.", "mlm_linear_2."},
+          {"uer-head", "mlm.layer_norm.", "layer_norm."}};
 }
 
 // torch's fused exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))) in one kernel.

@@ -143,9 +143,9 @@ struct MlmHead {
   torch::Tensor Logits(const torch::Tensor& memory_bank);
 };
 
-// Renames the mlm head's 2023 keys under `prefix` (mlm.linear_1/2, mlm.layer_norm) to the seed's
+// The mlm head's names in UER-py's newest keys (mlm.linear_1/2, mlm.layer_norm) for the seed's
 // (mlm_linear_1/2, layer_norm).
-void UpgradeMlmHeadKeys(const std::string& prefix, core::StateDict* state);
+std::vector<core::OldKeyName> MlmHeadOldKeyNames();
 // The MLM head's tensors (MlmHead, under "target.") under transformers' names (cls.predictions.*:
 // its decoder weight and bias included, which transformers' files may leave out when tied).
 void AddMlmHeadKeys(core::HuggingFaceHead* head);

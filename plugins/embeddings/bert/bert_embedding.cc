@@ -16,12 +16,6 @@ class BertEmbedding : public core::Embedding {
     layer_norm_ = register_module("layer_norm", layers::LayerNorm(layers::LayerNormFromConfig(c.emb_size(), c)));
   }
   int64_t max_positions() const override { return position_->weight.size(0); }
-  // UER-py's 2023 key names (embedding.word.embedding, .pos.embedding, .seg.embedding).
-  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
-    core::RenameKeyPrefixes(prefix, {{"word.embedding.", "word_embedding."},
-                                     {"pos.embedding.", "position_embedding."},
-                                     {"seg.embedding.", "segment_embedding."}}, state);
-  }
   torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor& seg) override {
     TORCH_CHECK(src.size(1) <= position_->weight.size(0), "sequence of ", src.size(1),
                 " tokens is longer than max_seq_length ", position_->weight.size(0));
@@ -42,7 +36,13 @@ class BertEmbeddingFactory : public core::EmbeddingFactory {
  public:
   std::string name() const override { return "bert"; }
   std::string help() const override { return "word + position + segment embeddings, LayerNorm, dropout"; }
-  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight", "word.embedding.weight"}; }
+  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight"}; }
+  // UER-py's newest names (embedding.word.embedding, .pos.embedding, .seg.embedding).
+  std::vector<core::OldKeyName> OldKeyNames() const override {
+    return {{"uer-head", "word.embedding.", "word_embedding."},
+            {"uer-head", "pos.embedding.", "position_embedding."},
+            {"uer-head", "seg.embedding.", "segment_embedding."}};
+  }
   // transformers' BertEmbeddings; UER-py's segment embedding keeps row 0 for the padding.
   std::optional<core::HuggingFaceKeys> HuggingFaceBertKeys(const core::v1::ModelConfig&) const override {
     core::HuggingFaceKeys k;

@@ -13,10 +13,6 @@ class WordEmbedding : public core::Embedding {
     word_ = register_module("word_embedding", torch::nn::Embedding(vocab_size, c.emb_size()));
     layer_norm_ = register_module("layer_norm", layers::LayerNorm(layers::LayerNormFromConfig(c.emb_size(), c)));
   }
-  // UER-py's 2023 key names (embedding.word.embedding).
-  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
-    core::RenameKeyPrefixes(prefix, {{"word.embedding.", "word_embedding."}}, state);
-  }
   torch::Tensor Forward(const torch::Tensor& src, const torch::Tensor&) override {
     return dropout_->forward(layer_norm_->forward(word_->forward(src)));
   }
@@ -31,7 +27,10 @@ class WordEmbeddingFactory : public core::EmbeddingFactory {
  public:
   std::string name() const override { return "word"; }
   std::string help() const override { return "word embeddings, LayerNorm, dropout"; }
-  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight", "word.embedding.weight"}; }
+  std::vector<std::string> VocabularyRows() const override { return {"word_embedding.weight"}; }
+  std::vector<core::OldKeyName> OldKeyNames() const override {
+    return {{"uer-head", "word.embedding.", "word_embedding."}};
+  }
   absl::StatusOr<std::shared_ptr<core::Embedding>> Create(const core::v1::ModelConfig& c,
                                                           const core::BuildContext& ctx) const override {
     if (ctx.vocab_size <= 0) return absl::InvalidArgumentError("needs the vocabulary size");

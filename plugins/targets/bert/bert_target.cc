@@ -17,12 +17,6 @@ class BertTarget : public core::Target {
   bool ReadsPadding() const override { return false; }
   TokenPrediction Predicts() const override { return TokenPrediction::kMaskedToken; }
   torch::Tensor TokenLogits(const torch::Tensor& memory_bank) override { return mlm_.Logits(memory_bank); }
-  // UER-py's later names: target.sp_linear_* (2022), target.sp.linear_* and the mlm head's (2023).
-  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
-    layers::UpgradeMlmHeadKeys(prefix, state);
-    core::RenameKeyPrefixes(prefix, {{"sp.linear_1.", "nsp_linear_1."}, {"sp.linear_2.", "nsp_linear_2."},
-                                     {"sp_linear_1.", "nsp_linear_1."}, {"sp_linear_2.", "nsp_linear_2."}}, state);
-  }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     layers::MlmHead::Output m = mlm_.Forward(memory_bank, layers::Need(tgt, "tgt_mlm"));
     const torch::Tensor& tgt_nsp = layers::Need(tgt, "tgt_nsp");
@@ -47,6 +41,15 @@ class BertTargetFactory : public core::TargetFactory {
   std::string name() const override { return "bert"; }
   std::string help() const override { return "masked LM + next sentence prediction"; }
   std::vector<std::string> VocabularyRows() const override { return layers::MlmHeadVocabularyRows(); }
+  // UER-py's later names: target.sp_linear_* (2022), target.sp.linear_* and the mlm head's (newest).
+  std::vector<core::OldKeyName> OldKeyNames() const override {
+    std::vector<core::OldKeyName> names = layers::MlmHeadOldKeyNames();
+    names.push_back({"uer-head", "sp.linear_1.", "nsp_linear_1."});
+    names.push_back({"uer-head", "sp.linear_2.", "nsp_linear_2."});
+    names.push_back({"uer-2022", "sp_linear_1.", "nsp_linear_1."});
+    names.push_back({"uer-2022", "sp_linear_2.", "nsp_linear_2."});
+    return names;
+  }
   absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<BertTarget>(c, ctx.vocab_size));

@@ -12,9 +12,6 @@ class MlmTarget : public core::Target {
   bool ReadsPadding() const override { return false; }
   TokenPrediction Predicts() const override { return TokenPrediction::kMaskedToken; }
   torch::Tensor TokenLogits(const torch::Tensor& memory_bank) override { return mlm_.Logits(memory_bank); }
-  void UpgradeKeys(const std::string& prefix, core::StateDict* state) const override {
-    layers::UpgradeMlmHeadKeys(prefix, state);
-  }
   core::TargetOutput Forward(const torch::Tensor& memory_bank, const core::TensorMap& tgt) override {
     auto it = tgt.find("tgt_mlm");
     layers::MlmHead::Output m = mlm_.Forward(memory_bank, it != tgt.end() ? it->second : layers::Need(tgt, "tgt"));
@@ -30,6 +27,7 @@ class MlmTargetFactory : public core::TargetFactory {
   std::string name() const override { return "mlm"; }
   std::string help() const override { return "masked LM"; }
   std::vector<std::string> VocabularyRows() const override { return layers::MlmHeadVocabularyRows(); }
+  std::vector<core::OldKeyName> OldKeyNames() const override { return layers::MlmHeadOldKeyNames(); }
   absl::StatusOr<std::shared_ptr<core::Target>> Create(const core::v1::ModelConfig& c,
                                                        const core::BuildContext& ctx) const override {
     return std::shared_ptr<core::Target>(std::make_shared<MlmTarget>(c, ctx.vocab_size));

@@ -2,7 +2,7 @@
 // few sequences (the loss falls; greedy decoding of the training pairs goes from chance to right);
 // the decoder input option is checked by name; targets that do not decode say so.
 #include "core/runtime/loader.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/optimizer.h"
 #include "testing/test_util.h"
 
