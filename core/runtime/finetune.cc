@@ -13,7 +13,7 @@
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/dataset.h"
 #include "core/runtime/device.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/loaded_model.h"
 #include "core/runtime/progress.h"
 #include "core/runtime/trainer.h"
 
@@ -55,38 +55,6 @@ core::Evaluation Evaluate(FinetuneModel* model, torch::Device device, const core
   std::unique_ptr<core::Evaluator> e = task.NewEvaluator(data, full);
   Predictor(model, device, bs, precision).Run(data, [&](int64_t begin, const core::TargetOutput& out) { e->Add(begin, out); });
   return e->Finish();
-}
-
-struct Setup {
-  std::shared_ptr<const core::Vocab> vocab;
-  std::unique_ptr<core::Tokenizer> tokenizer;
-  std::unique_ptr<core::TaskData> task;
-};
-
-absl::StatusOr<Setup> SetUpTask(const std::string& task, const std::string& vocab_path, const core::v1::ModelConfig& c,
-                                const std::map<std::string, std::string>& options) {
-  Setup s;
-  UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(vocab_path));
-  s.vocab = std::make_shared<const core::Vocab>(std::move(v));
-  core::TokenizerOptions topts;
-  topts.vocab = s.vocab;
-  UER_ASSIGN_OR_RETURN(s.tokenizer, core::CreateTokenizer(c.tokenizer(), topts));
-  if (task.empty()) return absl::InvalidArgumentError("--task is required (a task plugin: classifier, ner, ...)");
-  UER_ASSIGN_OR_RETURN(const core::TaskFactory* factory, core::FindFactory<core::TaskFactory>(task));
-  core::TaskDataContext ctx;
-  ctx.vocab = s.vocab;
-  ctx.tokenizer = s.tokenizer.get();
-  UER_ASSIGN_OR_RETURN(ctx.options, core::ResolveOptions(factory->Options(), options));
-  UER_ASSIGN_OR_RETURN(s.task, factory->CreateData(ctx));
-  std::vector<std::string> needed = s.task->NeededTokens();
-  needed.insert(needed.begin(), "[PAD]");
-  for (const std::string& token : needed) {
-    if (s.vocab->Id(token) < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("vocabulary ", vocab_path, " has no ", token,
-                                                     " token (task ", task, " needs it)"));
-    }
-  }
-  return s;
 }
 
 // Fine-tuning as a TrainingJob: UER-py's loop (batches in order over the once-shuffled training set,
@@ -254,29 +222,28 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   const int rank = place.dist ? place.dist->rank() : 0, world = place.dist ? place.dist->world_size() : 1;
   const bool writer = rank == 0;
   UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.run.precision, place.device));
-  UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
+  UER_ASSIGN_OR_RETURN(TextSide text, LoadTextSide(o.config, o.vocab_path, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(std::unique_ptr<core::TaskData> task, CreateTaskData(o.task, text, o.vocab_path, o.task_options));
   core::TaskReadOptions read;
   read.seq_length = o.seq_length;
   read.skip_bad_lines = o.skip_bad_lines;
   read.replace_invalid_utf8 = o.replace_invalid_utf8;
   core::v1::ModelConfig config = o.config;
-  UER_RETURN_IF_ERROR(s.task->PrepareTraining(o.train_path, read, &config));
-  UER_ASSIGN_OR_RETURN(TaskDataset train, s.task->Read(o.train_path, read));
-  UER_ASSIGN_OR_RETURN(TaskDataset dev, s.task->Read(o.dev_path, read));
+  UER_RETURN_IF_ERROR(task->PrepareTraining(o.train_path, read, &config));
+  UER_ASSIGN_OR_RETURN(TaskDataset train, task->Read(o.train_path, read));
+  UER_ASSIGN_OR_RETURN(TaskDataset dev, task->Read(o.dev_path, read));
   std::optional<TaskDataset> test;
   if (!o.test_path.empty()) {
-    UER_ASSIGN_OR_RETURN(test, s.task->Read(o.test_path, read));
+    UER_ASSIGN_OR_RETURN(test, task->Read(o.test_path, read));
   }
   FinetuneResult result;
-  result.metric_name = s.task->metric_name();
+  result.metric_name = task->metric_name();
   result.labels_num = config.labels_num();
 
   torch::manual_seed(o.run.seed);
-  UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
-  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
-  if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
-    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
-  }
+  UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model,
+                       BuildFinetuneModel(config, o.task, {text.vocab->size(), 0}, text.subwords));
+  UER_RETURN_IF_ERROR(CheckSeqLength(*model->embedding, o.seq_length));
   if (!o.pretrained_model_path.empty()) {
     LoadOptions lo;
     lo.allow_unexpected_target = true;
@@ -292,7 +259,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   const bool trim = TrimPadding(model.get());
 
   // UER-py shuffles the training set once, with Python's random seeded by --seed (run_classifier).
-  if (s.task->ShuffleTraining()) {
+  if (task->ShuffleTraining()) {
     std::vector<int64_t> order(train.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
     core::PythonRandom rng(o.run.seed);
@@ -303,9 +270,9 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
     for (auto& [k, v] : train.inputs) v = v.index_select(0, index);
   }
   result.train_instances = train.size();
-  if (writer) UER_RETURN_IF_ERROR(s.task->SaveBeside(o.run.trainer.output_model_path));
+  if (writer) UER_RETURN_IF_ERROR(task->SaveBeside(o.run.trainer.output_model_path));
 
-  FinetuneJob job(o, model.get(), place.device, *s.task, train, dev, trim, rank, world, &result);
+  FinetuneJob job(o, model.get(), place.device, *task, train, dev, trim, rank, world, &result);
   TrainerOptions t = o.run.trainer;
   t.total_steps = job.batches_per_epoch() * o.epochs_num;
   t.save_checkpoint_steps = 0;
@@ -343,7 +310,7 @@ absl::StatusOr<FinetuneResult> Finetune(const FinetuneOptions& o) {
   if (writer) RemoveCheckpoints(o.run.trainer.output_model_path);  // a finished run needs its signal saves no more
   if (test && writer) {
     UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), o.run.trainer.output_model_path, {}).status());
-    core::Evaluation e = Evaluate(model.get(), place.device, *s.task, *test, o.run.batch_size, trim, true, precision);
+    core::Evaluation e = Evaluate(model.get(), place.device, *task, *test, o.run.batch_size, trim, true, precision);
     result.test_metric = e.metric;
     if (r.metrics) r.metrics->Write(r.steps_done, EvaluationScalars("test/", e));
     result.test_report = absl::StrCat("Test set evaluation (", test->size(), " instances, the best model by dev):\n", e.report);
@@ -395,31 +362,20 @@ absl::Status RunInfer(const InferOptions& o) {
   }
   if (o.batch_size < 1 || o.seq_length < 1) return absl::InvalidArgumentError("--batch_size and --seq_length must be >= 1");
   return CatchTorchErrors([&]() -> absl::Status {
-    UER_ASSIGN_OR_RETURN(Setup s, SetUpTask(o.task, o.vocab_path, o.config, o.task_options));
-    UER_ASSIGN_OR_RETURN(torch::Device device, SingleProcessDevice(o.gpu_ranks, "inference runs on one GPU: give one rank in --gpu_ranks"));
-    UER_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(o.precision, device));
-    UER_ASSIGN_OR_RETURN(core::StateDict state, LoadStateDict(o.load_model_path));
-    core::v1::ModelConfig config = o.config;
-    UER_RETURN_IF_ERROR(s.task->PrepareInference(o.load_model_path, state, &config));
-    UER_ASSIGN_OR_RETURN(SubwordTable subwords, LoadSubwordTable(config, *s.vocab, o.sub_vocab_path));
-    UER_ASSIGN_OR_RETURN(std::shared_ptr<FinetuneModel> model, BuildFinetuneModel(config, o.task, {s.vocab->size(), 0}, subwords));
-    if (const int64_t max = model->embedding->max_positions(); max > 0 && o.seq_length > max) {
-      return absl::InvalidArgumentError(absl::StrCat("--seq_length ", o.seq_length, " is more than the model's max_seq_length ", max));
-    }
-    LoadOptions lo;
-    lo.allow_unexpected_target = true;  // UER-py's NER models keep their pseudo target
-    UER_RETURN_IF_ERROR(LoadModelWeights(model.get(), state, o.load_model_path, lo).status());
-    model->to(device);
+    ModelSource source{o.config, o.vocab_path, o.sub_vocab_path, o.load_model_path, o.precision};
+    UER_ASSIGN_OR_RETURN(source.device, SingleProcessDevice(o.gpu_ranks, "inference runs on one GPU: give one rank in --gpu_ranks"));
+    UER_ASSIGN_OR_RETURN(LoadedTaskModel m, LoadTaskModel(source, o.task, o.task_options));
+    UER_RETURN_IF_ERROR(CheckSeqLength(*m.model->embedding, o.seq_length));
     core::TaskReadOptions read;
     read.seq_length = o.seq_length;
     read.with_labels = false;
     read.replace_invalid_utf8 = o.replace_invalid_utf8;
-    UER_ASSIGN_OR_RETURN(TaskDataset data, s.task->Read(o.test_path, read));
-    std::unique_ptr<core::PredictionWriter> writer = s.task->NewPredictionWriter(data);
+    UER_ASSIGN_OR_RETURN(TaskDataset data, m.task->Read(o.test_path, read));
+    std::unique_ptr<core::PredictionWriter> writer = m.task->NewPredictionWriter(data);
     // A writer without a header line (one JSON object for the whole file) writes it all in Finish.
     std::string text = writer->Header();
     if (!text.empty()) text += "\n";
-    Predictor(model.get(), device, o.batch_size, precision).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
+    Predictor(m.model.get(), m.device, o.batch_size, m.precision).Run(data, [&](int64_t begin, const core::TargetOutput& out) {
       writer->Add(begin, out, &text);
     });
     writer->Finish(&text);

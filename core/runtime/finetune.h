@@ -20,7 +20,7 @@
 #include "core/plugin_api.h"
 #include "core/runtime/device.h"
 #include "core/runtime/launch.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/trainer.h"
 
 namespace uer::runtime {

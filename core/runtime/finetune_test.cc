@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/runtime/loader.h"
 #include "core/runtime/checkpoint.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/plugin_api.h"
 #include "testing/test_util.h"
 

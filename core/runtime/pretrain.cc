@@ -14,7 +14,7 @@
 #include "core/runtime/dataset.h"
 #include "core/runtime/trainer.h"
 #include "core/log.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/device.h"
 #include "core/runtime/distributed.h"
 #include "core/runtime/launch.h"

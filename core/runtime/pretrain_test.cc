@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "core/runtime/loader.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "testing/test_util.h"
 #include "core/runtime/preprocess.h"
 #include "core/runtime/trainer.h"

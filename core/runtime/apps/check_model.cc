@@ -7,7 +7,7 @@
 #include "core/registry.h"
 #include "core/tokenizer.h"
 #include "core/runtime/interop.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/loaded_model.h"
 #include "core/runtime/trainer.h"
 #include "core/runtime/finetune.h"
 
@@ -16,29 +16,21 @@ namespace {
 
 // Which task's head a fine-tuned checkpoint holds: each task plugin (or the one asked for) sizes
 // its head from the file (TaskData::PrepareInference) and the model loads strictly.
-absl::Status CheckFinetuned(const CheckModelOptions& o, const core::StateDict& state, const core::Vocab& vocab,
-                            const runtime::SubwordTable& subwords, std::ostream& out) {
+absl::Status CheckFinetuned(const CheckModelOptions& o, const core::StateDict& state, const runtime::TextSide& text,
+                            std::ostream& out) {
   core::registry::ResolveAll();
   const std::vector<std::string> tasks = o.task.empty() ? core::registry::Names(core::PluginKind::kTask)
                                                         : std::vector<std::string>{o.task};
-  auto shared_vocab = std::make_shared<const core::Vocab>(vocab);
-  core::TokenizerOptions topts;
-  topts.vocab = shared_vocab;
-  UER_ASSIGN_OR_RETURN(std::unique_ptr<core::Tokenizer> tokenizer, core::CreateTokenizer(o.config.tokenizer(), topts));
   std::vector<std::string> tried, matches;
   std::string summary;
   for (const std::string& name : tasks) {
-    UER_ASSIGN_OR_RETURN(const core::TaskFactory* factory, core::FindFactory<core::TaskFactory>(name));
-    core::TaskDataContext ctx;
-    ctx.vocab = shared_vocab;
-    ctx.tokenizer = tokenizer.get();
-    UER_ASSIGN_OR_RETURN(ctx.options, core::ResolveOptions(factory->Options(), {{"require_label_map", "false"}}));
-    UER_ASSIGN_OR_RETURN(std::unique_ptr<core::TaskData> data, factory->CreateData(ctx));
+    absl::StatusOr<std::unique_ptr<core::TaskData>> data =
+        runtime::CreateTaskData(name, text, o.vocab_path, {{"require_label_map", "false"}});
     core::v1::ModelConfig config = o.config;
-    absl::Status st = data->PrepareInference(o.load_model_path, state, &config);
+    absl::Status st = data.ok() ? (*data)->PrepareInference(o.load_model_path, state, &config) : data.status();
     absl::StatusOr<std::shared_ptr<runtime::FinetuneModel>> model;
     if (st.ok()) {
-      model = runtime::BuildFinetuneModel(config, name, {vocab.size(), 0}, subwords);
+      model = runtime::BuildFinetuneModel(config, name, {text.vocab->size(), 0}, text.subwords);
       st = model.status();
     }
     if (st.ok()) {
@@ -82,8 +74,7 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   out << "checkpoint: " << o.load_model_path << "\n"
       << "key generation: " << generation << "\n"
       << "tensors: " << state.size() << ", parameters: " << file_params << "\n";
-  UER_ASSIGN_OR_RETURN(core::Vocab vocab, core::Vocab::Load(o.vocab_path));
-  UER_ASSIGN_OR_RETURN(runtime::SubwordTable subwords, runtime::LoadSubwordTable(o.config, vocab, o.sub_vocab_path));
+  UER_ASSIGN_OR_RETURN(runtime::TextSide text, runtime::LoadTextSide(o.config, o.vocab_path, o.sub_vocab_path));
   // The seed's first line: whether the keys carry a DataParallel wrapper's prefix.
   out << (!state.empty() && absl::StartsWith(state.front().first, "module.") ? "Multi-GPU version." : "Single-GPU version.")
       << "\n";
@@ -96,9 +87,9 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     top_level = top_level || (head != "embedding" && head != "encoder" && head != "target" && head != "subencoder");
   }
   if (generation != "huggingface" && (top_level || !o.task.empty())) {
-    return CheckFinetuned(o, state, vocab, subwords, out);
+    return CheckFinetuned(o, state, text, out);
   }
-  UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {vocab.size(), 0}, subwords));
+  UER_ASSIGN_OR_RETURN(auto model, runtime::BuildModel(o.config, {text.vocab->size(), 0}, text.subwords));
   runtime::LoadOptions lo;
   // A headless checkpoint (HuggingFace's BertModel, an encoder alone): no target to load or run.
   bool has_target = false;
@@ -150,9 +141,9 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src ", c10::str(src.sizes()), " and seg ", c10::str(seg.sizes()),
                                                    " must both be [batch, seq_length], not empty"));
   }
-  if (src.max().item<int64_t>() >= vocab.size()) {
+  if (src.max().item<int64_t>() >= text.vocab->size()) {
     return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src holds id ", src.max().item<int64_t>(), ", past the ",
-                                                   vocab.size(), " tokens of ", o.vocab_path));
+                                                   text.vocab->size(), " tokens of ", o.vocab_path));
   }
   if (seg.max().item<int64_t>() > 2) {
     return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": seg holds ", seg.max().item<int64_t>(),
@@ -187,7 +178,7 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
     if (!headless) result = model->target->Forward(hidden, tgt);
     // A target that generates (s2s): its greedy decoding of each row too, from [CLS] to [SEP].
     if (!headless && model->target->Decodes()) {
-      greedy = model->target->GreedyDecode(hidden, seg, vocab.cls_id(), vocab.sep_id(), src.size(1));
+      greedy = model->target->GreedyDecode(hidden, seg, text.vocab->cls_id(), text.vocab->sep_id(), src.size(1));
     }
     return absl::OkStatus();
   }));

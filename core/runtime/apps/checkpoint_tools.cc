@@ -19,7 +19,7 @@
 #include "absl/strings/strip.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/interop.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/trainer.h"
 #include "core/status_macros.h"
 #include "core/text.h"

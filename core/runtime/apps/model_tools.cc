@@ -14,7 +14,7 @@
 #include "core/python_random.h"
 #include "core/runtime/device.h"
 #include "core/runtime/checkpoint.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/loaded_model.h"
 #include "core/runtime/progress.h"
 #include "core/runtime/trainer.h"
 #include "core/status_macros.h"
@@ -27,41 +27,14 @@ namespace {
 
 using TokenPrediction = core::Target::TokenPrediction;
 
-struct LoadedModel {
-  std::shared_ptr<const core::Vocab> vocab;
-  std::unique_ptr<core::Tokenizer> tokenizer;
-  std::shared_ptr<runtime::Model> model;
-  runtime::Precision precision = runtime::Precision::kFp32;
-};
-
-// need_target: the target's head is used (its weights must be in the checkpoint); otherwise the
-// embedding and encoder alone, whatever target the checkpoint has or lacks.
-absl::StatusOr<LoadedModel> LoadModel(const ModelSource& s, bool need_target) {
-  if (s.load_model_path.empty()) return absl::InvalidArgumentError("--pretrained_model_path is required");
-  if (s.vocab_path.empty()) return absl::InvalidArgumentError("--vocab_path is required");
-  LoadedModel m;
-  UER_ASSIGN_OR_RETURN(m.precision, runtime::ParsePrecision(s.precision, torch::kCPU));
-  UER_ASSIGN_OR_RETURN(core::Vocab v, core::Vocab::Load(s.vocab_path));
-  m.vocab = std::make_shared<const core::Vocab>(std::move(v));
-  core::TokenizerOptions topts;
-  topts.vocab = m.vocab;
-  UER_ASSIGN_OR_RETURN(m.tokenizer, core::CreateTokenizer(s.config.tokenizer(), topts));
-  UER_ASSIGN_OR_RETURN(runtime::SubwordTable subwords, runtime::LoadSubwordTable(s.config, *m.vocab, s.sub_vocab_path));
-  UER_ASSIGN_OR_RETURN(m.model, runtime::BuildModel(s.config, {m.vocab->size(), 0}, subwords));
-  runtime::LoadOptions lo;
-  lo.allow_missing_target = !need_target;
-  lo.allow_unexpected_target = !need_target;
-  UER_ASSIGN_OR_RETURN(std::string generation, runtime::LoadModelWeights(m.model.get(), s.load_model_path, lo));
-  UER_LOG(INFO) << "loaded " << s.load_model_path << " (" << generation << " keys)";
-  m.model->eval();
-  return m;
-}
+using runtime::LoadedModel;
+using runtime::LoadModel;
 
 // [CLS] + the line's tokens, cut to seq_length; empty when the line has no token.
 std::vector<int64_t> ClsAndTokens(const LoadedModel& m, std::string_view line) {
-  std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(line));
+  std::vector<int64_t> ids = m.text.tokenizer->ConvertTokensToIds(m.text.tokenizer->Tokenize(line));
   if (ids.empty()) return ids;
-  ids.insert(ids.begin(), m.vocab->cls_id());
+  ids.insert(ids.begin(), m.text.vocab->cls_id());
   return ids;
 }
 
@@ -82,24 +55,7 @@ std::pair<torch::Tensor, torch::Tensor> Pad(const std::vector<std::vector<int64_
 
 absl::Status CheckLength(const LoadedModel& m, int64_t seq_length) {
   if (seq_length < 2) return absl::InvalidArgumentError("--seq_length must be >= 2");
-  if (const int64_t max = m.model->embedding->max_positions(); max > 0 && seq_length > max) {
-    return absl::InvalidArgumentError(absl::StrCat("--seq_length ", seq_length, " is longer than the model's ", max,
-                                                   " positions (max_seq_length)"));
-  }
-  return absl::OkStatus();
-}
-
-// The encoder's output for a batch; cut after the longest row when the encoder's outputs at the
-// tokens do not depend on trailing padding and `trim` is allowed (the columns after it are zeros).
-torch::Tensor Encode(runtime::Model& model, const torch::Tensor& src, const torch::Tensor& seg, bool trim) {
-  int64_t width = src.size(1);
-  if (trim && model.encoder->TrailingPaddingInvisible()) {
-    width = std::max<int64_t>(1, seg.gt(0).sum(1).max().item<int64_t>());
-  }
-  torch::Tensor s = src.slice(1, 0, width), g = seg.slice(1, 0, width);
-  torch::Tensor hidden = model.encoder->Forward(model.Embed(s, g), g).to(torch::kFloat);
-  if (width == src.size(1)) return hidden;
-  return torch::constant_pad_nd(hidden, {0, 0, 0, src.size(1) - width});
+  return runtime::CheckSeqLength(*m.model->embedding, seq_length);
 }
 
 }  // namespace
@@ -119,7 +75,7 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
     return absl::OkStatus();
   }));
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(o.input_path, " has no line with a token"));
-  auto [src, seg] = Pad(rows, o.seq_length, m.vocab->pad_id());
+  auto [src, seg] = Pad(rows, o.seq_length, m.text.vocab->pad_id());
   std::vector<torch::Tensor> parts;
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
@@ -129,7 +85,7 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
       progress.Update(b);
       torch::Tensor s = src.slice(0, b, b + o.batch_size), g = seg.slice(0, b, b + o.batch_size);
       // The seed's [N, L, H] holds the states at the padding too, which depend on it: computed whole.
-      torch::Tensor h = Encode(*m.model, s, g, /*trim=*/o.pooling != "none");
+      torch::Tensor h = m.Encode(s, g, /*trim=*/o.pooling != "none");
       torch::Tensor real = g.gt(0).unsqueeze(-1).to(h.scalar_type());  // [b, L, 1]
       if (o.pooling == "first") {
         h = h.select(1, 0);
@@ -160,7 +116,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
     return absl::InvalidArgumentError(absl::StrCat("cloze_test needs a target whose head predicts masked tokens (mlm, bert); "
                                                    "target \"", o.model.config.target(), "\" does not"));
   }
-  const int64_t topn = std::min<int64_t>(o.topn, m.vocab->size());
+  const int64_t topn = std::min<int64_t>(o.topn, m.text.vocab->size());
   core::PythonRandom rng(o.seed);
   std::vector<std::vector<int64_t>> rows;
   std::vector<int64_t> positions, labels;
@@ -171,13 +127,13 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
     const int64_t end = std::min<int64_t>(static_cast<int64_t>(ids.size()), o.seq_length);
     const int64_t pos = rng.RandInt(1, end - 1);  // the seed's random.randint(1, end - 1)
     labels.push_back(ids[pos]);
-    ids[pos] = m.vocab->mask_id();
+    ids[pos] = m.text.vocab->mask_id();
     positions.push_back(pos);
     rows.push_back(std::move(ids));
     return absl::OkStatus();
   }));
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(o.input_path, " has no line with a token"));
-  auto [src, seg] = Pad(rows, o.seq_length, m.vocab->pad_id());
+  auto [src, seg] = Pad(rows, o.seq_length, m.text.vocab->pad_id());
   UER_ASSIGN_OR_RETURN(AtomicOutput file, AtomicOutput::Open(o.output_path));
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
@@ -186,7 +142,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
   UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
     for (int64_t b = 0; b < src.size(0); b += o.batch_size) {
       torch::Tensor s = src.slice(0, b, b + o.batch_size), g = seg.slice(0, b, b + o.batch_size);
-      torch::Tensor h = Encode(*m.model, s, g, /*trim=*/true);
+      torch::Tensor h = m.Encode(s, g, /*trim=*/true);
       torch::Tensor pos = torch::tensor(std::vector<int64_t>(positions.begin() + b, positions.begin() + b + s.size(0)));
       torch::Tensor at = h.gather(1, pos.view({-1, 1, 1}).expand({-1, 1, h.size(2)})).squeeze(1);  // [b, H]
       torch::Tensor best = std::get<1>(torch::topk(m.model->target->TokenLogits(at), topn, -1));
@@ -194,11 +150,11 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
         text.clear();
         for (int64_t i = 0; i < o.seq_length; ++i) {
           const int64_t id = s[j][i].item<int64_t>();
-          if (id != m.vocab->pad_id()) text += m.vocab->Token(id);
+          if (id != m.text.vocab->pad_id()) text += m.text.vocab->Token(id);
         }
         text += "\nPredicted answer:";
-        for (int64_t k = 0; k < topn; ++k) text += " " + m.vocab->Token(best[j][k].item<int64_t>());
-        text += "\nCorrect answer: " + m.vocab->Token(labels[b + j]) + "\n\n";
+        for (int64_t k = 0; k < topn; ++k) text += " " + m.text.vocab->Token(best[j][k].item<int64_t>());
+        text += "\nCorrect answer: " + m.text.vocab->Token(labels[b + j]) + "\n\n";
         top1 += best[j][0].item<int64_t>() == labels[b + j];
         UER_RETURN_IF_ERROR(file.Write(text));
       }
@@ -222,7 +178,7 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
   std::vector<int64_t> cand_ids;
   int64_t unknown = 0;
   UER_RETURN_IF_ERROR(ForEachWord(o.cand_vocab_path, [&](std::string word, int64_t) -> absl::Status {
-    const int64_t id = word.empty() ? -1 : m.vocab->Id(word);
+    const int64_t id = word.empty() ? -1 : m.text.vocab->Id(word);
     if (id < 0) {
       ++unknown;
       return absl::OkStatus();
@@ -252,11 +208,11 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
     const std::string& sentence = fields[0];
     const std::string& word = fields[1];
     out << "Original sentence: \n" << sentence << "\nTarget word: " << word << "\n";
-    std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(sentence));
-    ids.insert(ids.begin(), m.vocab->cls_id());
+    std::vector<int64_t> ids = m.text.tokenizer->ConvertTokensToIds(m.text.tokenizer->Tokenize(sentence));
+    ids.insert(ids.begin(), m.text.vocab->cls_id());
     if (static_cast<int64_t>(ids.size()) > o.seq_length) ids.resize(o.seq_length);
-    const int64_t word_id = m.vocab->IdOrUnk(word);
-    if (word_id == m.vocab->unk_id()) {
+    const int64_t word_id = m.text.vocab->IdOrUnk(word);
+    if (word_id == m.text.vocab->unk_id()) {
       out << "The candidate word is UNK in vocab.\n";
       return absl::OkStatus();
     }
@@ -266,16 +222,16 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
       return absl::OkStatus();
     }
     const int64_t position = found - ids.begin();
-    auto [src, seg] = Pad({ids}, o.seq_length, m.vocab->pad_id());
+    auto [src, seg] = Pad({ids}, o.seq_length, m.text.vocab->pad_id());
     torch::Tensor target, states;
     std::vector<torch::Tensor> cand_states;
     UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
-      target = Encode(*m.model, src, seg, /*trim=*/true)[0][position];
+      target = m.Encode(src, seg, /*trim=*/true)[0][position];
       for (size_t b = 0; b < cand_ids.size(); b += o.batch_size) {
         const int64_t n = std::min<int64_t>(o.batch_size, static_cast<int64_t>(cand_ids.size() - b));
         torch::Tensor s = src.repeat({n, 1});
         s.select(1, position).copy_(torch::tensor(std::vector<int64_t>(cand_ids.begin() + b, cand_ids.begin() + b + n)));
-        cand_states.push_back(Encode(*m.model, s, seg.repeat({n, 1}), /*trim=*/true).select(1, position));
+        cand_states.push_back(m.Encode(s, seg.repeat({n, 1}), /*trim=*/true).select(1, position));
       }
       return absl::OkStatus();
     }));
@@ -322,7 +278,7 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
       progress.Update(stats.lines, absl::StrFormat("%.1f tokens/s", seconds > 0 ? stats.new_tokens / seconds : 0.0));
     }
     const std::string line(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
-    std::vector<int64_t> ids = m.tokenizer->ConvertTokensToIds(m.tokenizer->Tokenize(line));
+    std::vector<int64_t> ids = m.text.tokenizer->ConvertTokensToIds(m.text.tokenizer->Tokenize(line));
     if (ids.empty()) {
       UER_LOG(WARNING) << o.input_path << ":" << number << ": no token to continue; line left out";
       return absl::OkStatus();
@@ -364,14 +320,14 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
           }
           next = torch::multinomial(torch::softmax(logits, -1), 1, false, gen).item<int64_t>();
         }
-        if (next == m.vocab->sep_id()) break;
+        if (next == m.text.vocab->sep_id()) break;
         ids.push_back(next);
         ++stats.new_tokens;
       }
       return absl::OkStatus();
     }));
     std::string text = line + "\n";
-    for (int64_t id : ids) text += m.vocab->Token(id);
+    for (int64_t id : ids) text += m.text.vocab->Token(id);
     text += "\n";
     ++stats.lines;
     return file.Write(text);

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/runtime/file_io.h"
+#include "core/runtime/model/loaded_model.h"
 
 namespace at { class Tensor; }
 namespace torch { using at::Tensor; }
@@ -111,11 +112,7 @@ absl::Status AdaptVocab(const VocabAdapterOptions& options, std::ostream& out);
 
 // What every model tool reads: the checkpoint (any format; UER-py's, HuggingFace's), the
 // vocabulary, the config (its tokenizer field), and for subword models the sub vocabulary.
-struct ModelSource {
-  std::string load_model_path, vocab_path, sub_vocab_path;
-  core::v1::ModelConfig config;
-  std::string precision = "fp32";  // of the forward passes: fp32 | bf16 (runtime::ParsePrecision)
-};
+using runtime::ModelSource;
 
 // extract_features: the encoder's output for each input line ([CLS] + its tokens, cut or padded
 // to seq_length; lines without tokens skipped), written with torch.save as one tensor: [N, L, H]

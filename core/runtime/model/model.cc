@@ -1,14 +1,16 @@
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 
 #include "core/runtime/interop.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
@@ -64,6 +66,65 @@ absl::StatusOr<SubwordParts> MaybeSubencoder(const v1::ModelConfig& config, cons
   sub.sub_vocab_size = subwords.sub_vocab_size;
   UER_ASSIGN_OR_RETURN(std::shared_ptr<Subencoder> subencoder, CreateSubencoder(config, sub));
   return SubwordParts{std::move(subencoder), subwords};
+}
+
+// The model's slots: a plugin's keys sit under its kind's prefix (a task's at the top level).
+constexpr const char* kSlotPrefixes[] = {"embedding.", "encoder.", "target.", "subencoder."};
+
+// What a module plugin declares about its keys, under its slot's prefix.
+struct SlotKeys {
+  std::string prefix;
+  std::vector<std::string> vocabulary_rows;  // relative to the prefix
+  std::vector<OldKeyName> old_names;         // prefix included
+};
+
+template <typename F>
+std::optional<SlotKeys> DeclaredAs(const FactoryBase* factory, const std::string& prefix) {
+  const auto* f = dynamic_cast<const F*>(factory);
+  if (f == nullptr) return std::nullopt;
+  SlotKeys s{prefix, f->VocabularyRows(), {}};
+  for (const OldKeyName& n : f->OldKeyNames()) s.old_names.push_back({n.generation, prefix + n.from, prefix + n.to});
+  return s;
+}
+
+std::optional<SlotKeys> KeysOf(const FactoryBase* f) {
+  if (auto s = DeclaredAs<EmbeddingFactory>(f, kSlotPrefixes[0])) return s;
+  if (auto s = DeclaredAs<EncoderFactory>(f, kSlotPrefixes[1])) return s;
+  if (auto s = DeclaredAs<TargetFactory>(f, kSlotPrefixes[2])) return s;
+  if (auto s = DeclaredAs<SubencoderFactory>(f, kSlotPrefixes[3])) return s;
+  return DeclaredAs<TaskFactory>(f, "");
+}
+
+// Every registered module plugin's declarations (all built-in plugins loaded).
+std::vector<SlotKeys> AllSlotKeys() {
+  registry::ResolveAll();
+  std::vector<SlotKeys> out;
+  for (const RegistryEntry& e : registry::List()) {
+    if (std::optional<SlotKeys> s = KeysOf(e.factory)) out.push_back(*std::move(s));
+  }
+  return out;
+}
+
+// The old key names of the plugin `name` of kind F, under its slot.
+template <typename F>
+void AddOldKeyNames(const std::string& name, std::vector<OldKeyName>* out) {
+  absl::StatusOr<const F*> f = FindFactory<F>(name);
+  if (!f.ok()) return;
+  if (std::optional<SlotKeys> s = KeysOf(*f)) out->insert(out->end(), s->old_names.begin(), s->old_names.end());
+}
+
+std::vector<OldKeyName> ModelOldKeyNames(const v1::ModelConfig& config, const std::string& target_or_task,
+                                         bool task, bool subwords) {
+  std::vector<OldKeyName> out;
+  AddOldKeyNames<EmbeddingFactory>(config.embedding(), &out);
+  AddOldKeyNames<EncoderFactory>(config.encoder(), &out);
+  if (task) {
+    AddOldKeyNames<TaskFactory>(target_or_task, &out);
+  } else {
+    AddOldKeyNames<TargetFactory>(target_or_task, &out);
+  }
+  if (subwords) AddOldKeyNames<SubencoderFactory>(config.subencoder(), &out);
+  return out;
 }
 
 }  // namespace
@@ -141,8 +202,11 @@ absl::StatusOr<std::shared_ptr<Model>> BuildModel(const v1::ModelConfig& config,
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto target, CreateTarget(config, ctx));
   UER_ASSIGN_OR_RETURN(SubwordParts sub, MaybeSubencoder(config, ctx, subwords));
-  return std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target), std::move(sub.subencoder),
-                                 std::move(sub.table));
+  const bool has_subencoder = sub.subencoder != nullptr;
+  auto model = std::make_shared<Model>(std::move(embedding), std::move(encoder), std::move(target),
+                                       std::move(sub.subencoder), std::move(sub.table));
+  model->old_key_names = ModelOldKeyNames(config, config.target(), /*task=*/false, has_subencoder);
+  return model;
 }
 
 FinetuneModel::FinetuneModel(std::shared_ptr<Embedding> e, std::shared_ptr<Encoder> enc, std::shared_ptr<Task> t,
@@ -179,8 +243,11 @@ absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const v1::Mode
   UER_ASSIGN_OR_RETURN(auto encoder, CreateEncoder(config, ctx));
   UER_ASSIGN_OR_RETURN(auto head, CreateTask(task, config, ctx));
   UER_ASSIGN_OR_RETURN(SubwordParts sub, MaybeSubencoder(config, ctx, subwords));
-  return std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head),
-                                         std::move(sub.subencoder), std::move(sub.table));
+  const bool has_subencoder = sub.subencoder != nullptr;
+  auto model = std::make_shared<FinetuneModel>(std::move(embedding), std::move(encoder), std::move(head),
+                                               std::move(sub.subencoder), std::move(sub.table));
+  model->old_key_names = ModelOldKeyNames(config, task, /*task=*/true, has_subencoder);
+  return model;
 }
 
 void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
@@ -193,65 +260,48 @@ void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
 }
 
 std::string KeyGeneration(const StateDict& state) {
-  bool head = false, y2022 = false, seed = false, hf = false;
-  for (const auto& [k, v] : state) {
-    if (absl::StartsWith(k, "embedding.word.") || absl::StartsWith(k, "embedding.pos.") ||
-        absl::StartsWith(k, "embedding.seg.") || absl::StartsWith(k, "target.mlm.") || absl::StartsWith(k, "target.sp.")) {
-      head = true;
-    } else if (absl::StartsWith(k, "target.sp_linear")) {
-      y2022 = true;
-    } else if (absl::StartsWith(k, "bert.") || absl::StartsWith(k, "cls.predictions") ||
-               absl::StartsWith(k, "embeddings.") || absl::StartsWith(k, "encoder.layer.")) {  // BertModel: no prefix
-      hf = true;
-    } else if (absl::StartsWith(k, "embedding.") || absl::StartsWith(k, "encoder.") || absl::StartsWith(k, "target.")) {
-      seed = true;
+  if (IsHuggingFaceBert(state)) return "huggingface";
+  std::vector<OldKeyName> old;
+  for (const SlotKeys& slot : AllSlotKeys()) old.insert(old.end(), slot.old_names.begin(), slot.old_names.end());
+  std::set<std::string> generations;
+  bool uer = false;
+  for (const auto& [key, value] : state) {
+    absl::string_view k = key;
+    absl::ConsumePrefix(&k, "module.");
+    for (const OldKeyName& n : old) {
+      if (absl::StartsWith(k, n.from)) generations.insert(n.generation);
     }
+    uer = uer || std::any_of(std::begin(kSlotPrefixes), std::end(kSlotPrefixes),
+                             [&](const char* p) { return absl::StartsWith(k, p); });
   }
-  if (hf) return "huggingface";
-  if (head) return "uer-head";
-  if (y2022) return "uer-2022";
-  if (seed) return "uer-seed";
-  return "unknown";
+  if (!generations.empty()) return absl::StrJoin(generations, "+");
+  return uer ? "uer-seed" : "unknown";
 }
 
 std::set<std::string> VocabularyRowKeys() {
-  core::registry::ResolveAll();
   std::set<std::string> keys;
-  for (const core::RegistryEntry& e : core::registry::List()) {
-    std::vector<std::string> rows;
-    std::string prefix;
-    if (const auto* f = dynamic_cast<const core::EmbeddingFactory*>(e.factory)) {
-      rows = f->VocabularyRows();
-      prefix = "embedding.";
-    } else if (const auto* f = dynamic_cast<const core::TargetFactory*>(e.factory)) {
-      rows = f->VocabularyRows();
-      prefix = "target.";
-    } else if (const auto* f = dynamic_cast<const core::TaskFactory*>(e.factory)) {
-      rows = f->VocabularyRows();
+  for (const SlotKeys& slot : AllSlotKeys()) {
+    for (const std::string& row : slot.vocabulary_rows) {
+      const std::string key = slot.prefix + row;
+      keys.insert(key);
+      for (const OldKeyName& n : slot.old_names) {  // the row's older names
+        if (absl::StartsWith(key, n.to)) keys.insert(n.from + key.substr(n.to.size()));
+      }
     }
-    for (const std::string& r : rows) keys.insert(prefix + r);
   }
   return keys;
 }
 
 StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state) {
+  std::vector<OldKeyName> old;
+  if (const auto* m = dynamic_cast<const Model*>(&model)) old = m->old_key_names;
+  if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) old = f->old_key_names;
   for (auto& [key, value] : state) {
     if (absl::StartsWith(key, "module.")) key = key.substr(7);  // a DataParallel/DDP wrapper
-  }
-  if (const auto* m = dynamic_cast<const Model*>(&model)) {
-    m->embedding->UpgradeKeys("embedding.", &state);
-    m->encoder->UpgradeKeys("encoder.", &state);
-    m->target->UpgradeKeys("target.", &state);
-    if (m->subencoder) m->subencoder->UpgradeKeys("subencoder.", &state);
-  } else if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) {
-    f->embedding->UpgradeKeys("embedding.", &state);
-    f->encoder->UpgradeKeys("encoder.", &state);
-    f->task->UpgradeKeys("", &state);
-    if (f->subencoder) f->subencoder->UpgradeKeys("subencoder.", &state);
-  } else {
-    for (const auto& child : model.named_children()) {
-      if (const auto* pm = dynamic_cast<const PluginModule*>(child.value().get())) {
-        pm->UpgradeKeys(child.key() + ".", &state);
+    for (const OldKeyName& n : old) {
+      if (absl::StartsWith(key, n.from)) {
+        key = n.to + key.substr(n.from.size());
+        break;
       }
     }
   }

@@ -63,6 +63,7 @@ class Model : public torch::nn::Module {
   std::shared_ptr<Target> target;
   std::shared_ptr<Subencoder> subencoder;  // null without subwords
   SubwordTable subwords;
+  std::vector<core::OldKeyName> old_key_names;  // its plugins', under their slots (BuildModel)
 };
 
 // A subword config (subword_type char) needs `subwords` (LoadSubwordTable); its size goes to the
@@ -92,6 +93,7 @@ class FinetuneModel : public torch::nn::Module {
   // fine-tunes with it ("subencoder.*" keys beside the task's).
   std::shared_ptr<Subencoder> subencoder;
   SubwordTable subwords;
+  std::vector<core::OldKeyName> old_key_names;  // its plugins', under their slots (BuildFinetuneModel)
 };
 
 absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const core::v1::ModelConfig& config,
@@ -101,16 +103,17 @@ absl::StatusOr<std::shared_ptr<FinetuneModel>> BuildFinetuneModel(const core::v1
 // UER-py's initialisation: every parameter from N(0, std) except LayerNorm's gamma and beta.
 void InitWeights(torch::nn::Module* model, double std = 0.02, uint64_t seed = 7);
 
-// Which UER-py key generation a state dict uses (c.1-c.3 of docs/uer_reference.md):
-// "uer-seed", "uer-2022" (target.sp_linear_*), "uer-head" (embedding.word.embedding, target.mlm.*,
-// target.sp.*), "huggingface" (bert.embeddings.*), or "unknown".
+// Which UER-py key generation a state dict uses (c.1-c.3 of docs/uer_reference.md): "huggingface"
+// (bert.embeddings.*), else the generations the plugins' old key names (OldKeyNames) find in it,
+// joined by "+" ("uer-2022", "uer-head"), else "uer-seed" (keys under the model's slots) or "unknown".
 std::string KeyGeneration(const StateDict& state);
 // Renames the keys of other generations to the names the modules register: drops a DataParallel
-// "module." prefix, then lets each module rename its own keys (PluginModule::UpgradeKeys).
+// "module." prefix, then renames the old key names the model's plugins declare.
 StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state);
 
 // The keys, in a model's state dict, of the tensors whose rows are the vocabulary's, as the
-// embedding, target and task plugins declare them (VocabularyRows; all built-in plugins loaded).
+// embedding, target and task plugins declare them (VocabularyRows; all built-in plugins loaded),
+// under their current and old names.
 std::set<std::string> VocabularyRowKeys();
 
 struct LoadOptions {
