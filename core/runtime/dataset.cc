@@ -40,8 +40,8 @@ uint64_t VocabChecksum(const Vocab& vocab) {
 
 absl::StatusOr<std::unique_ptr<DatasetPartWriter>> DatasetPartWriter::Create(const std::string& prefix) {
   auto w = std::unique_ptr<DatasetPartWriter>(new DatasetPartWriter());
-  w->data_path_ = absl::StrCat(prefix, ".data.tmp.", getpid());
-  w->offsets_path_ = absl::StrCat(prefix, ".offsets.tmp.", getpid());
+  w->data_path_ = TemporaryPath(prefix + ".data");
+  w->offsets_path_ = TemporaryPath(prefix + ".offsets");
   w->data_ = fopen(w->data_path_.c_str(), "wb");
   w->offsets_ = fopen(w->offsets_path_.c_str(), "wb");
   if (!w->data_ || !w->offsets_) {
@@ -135,7 +135,7 @@ absl::Status MergeDatasetParts(const std::string& path, DatasetHeader header,
   // (each part's, kept as it was written).
   uint32_t data_crc = 0;
   for (auto* p : parts) data_crc = crc32_combine(data_crc, p->data_crc32(), p->words() * sizeof(int32_t));
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  const std::string tmp = TemporaryPath(path);
   FILE* out = fopen(tmp.c_str(), "wb");
   if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
   absl::Status st;
@@ -173,11 +173,7 @@ absl::Status MergeDatasetParts(const std::string& path, DatasetHeader header,
     unlink(tmp.c_str());
     return st;
   }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  return CommitTemporary(tmp, path);
 }
 
 absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path) {
@@ -390,63 +386,6 @@ absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& ds, uint64_t index
   for (const core::FieldSpec& f : specs) row.fields.push_back(d.fields[f.name].data());
   UER_RETURN_IF_ERROR(ds.Decode(index, &row));
   return d;
-}
-
-std::vector<std::string> RemoveStaleTemporaries(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path p(path);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  const std::string prefix = p.filename().string();
-  std::vector<std::string> removed;
-  uint64_t bytes = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const size_t at = name.rfind(".tmp.");
-    if (name.rfind(prefix, 0) != 0 || at == std::string::npos || at < prefix.size()) continue;
-    const std::string digits = name.substr(at + 5);
-    long pid = 0;
-    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    pid = std::stol(digits);
-    // Only a dead process's: a live one (another run writing here) keeps its file.
-    if (pid <= 0 || pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
-    std::error_code size_ec;
-    const uintmax_t size = fs::file_size(it->path(), size_ec);
-    if (fs::remove(it->path(), size_ec)) {
-      removed.push_back(it->path().string());
-      if (size != static_cast<uintmax_t>(-1)) bytes += size;
-    }
-  }
-  if (!removed.empty()) {
-    UER_LOG(WARNING) << "removed " << removed.size() << " temporary file(s) (" << bytes / (1 << 20)
-                     << " MiB) that dead processes left beside " << path << ": " << absl::StrJoin(removed, ", ");
-  }
-  return removed;
-}
-
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message()));
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  bool ok = fwrite(content.data(), 1, content.size(), f) == content.size();
-  ok = (fflush(f) == 0) && ok;
-  ok = (fsync(fileno(f)) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok) {
-    std::string err = std::strerror(errno);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", err));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = std::strerror(errno);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", err));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace uer::runtime

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime/io/atomic_file.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/target_data.h"
@@ -144,14 +145,6 @@ struct DecodedInstance {
 };
 
 absl::StatusOr<DecodedInstance> DecodeInstance(const Dataset& dataset, uint64_t index);
-// Writes `content` to `path` through a temporary file beside it (folders made as needed), synced
-// before the rename: a crash leaves the old file or the new one, never half of one.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
-
-// Removes the temporary files beside `path` (PATH*.tmp.PID: a dataset's parts, a checkpoint being
-// written) whose process is dead: what a kill -9 left. Logs and returns what was removed.
-std::vector<std::string> RemoveStaleTemporaries(const std::string& path);
-
 // A header for a new dataset of `target` (its name and record version) and `vocab`.
 absl::StatusOr<DatasetHeader> NewDatasetHeader(const core::TargetDataFactory& target, const Vocab& vocab,
                                                int seq_length, int seed, int dup_factor);

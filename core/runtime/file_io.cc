@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/runtime/io/atomic_file.h"
+#include "core/status_macros.h"
 
 namespace uer::runtime {
 namespace {
@@ -296,7 +298,7 @@ struct OutputFile::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  const std::string tmp = TemporaryPath(path);
   bool direct = true;
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
   if (fd < 0 && errno == EINVAL) {  // a file system without O_DIRECT (tmpfs)
@@ -456,9 +458,7 @@ absl::Status OutputFile::Commit() {
                                               " was rewritten on disk while it was being read; run again once it is complete"));
     }
   }
-  if (rename(tmp_.c_str(), path_.c_str()) != 0) {
-    return absl::DataLossError(absl::StrCat("cannot rename ", tmp_, " to ", path_, ": ", std::strerror(errno)));
-  }
+  UER_RETURN_IF_ERROR(CommitTemporary(tmp_, path_));
   m.committed = true;
   return absl::OkStatus();
 }

@@ -12,10 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/runtime/io/atomic_file.h"
 #include "core/log.h"
 #include "core/runtime/checkpoint.h"
 #include "core/runtime/dataset.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 
 namespace uer::runtime::train {
 
@@ -53,19 +54,13 @@ absl::Status SaveCheckpoint(TrainingJob& job, const BertAdam& optimizer, const L
   state.emplace_back("uer.cpu_rng_state", at::detail::getDefaultCPUGenerator().get_state());
   for (auto& [k, v] : job.JobState()) state.emplace_back("job." + k, v);
   for (const auto& [k, v] : run_identity) state.emplace_back(k, v);
-  const std::string state_tmp = absl::StrCat(path, ".state.tmp.", getpid());
+  const std::string state_tmp = TemporaryPath(path + ".state");
   UER_RETURN_IF_ERROR(SaveStateDict(state_tmp, state));
   if (absl::Status st = SaveStateDict(path, ModelStateDict(job.model())); !st.ok()) {
     unlink(state_tmp.c_str());
     return st;
   }
-  std::error_code ec;
-  fs::rename(state_tmp, path + ".state", ec);
-  if (ec) {
-    unlink(state_tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path, ".state: ", ec.message()));
-  }
-  return absl::OkStatus();
+  return CommitTemporary(state_tmp, path + ".state");
 }
 
 namespace {
