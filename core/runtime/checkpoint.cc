@@ -12,17 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/runtime/file_io.h"
 #include "core/runtime/interop.h"
+#include "core/runtime/io/guard.h"
 #include "core/runtime/io/torch_pickle.h"
 #include "core/runtime/io/torch_zip.h"
 #include "core/status_macros.h"
 
 namespace uer::runtime {
-namespace {
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-}  // namespace
-
 const PyValue* PyValue::Get(const std::string& key) const {
   for (const auto& [k, v] : dict) {
     if (k->kind == Kind::kString && k->s == key) return v.get();
@@ -50,11 +45,8 @@ absl::StatusOr<PyValue> LoadTorchFile(const std::string& path) {
   if (prefix.empty() || pickle == records.end()) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a torch.save file (no data.pkl)"));
   }
-  try {
-    return io::Unpickle(path, pickle->second, &records, prefix, *file);
-  } catch (const std::exception& e) {
-    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path, ": ", FirstLine(e.what())));
-  }
+  return io::Guarded(absl::StrCat("checkpoint ", path),
+                     [&] { return io::Unpickle(path, pickle->second, &records, prefix, *file); });
 }
 
 absl::StatusOr<StateDict> LoadStateDict(const std::string& path) {

@@ -11,8 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/log.h"
+#include "core/runtime/io/guard.h"
 #include "core/runtime/checkpoint.h"
-#include "core/runtime/model.h"
+#include "core/runtime/model/model.h"
 #include "core/runtime/progress.h"
 #include "core/runtime/train/checkpoints.h"
 
@@ -23,11 +24,6 @@ TrainingJob::~TrainingJob() = default;
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string FirstLine(const std::string& what) {
-  const size_t nl = what.find('\n');
-  return nl == std::string::npos ? what : what.substr(0, nl);
-}
 
 // The L2 norm of all gradients together (after the all-reduce: what the optimizer applies).
 double GradNorm(const std::vector<torch::Tensor>& params) {
@@ -325,9 +321,9 @@ absl::Status CatchTorchErrors(const std::function<absl::Status()>& fn) {
   try {
     return fn();
   } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("LibTorch refused the model or its input: ", FirstLine(e.what_without_backtrace())));
+    return absl::InvalidArgumentError(absl::StrCat("LibTorch refused the model or its input: ", io::FirstLine(e.what_without_backtrace())));
   } catch (const std::exception& e) {
-    return absl::InternalError(FirstLine(e.what()));
+    return absl::InternalError(io::FirstLine(e.what()));
   }
 }
 

@@ -1,4 +1,6 @@
-// What every checkpoint reader shares: its exception boundary, and the git-LFS pointer check.
+// The runtime's exception boundaries share this: an exception becomes a Status with the first line
+// of its message (LibTorch's backtrace follows it). Readers use Guarded; jobs CatchTorchErrors
+// (trainer.h); the tools' last resort is their terminate handler (tools/tool_common.cc).
 #ifndef UER_CORE_RUNTIME_IO_GUARD_H_
 #define UER_CORE_RUNTIME_IO_GUARD_H_
 
@@ -11,6 +13,8 @@
 
 namespace uer::runtime::io {
 
+inline std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 // Runs a reader: a JSON value of the wrong type, or a LibTorch refusal, deep in a damaged file is an
 // error naming the file, never an abort (checkpoint_fuzz).
 template <typename Read>
@@ -18,8 +22,7 @@ auto Guarded(const std::string& file, Read read) -> decltype(read()) {
   try {
     return read();
   } catch (const std::exception& e) {
-    const std::string what = e.what();
-    return absl::DataLossError(absl::StrCat("cannot read ", file, ": ", what.substr(0, what.find('\n'))));
+    return absl::DataLossError(absl::StrCat("cannot read ", file, ": ", FirstLine(e.what())));
   }
 }
 
