@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/tasks/mrc/cmrc_text.h"
 #include "core/plugin_api.h"
 
 namespace uer::tasks {
@@ -70,14 +71,6 @@ struct SpanChoice {
 };
 SpanChoice BestSpan(const float* start_logits, const float* end_logits, int64_t length, const MrcWindow& window,
                     int64_t max_answer_length);
-
-// CMRC2018's evaluation: text lower-cased and stripped; CJK characters and its punctuation list
-// are segments of their own, other runs split at whitespace and punctuation (the official script
-// uses nltk's word_tokenize there). F1 over the longest common segment run, EM after removing the
-// punctuation, both maximised over the answers.
-std::vector<std::string> MixedSegmentation(std::string_view text, bool remove_punctuation);
-double CmrcF1(const std::vector<std::string>& answers, const std::string& prediction);
-bool CmrcExactMatch(const std::vector<std::string>& answers, const std::string& prediction);
 
 // The TaskData of the mrc task (options: doc_stride, max_answer_length).
 std::unique_ptr<core::TaskData> NewMrcData(const core::TaskDataContext& context);
