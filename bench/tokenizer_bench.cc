@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   auto vocab = uer::core::Vocab::Load(FLAGS_vocab_path);
   if (!vocab.ok()) return uer::tools::ExitCode(vocab.status());
   std::vector<std::string> lines;
-  absl::Status st = uer::tools::ForEachLine(FLAGS_input_path, [&](std::string_view l, int64_t) {
+  absl::Status st = uer::apps::ForEachLine(FLAGS_input_path, [&](std::string_view l, int64_t) {
     lines.emplace_back(l);
     return absl::OkStatus();
   });

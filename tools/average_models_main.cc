@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
   if (!FLAGS_model_list_path.empty()) {
     for (const auto& p : absl::StrSplit(FLAGS_model_list_path, ',', absl::SkipEmpty())) paths.emplace_back(p);
   }
-  uer::tools::AverageModelsOptions o;
+  uer::apps::AverageModelsOptions o;
   o.model_paths = paths;
   o.output_model_path = FLAGS_output_model_path;
   if (o.output_model_path.empty()) return uer::tools::ExitCode(absl::InvalidArgumentError("--output_model_path is required"));
-  return uer::tools::ExitCode(uer::tools::AverageModels(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::AverageModels(o, std::cout));
 }

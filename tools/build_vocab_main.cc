@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   if (FLAGS_corpus_path.empty() || FLAGS_vocab_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--corpus_path and --vocab_path are required"));
   }
-  uer::tools::BuildVocabOptions o;
+  uer::apps::BuildVocabOptions o;
   o.corpus_path = FLAGS_corpus_path;
   o.vocab_path = FLAGS_vocab_path;
   o.workers_num = FLAGS_workers_num;
@@ -31,5 +31,5 @@ int main(int argc, char** argv) {
   o.tokenizer = FLAGS_tokenizer;
   o.reserved_vocab_path = FLAGS_reserved_vocab_path;
   o.replace_invalid_utf8 = FLAGS_replace_invalid_utf8;
-  return uer::tools::ExitCode(uer::tools::RunBuildVocab(o));
+  return uer::tools::ExitCode(uer::apps::RunBuildVocab(o));
 }

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   uer::tools::LoadPluginsFromFlags();
   auto config = uer::tools::ResolveModelConfig(FLAGS_config_path);
   if (!config.ok()) return uer::tools::ExitCode(config.status());
-  uer::tools::CheckModelOptions o;
+  uer::apps::CheckModelOptions o;
   o.load_model_path = FLAGS_load_model_path.empty() ? FLAGS_input_model_path : FLAGS_load_model_path;
   o.vocab_path = uer::tools::ResolveVocabPath();
   o.sub_vocab_path = FLAGS_sub_vocab_path;
@@ -38,5 +38,5 @@ int main(int argc, char** argv) {
   o.save_model_path = FLAGS_save_model_path;
   o.allow_missing_target = FLAGS_allow_missing_target;
   o.task = FLAGS_task;
-  return uer::tools::ExitCode(uer::tools::RunCheckModel(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::RunCheckModel(o, std::cout));
 }

@@ -25,7 +25,7 @@ DECLARE_int32(layers_num);
 DECLARE_string(target);
 
 int main(int argc, char** argv) {
-  auto conversion = uer::tools::BertConversionNamed(UER_TOOL_NAME);
+  auto conversion = uer::apps::BertConversionNamed(UER_TOOL_NAME);
   if (!conversion.ok()) {
     std::cerr << "error: " << conversion.status().message() << std::endl;
     return 2;
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
                                          " --input_model_path IN --output_model_path OUT");
   uer::tools::InitTool(usage.c_str(), &argc, &argv);
   uer::tools::LoadPluginsFromFlags();  // the heads that --target names are the plugins' own declarations
-  uer::tools::ConvertBertOptions o;
+  uer::apps::ConvertBertOptions o;
   o.input_model_path = FLAGS_input_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.target = FLAGS_target;
@@ -47,5 +47,5 @@ int main(int argc, char** argv) {
   if (uer::tools::FlagIsSet("layers_num")) o.layers_num = FLAGS_layers_num;
   o.resolve_config = [] { return uer::tools::ResolveModelConfig(FLAGS_config_path); };
   o.progress_name = gflags::ProgramInvocationShortName();
-  return uer::tools::ExitCode(uer::tools::ConvertBert(conversion->direction, o));
+  return uer::tools::ExitCode(uer::apps::ConvertBert(conversion->direction, o));
 }

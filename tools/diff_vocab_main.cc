@@ -16,5 +16,5 @@ int main(int argc, char** argv) {
   if (FLAGS_vocab_1.empty() || FLAGS_vocab_2.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--vocab_1 and --vocab_2 are required"));
   }
-  return uer::tools::ExitCode(uer::tools::RunDiffVocab(FLAGS_vocab_1, FLAGS_vocab_2, std::cout));
+  return uer::tools::ExitCode(uer::apps::RunDiffVocab(FLAGS_vocab_1, FLAGS_vocab_2, std::cout));
 }

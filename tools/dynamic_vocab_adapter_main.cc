@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Adapts a checkpoint to a new vocabulary.\nUsage: dynamic_vocab_adapter --old_model_path M "
                        "--old_vocab_path V --new_vocab_path W --new_model_path OUT", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
-  uer::tools::VocabAdapterOptions o;
+  uer::apps::VocabAdapterOptions o;
   o.old_model_path = FLAGS_old_model_path;
   o.old_vocab_path = FLAGS_old_vocab_path;
   o.new_vocab_path = FLAGS_new_vocab_path;
@@ -31,5 +31,5 @@ int main(int argc, char** argv) {
     return uer::tools::ExitCode(absl::InvalidArgumentError(
         "--old_model_path, --old_vocab_path, --new_vocab_path and --new_model_path are required"));
   }
-  return uer::tools::ExitCode(uer::tools::AdaptVocab(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::AdaptVocab(o, std::cout));
 }

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Writes a model's word embeddings as word2vec text.\nUsage: extract_embeddings --vocab_path V "
                        "--pretrained_model_path M --output_word_embedding_path OUT", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
-  uer::tools::ExtractEmbeddingsOptions o;
+  uer::apps::ExtractEmbeddingsOptions o;
   o.vocab_path = FLAGS_vocab_path;
   o.load_model_path = FLAGS_pretrained_model_path.empty() ? FLAGS_load_model_path : FLAGS_pretrained_model_path;
   o.word_embedding_path = FLAGS_output_word_embedding_path.empty() ? FLAGS_word_embedding_path : FLAGS_output_word_embedding_path;
@@ -28,5 +28,5 @@ int main(int argc, char** argv) {
     return uer::tools::ExitCode(absl::InvalidArgumentError(
         "--vocab_path, --pretrained_model_path and --output_word_embedding_path are required"));
   }
-  return uer::tools::ExitCode(uer::tools::ExtractEmbeddings(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::ExtractEmbeddings(o, std::cout));
 }

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   uer::tools::LoadPluginsFromFlags();
   auto source = uer::tools::ModelSourceFromFlags("bert");
   if (!source.ok()) return uer::tools::ExitCode(source.status());
-  uer::tools::GenerateOptions o;
+  uer::apps::GenerateOptions o;
   o.model = *source;
   o.input_path = uer::tools::FlagOrAlias("input_path", "test_path");
   o.output_path = uer::tools::FlagOrAlias("output_path", "prediction_path");
@@ -48,5 +48,5 @@ int main(int argc, char** argv) {
   if (o.input_path.empty() || o.output_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--input_path and --output_path are required"));
   }
-  return uer::tools::ExitCode(uer::tools::Generate(o, std::cout).status());
+  return uer::tools::ExitCode(uer::apps::Generate(o, std::cout).status());
 }

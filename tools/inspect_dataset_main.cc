@@ -16,5 +16,5 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Prints a preprocessed dataset.\nUsage: inspect_dataset --dataset_path D [--vocab_path V] [--show N]",
                        &argc, &argv);
   uer::tools::LoadPluginsFromFlags();  // the target's data side decodes the records
-  return uer::tools::ExitCode(uer::tools::InspectDataset(FLAGS_dataset_path, FLAGS_vocab_path, FLAGS_show, std::cout));
+  return uer::tools::ExitCode(uer::apps::InspectDataset(FLAGS_dataset_path, FLAGS_vocab_path, FLAGS_show, std::cout));
 }

@@ -19,8 +19,8 @@ std::string FlagOrAlias(const char* flag, const char* alias) {
   return v.empty() ? gflags::GetCommandLineFlagInfoOrDie(alias).current_value : v;
 }
 
-absl::StatusOr<ModelSource> ModelSourceFromFlags(const std::string& tokenizer) {
-  ModelSource s;
+absl::StatusOr<runtime::ModelSource> ModelSourceFromFlags(const std::string& tokenizer) {
+  runtime::ModelSource s;
   s.load_model_path = FlagOrAlias("pretrained_model_path", "load_model_path");
   if (s.load_model_path.empty()) return absl::InvalidArgumentError("--pretrained_model_path is required");
   UER_ASSIGN_OR_RETURN(s.config, ResolveModelConfig(FLAGS_config_path));

@@ -13,7 +13,7 @@ namespace uer::tools {
 
 // The model source from the flags. `tokenizer` is the tool's default tokenizer (the seed's), used
 // when neither --tokenizer nor the config file names one.
-absl::StatusOr<ModelSource> ModelSourceFromFlags(const std::string& tokenizer);
+absl::StatusOr<runtime::ModelSource> ModelSourceFromFlags(const std::string& tokenizer);
 
 // The first non-empty of a flag and its alias (an input under the seed's name or HEAD's).
 std::string FlagOrAlias(const char* flag, const char* alias);

@@ -19,10 +19,10 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Adds or strips the module. prefix of checkpoint keys.\nUsage: multi_single_convert "
                        "--input_model_path IN --output_model_path OUT (--delete_module_prefix | --add_module_prefix)",
                        &argc, &argv);
-  uer::tools::ModulePrefixOptions o;
+  uer::apps::ModulePrefixOptions o;
   o.input_model_path = FLAGS_input_model_path;
   o.output_model_path = FLAGS_output_model_path;
   o.delete_module_prefix = FLAGS_delete_module_prefix;
   o.add_module_prefix = FLAGS_add_module_prefix;
-  return uer::tools::ExitCode(uer::tools::ConvertModulePrefix(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::ConvertModulePrefix(o, std::cout));
 }

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Tokenizes a text file.\nUsage: tokenize --vocab_path V --input_path IN --output_path OUT",
                        &argc, &argv);
   uer::tools::LoadPluginsFromFlags();
-  uer::tools::TokenizeOptions o;
+  uer::apps::TokenizeOptions o;
   o.vocab_path = FLAGS_vocab_path;
   o.tokenizer = FLAGS_tokenizer;
   o.input_path = FLAGS_input_path;
@@ -32,5 +32,5 @@ int main(int argc, char** argv) {
       return uer::tools::ExitCode(absl::InvalidArgumentError(std::string("--") + f + " is required"));
     }
   }
-  return uer::tools::ExitCode(uer::tools::RunTokenize(o));
+  return uer::tools::ExitCode(uer::apps::RunTokenize(o));
 }

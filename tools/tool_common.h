@@ -3,7 +3,7 @@
 //   int main(int argc, char** argv) {
 //     uer::tools::InitTool("Tokenizes a text file.", &argc, &argv);
 //     uer::tools::LoadPluginsFromFlags();           // exits with a message on failure
-//     return uer::tools::ExitCode(RunTokenize(options));
+//     return uer::tools::ExitCode(uer::apps::RunTokenize(options));
 //   }
 #ifndef UER_TOOLS_TOOL_COMMON_H_
 #define UER_TOOLS_TOOL_COMMON_H_

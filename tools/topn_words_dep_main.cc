@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   uer::tools::LoadPluginsFromFlags();
   auto source = uer::tools::ModelSourceFromFlags("space");
   if (!source.ok()) return uer::tools::ExitCode(source.status());
-  uer::tools::TopnWordsDepOptions o;
+  uer::apps::TopnWordsDepOptions o;
   o.model = *source;
   o.sent_path = FLAGS_sent_path;
   o.cand_vocab_path = FLAGS_cand_vocab_path;
@@ -37,5 +37,5 @@ int main(int argc, char** argv) {
   if (o.sent_path.empty() || o.cand_vocab_path.empty()) {
     return uer::tools::ExitCode(absl::InvalidArgumentError("--sent_path and --cand_vocab_path are required"));
   }
-  return uer::tools::ExitCode(uer::tools::TopnWordsDep(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::TopnWordsDep(o, std::cout));
 }

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   uer::tools::InitTool("Prints the nearest words of each target word by word embedding.\nUsage: topn_words_indep "
                        "--pretrained_model_path M --vocab_path V --cand_vocab_path C --target_words_path W", &argc, &argv);
   uer::tools::LoadPluginsFromFlags();  // the plugins declare which tensors are over the vocabulary
-  uer::tools::TopnWordsIndepOptions o;
+  uer::apps::TopnWordsIndepOptions o;
   o.load_model_path = FLAGS_pretrained_model_path.empty() ? FLAGS_load_model_path : FLAGS_pretrained_model_path;
   o.vocab_path = FLAGS_vocab_path;
   o.cand_vocab_path = FLAGS_cand_vocab_path;
@@ -31,5 +31,5 @@ int main(int argc, char** argv) {
     return uer::tools::ExitCode(absl::InvalidArgumentError(
         "--pretrained_model_path, --vocab_path, --cand_vocab_path and --target_words_path are required"));
   }
-  return uer::tools::ExitCode(uer::tools::TopnWordsIndep(o, std::cout));
+  return uer::tools::ExitCode(uer::apps::TopnWordsIndep(o, std::cout));
 }

@@ -11,7 +11,7 @@
 #include "core/runtime/trainer.h"
 #include "core/runtime/finetune.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 // Which task's head a fine-tuned checkpoint holds: each task plugin (or the one asked for) sizes
@@ -205,4 +205,4 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   return absl::OkStatus();
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

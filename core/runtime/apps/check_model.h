@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "core/config.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 struct CheckModelOptions {
   std::string load_model_path;
@@ -32,6 +32,6 @@ struct CheckModelOptions {
 
 absl::Status RunCheckModel(const CheckModelOptions& options, std::ostream& out);
 
-}  // namespace uer::tools
+}  // namespace uer::apps
 
 #endif  // UER_CORE_RUNTIME_APPS_CHECK_MODEL_H_

@@ -27,7 +27,7 @@
 #include "core/runtime/apps/toolbox.h"
 #include "core/runtime/apps/vocab_tools.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 using core::StateDict;
 
@@ -376,4 +376,4 @@ absl::Status AdaptVocab(const VocabAdapterOptions& o, std::ostream& out) {
   return absl::OkStatus();
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

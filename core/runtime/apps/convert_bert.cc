@@ -34,7 +34,7 @@
 #include "core/runtime/trainer.h"
 #include "core/status_macros.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 namespace fs = std::filesystem;
@@ -267,4 +267,4 @@ absl::Status ConvertBert(BertConversion::Direction direction, const ConvertBertO
   });
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 struct ConvertBertOptions {
   std::string input_model_path, output_model_path;
@@ -41,6 +41,6 @@ absl::StatusOr<BertConversion> BertConversionNamed(const std::string& tool);
 // Converts; LibTorch's exceptions (a damaged tensor) become a status.
 absl::Status ConvertBert(BertConversion::Direction direction, const ConvertBertOptions& o);
 
-}  // namespace uer::tools
+}  // namespace uer::apps
 
 #endif  // UER_CORE_RUNTIME_APPS_CONVERT_BERT_H_

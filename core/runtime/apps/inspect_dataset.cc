@@ -4,7 +4,7 @@
 #include "core/status_macros.h"
 #include "core/vocab.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 absl::Status InspectDataset(const std::string& dataset_path, const std::string& vocab_path, int show,
                             std::ostream& out) {
@@ -48,4 +48,4 @@ absl::Status InspectDataset(const std::string& dataset_path, const std::string& 
   return absl::OkStatus();
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

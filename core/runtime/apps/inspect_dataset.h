@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/runtime/dataset.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 using runtime::DecodedInstance;
 using runtime::DecodeInstance;
@@ -20,6 +20,6 @@ using runtime::DecodeInstance;
 absl::Status InspectDataset(const std::string& dataset_path, const std::string& vocab_path, int show,
                             std::ostream& out);
 
-}  // namespace uer::tools
+}  // namespace uer::apps
 
 #endif  // UER_CORE_RUNTIME_APPS_INSPECT_DATASET_H_

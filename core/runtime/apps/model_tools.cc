@@ -22,7 +22,7 @@
 #include "core/runtime/apps/toolbox.h"
 #include "core/runtime/apps/vocab_tools.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 using TokenPrediction = core::Target::TokenPrediction;
@@ -340,4 +340,4 @@ absl::StatusOr<GenerateStats> Generate(const GenerateOptions& o, std::ostream& o
   return stats;
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

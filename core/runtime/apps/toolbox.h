@@ -29,7 +29,7 @@
 namespace at { class Tensor; }
 namespace torch { using at::Tensor; }
 
-namespace uer::tools {
+namespace uer::apps {
 
 // Python's repr() of a float (what str(float(x)) prints): the shortest digits that read back as
 // `v`, fixed notation for exponents -4 .. 15 ("0.0001", "1.0", "123.5"), otherwise scientific
@@ -167,6 +167,6 @@ struct GenerateStats {
 };
 absl::StatusOr<GenerateStats> Generate(const GenerateOptions& options, std::ostream& out);
 
-}  // namespace uer::tools
+}  // namespace uer::apps
 
 #endif  // UER_CORE_RUNTIME_APPS_TOOLBOX_H_

@@ -17,7 +17,7 @@
 #include "core/vocab.h"
 #include "testing/test_util.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 using ::testing::HasSubstr;
@@ -309,4 +309,4 @@ TEST_F(ToolboxTest, GenerateGivesTheSameGreedyTokensWithAndWithoutTheCache) {
 }
 
 }  // namespace
-}  // namespace uer::tools
+}  // namespace uer::apps

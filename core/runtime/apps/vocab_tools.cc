@@ -21,7 +21,7 @@
 #include "core/tokenizer.h"
 #include "core/vocab.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 absl::StatusOr<std::shared_ptr<const core::Vocab>> LoadVocab(const std::string& path) {
@@ -229,4 +229,4 @@ absl::Status RunDiffVocab(const std::string& vocab_1, const std::string& vocab_2
   return absl::OkStatus();
 }
 
-}  // namespace uer::tools
+}  // namespace uer::apps

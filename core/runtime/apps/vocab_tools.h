@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace uer::tools {
+namespace uer::apps {
 
 // Reads a text file a line at a time the way Python's text mode does ("\n", "\r\n" and "\r" end a
 // line; the line is passed without its ending). `fn` gets the line and its 1-based number; an error
@@ -57,6 +57,6 @@ std::vector<std::string> UerReservedTokens();
 // Prints UER-py's diff_vocab report to `out`.
 absl::Status RunDiffVocab(const std::string& vocab_1, const std::string& vocab_2, std::ostream& out);
 
-}  // namespace uer::tools
+}  // namespace uer::apps
 
 #endif  // UER_CORE_RUNTIME_APPS_VOCAB_TOOLS_H_

@@ -7,7 +7,7 @@
 #include "core/vocab.h"
 #include "testing/test_util.h"
 
-namespace uer::tools {
+namespace uer::apps {
 namespace {
 
 using ::testing::Contains;
@@ -148,4 +148,4 @@ TEST_F(VocabToolsTest, DiffVocab) {
 }
 
 }  // namespace
-}  // namespace uer::tools
+}  // namespace uer::apps
