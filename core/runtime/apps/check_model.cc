@@ -64,6 +64,116 @@ absl::Status CheckFinetuned(const CheckModelOptions& o, const core::StateDict& s
                                                  "loads (", absl::StrJoin(tried, "; "), ")"));
 }
 
+struct ModelInputs {
+  torch::Tensor src, seg;
+  core::TensorMap tgt;  // the target's inputs and "seg"
+};
+
+// The inputs of --inputs_path (src, seg and the target's), checked before they reach the model: an
+// id past a table or a shape the model cannot take is named, not left to LibTorch.
+absl::StatusOr<ModelInputs> ReadModelInputs(const CheckModelOptions& o, const core::Vocab& vocab,
+                                            runtime::Model& model, bool headless) {
+  UER_ASSIGN_OR_RETURN(runtime::PyValue in, runtime::LoadTorchFile(o.inputs_path));
+  auto get = [&](const std::string& k) -> absl::StatusOr<torch::Tensor> {
+    const runtime::PyValue* v = in.Get(k);
+    if (!v || v->kind != runtime::PyValue::Kind::kTensor) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, " has no tensor \"", k, "\""));
+    }
+    return v->tensor;
+  };
+  auto integers = [&](const std::string& k, const torch::Tensor& t) -> absl::Status {
+    if (!at::isIntegralType(t.scalar_type(), /*includeBool=*/false)) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds ", c10::toString(t.scalar_type()),
+                                                     " values; ids are integers (torch.long)"));
+    }
+    if (t.numel() > 0 && t.min().item<int64_t>() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds a negative value ",
+                                                     t.min().item<int64_t>()));
+    }
+    return absl::OkStatus();
+  };
+  UER_ASSIGN_OR_RETURN(torch::Tensor src, get("src"));
+  UER_ASSIGN_OR_RETURN(torch::Tensor seg, get("seg"));
+  UER_RETURN_IF_ERROR(integers("src", src));
+  UER_RETURN_IF_ERROR(integers("seg", seg));
+  if (src.dim() != 2 || src.size(0) == 0 || src.size(1) == 0 || seg.sizes() != src.sizes()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src ", c10::str(src.sizes()), " and seg ", c10::str(seg.sizes()),
+                                                   " must both be [batch, seq_length], not empty"));
+  }
+  if (src.max().item<int64_t>() >= vocab.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src holds id ", src.max().item<int64_t>(), ", past the ",
+                                                   vocab.size(), " tokens of ", o.vocab_path));
+  }
+  if (seg.max().item<int64_t>() > 2) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": seg holds ", seg.max().item<int64_t>(),
+                                                   "; segment ids are 0 (padding), 1 and 2"));
+  }
+  if (const int64_t max = model.embedding->max_positions(); max > 0 && src.size(1) > max) {
+    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": sequences of ", src.size(1),
+                                                   " positions; the embedding has ", max, " (max_seq_length)"));
+  }
+  ModelInputs inputs;
+  inputs.src = src.to(torch::kLong);
+  inputs.seg = seg.to(torch::kLong);
+  for (const std::string& name : headless ? std::vector<std::string>() : model.target->InputNames()) {
+    auto t = get(name);
+    if (!t.ok() && name == "tgt_mlm") t = get("tgt");
+    if (!t.ok()) return t.status();
+    UER_RETURN_IF_ERROR(integers(name, *t));
+    if (t->dim() == 0 || t->size(0) != inputs.src.size(0)) {
+      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", name, "\" is ", c10::str(t->sizes()),
+                                                     "; its first dimension must be the batch (", inputs.src.size(0), ")"));
+    }
+    inputs.tgt[name] = t->to(torch::kLong);
+  }
+  inputs.tgt["seg"] = inputs.seg;  // as Model::Forward hands it to the target
+  return inputs;
+}
+
+// Runs the model on `in` and saves what UER-py's check gives: the embedding's and encoder's outputs,
+// the target's values and loss, and a generating target's greedy decoding.
+absl::Status RunAndSave(const CheckModelOptions& o, const core::Vocab& vocab, runtime::Model& model, bool headless,
+                        const ModelInputs& in, std::ostream& out) {
+  const torch::Tensor& src = in.src;
+  const torch::Tensor& seg = in.seg;
+  const core::TensorMap& tgt = in.tgt;
+  model.eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor emb, hidden, greedy;
+  core::TargetOutput result;
+  UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
+    emb = model.Embed(src, seg);
+    hidden = model.encoder->Forward(emb, seg);
+    if (!headless) result = model.target->Forward(hidden, tgt);
+    // A target that generates (s2s): its greedy decoding of each row too, from [CLS] to [SEP].
+    if (!headless && model.target->Decodes()) {
+      greedy = model.target->GreedyDecode(hidden, seg, vocab.cls_id(), vocab.sep_id(), src.size(1));
+    }
+    return absl::OkStatus();
+  }));
+  if (headless) {
+    UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, {{"embedding_output", emb}, {"encoder_output", hidden}}));
+    out << "outputs (embedding and encoder): " << o.output_path << "\n";
+    return absl::OkStatus();
+  }
+  std::vector<torch::Tensor> values;
+  std::string names;
+  for (const auto& [n, t] : result.values) {
+    values.push_back(t.to(torch::kFloat64).reshape({1}));
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  std::vector<std::pair<std::string, runtime::SaveValue>> outputs = {{"embedding_output", emb},
+                                                                      {"encoder_output", hidden},
+                                                                    {"target_outputs", torch::cat(values)},
+                                                                    {"target_outputs_meaning", names},
+                                                                    {"loss", result.loss}};
+  if (greedy.defined()) outputs.emplace_back("greedy_decode", greedy);
+  UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, outputs));
+  out << "outputs (" << names << (greedy.defined() ? ", greedy_decode" : "") << "; loss " << result.loss.item<double>()
+      << "): " << o.output_path << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
@@ -112,97 +222,8 @@ absl::Status RunCheckModel(const CheckModelOptions& o, std::ostream& out) {
   }
   if (o.inputs_path.empty()) return absl::OkStatus();
   if (o.output_path.empty()) return absl::InvalidArgumentError("--inputs_path needs --output_path");
-  UER_ASSIGN_OR_RETURN(runtime::PyValue in, runtime::LoadTorchFile(o.inputs_path));
-  auto get = [&](const std::string& k) -> absl::StatusOr<torch::Tensor> {
-    const runtime::PyValue* v = in.Get(k);
-    if (!v || v->kind != runtime::PyValue::Kind::kTensor) {
-      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, " has no tensor \"", k, "\""));
-    }
-    return v->tensor;
-  };
-  // The inputs are checked before they reach the model: an id past a table or a shape the model
-  // cannot take is named, not left to LibTorch.
-  auto integers = [&](const std::string& k, const torch::Tensor& t) -> absl::Status {
-    if (!at::isIntegralType(t.scalar_type(), /*includeBool=*/false)) {
-      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds ", c10::toString(t.scalar_type()),
-                                                     " values; ids are integers (torch.long)"));
-    }
-    if (t.numel() > 0 && t.min().item<int64_t>() < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", k, "\" holds a negative value ",
-                                                     t.min().item<int64_t>()));
-    }
-    return absl::OkStatus();
-  };
-  UER_ASSIGN_OR_RETURN(torch::Tensor src, get("src"));
-  UER_ASSIGN_OR_RETURN(torch::Tensor seg, get("seg"));
-  UER_RETURN_IF_ERROR(integers("src", src));
-  UER_RETURN_IF_ERROR(integers("seg", seg));
-  if (src.dim() != 2 || src.size(0) == 0 || src.size(1) == 0 || seg.sizes() != src.sizes()) {
-    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src ", c10::str(src.sizes()), " and seg ", c10::str(seg.sizes()),
-                                                   " must both be [batch, seq_length], not empty"));
-  }
-  if (src.max().item<int64_t>() >= text.vocab->size()) {
-    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": src holds id ", src.max().item<int64_t>(), ", past the ",
-                                                   text.vocab->size(), " tokens of ", o.vocab_path));
-  }
-  if (seg.max().item<int64_t>() > 2) {
-    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": seg holds ", seg.max().item<int64_t>(),
-                                                   "; segment ids are 0 (padding), 1 and 2"));
-  }
-  if (const int64_t max = model->embedding->max_positions(); max > 0 && src.size(1) > max) {
-    return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": sequences of ", src.size(1),
-                                                   " positions; the embedding has ", max, " (max_seq_length)"));
-  }
-  src = src.to(torch::kLong);
-  seg = seg.to(torch::kLong);
-  core::TensorMap tgt;
-  for (const std::string& name : headless ? std::vector<std::string>() : model->target->InputNames()) {
-    auto t = get(name);
-    if (!t.ok() && name == "tgt_mlm") t = get("tgt");
-    if (!t.ok()) return t.status();
-    UER_RETURN_IF_ERROR(integers(name, *t));
-    if (t->dim() == 0 || t->size(0) != src.size(0)) {
-      return absl::InvalidArgumentError(absl::StrCat(o.inputs_path, ": \"", name, "\" is ", c10::str(t->sizes()),
-                                                     "; its first dimension must be the batch (", src.size(0), ")"));
-    }
-    tgt[name] = t->to(torch::kLong);
-  }
-  tgt["seg"] = seg;  // as Model::Forward hands it to the target
-  model->eval();
-  torch::NoGradGuard no_grad;
-  torch::Tensor emb, hidden, greedy;
-  core::TargetOutput result;
-  UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {
-    emb = model->Embed(src, seg);
-    hidden = model->encoder->Forward(emb, seg);
-    if (!headless) result = model->target->Forward(hidden, tgt);
-    // A target that generates (s2s): its greedy decoding of each row too, from [CLS] to [SEP].
-    if (!headless && model->target->Decodes()) {
-      greedy = model->target->GreedyDecode(hidden, seg, text.vocab->cls_id(), text.vocab->sep_id(), src.size(1));
-    }
-    return absl::OkStatus();
-  }));
-  if (headless) {
-    UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, {{"embedding_output", emb}, {"encoder_output", hidden}}));
-    out << "outputs (embedding and encoder): " << o.output_path << "\n";
-    return absl::OkStatus();
-  }
-  std::vector<torch::Tensor> values;
-  std::string names;
-  for (const auto& [n, t] : result.values) {
-    values.push_back(t.to(torch::kFloat64).reshape({1}));
-    names += (names.empty() ? "" : ", ") + n;
-  }
-  std::vector<std::pair<std::string, runtime::SaveValue>> outputs = {{"embedding_output", emb},
-                                                                      {"encoder_output", hidden},
-                                                                    {"target_outputs", torch::cat(values)},
-                                                                    {"target_outputs_meaning", names},
-                                                                    {"loss", result.loss}};
-  if (greedy.defined()) outputs.emplace_back("greedy_decode", greedy);
-  UER_RETURN_IF_ERROR(runtime::SaveDict(o.output_path, outputs));
-  out << "outputs (" << names << (greedy.defined() ? ", greedy_decode" : "") << "; loss " << result.loss.item<double>()
-      << "): " << o.output_path << "\n";
-  return absl::OkStatus();
+  UER_ASSIGN_OR_RETURN(ModelInputs in, ReadModelInputs(o, *text.vocab, *model, headless));
+  return RunAndSave(o, *text.vocab, *model, headless, in, out);
 }
 
 }  // namespace uer::apps
