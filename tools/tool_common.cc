@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -280,10 +281,15 @@ void InitTool(const char* usage, int* argc, char*** argv, const std::function<vo
 void LoadPluginsFromFlags() { LoadPlugins(FLAGS_plugins); }
 
 void LoadPlugins(const std::string& list) {
-  // Built-in plugins load when a name is first looked up; the list and $UER_PLUGIN_PATH now.
+  // Built-in plugins load when a name is first looked up; the list and $UER_PLUGIN_PATH now, once
+  // (a tool that loads a task's plugin before parsing its flags does not read the files again).
+  static std::set<std::string> loaded;
+  if (!loaded.insert(list).second) return;
   runtime::EnableLazyBuiltinPlugins();
   absl::Status st = runtime::LoadPluginList(list, ',');
-  if (st.ok()) {
+  static bool env_loaded = false;
+  if (st.ok() && !env_loaded) {
+    env_loaded = true;
     const char* env = std::getenv("UER_PLUGIN_PATH");
     if (env) st = runtime::LoadPluginList(env, ':');
   }
