@@ -31,7 +31,9 @@ DEFINE_string(metrics_path, "", "Write the same values as JSON lines here (one o
 DEFINE_double(learning_rate, 2e-5, "Initial learning rate.");
 DEFINE_double(warmup, 0.1, "Warm up value.");
 DEFINE_string(optimizer, "bertadam", "bertadam (UER-py's, no bias correction) or adamw (bias-corrected).");
-DEFINE_string(schedule, "warmup_linear", "warmup_linear, warmup_constant or warmup_cosine.");
+DEFINE_string(schedule, "warmup_linear", "The seed's schedules: warmup_linear, warmup_constant or warmup_cosine.");
+DEFINE_string(scheduler, "", "UER-py HEAD's schedulers (replace --schedule): linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt or tri_stage; the learning rate of every step as HEAD's.");
+DEFINE_double(lr_decay, 0.5, "--scheduler tri_stage: the decay stage, as a fraction of the total steps.");
 // Devices and distributed runs.
 DEFINE_int32(world_size, 1, "Total number of processes (data parallel ranks).");
 DEFINE_string(gpu_ranks, "", "GPU ranks: one GPU to run on alone, or this machine's ranks with --world_size (\"0 1\" as UER-py spells it, or 0,1).");
@@ -65,6 +67,8 @@ absl::StatusOr<runtime::TrainingRunOptions> TrainingRunFromFlags() {
   t.overlap_allreduce = FLAGS_overlap_allreduce;
   t.optimizer.kind = FLAGS_optimizer;
   t.optimizer.schedule = FLAGS_schedule;
+  t.optimizer.scheduler = FLAGS_scheduler;
+  t.optimizer.lr_decay = FLAGS_lr_decay;
   t.optimizer.learning_rate = FLAGS_learning_rate;
   t.optimizer.warmup = FLAGS_warmup;
   t.loss_scaler.init_scale = FLAGS_fp16_init_scale;

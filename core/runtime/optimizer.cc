@@ -1,5 +1,6 @@
 #include "core/runtime/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -8,13 +9,76 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace uer::runtime {
 using namespace ::uer::core;  // NOLINT: the SDK types the runtime works with
 
+namespace {
+
+// The factor of each of UER-py HEAD's schedulers (its uer/utils/optimizers.py, transformers' and
+// fairseq's formulas) at step k, with warmup and decay step counts as HEAD computes them: floats.
+double HeadFactor(const std::string& name, double k, double total, double warmup, double decay, double lr) {
+  const double warm = k / std::max(1.0, warmup);
+  if (name == "constant") return 1.0;
+  if (name == "constant_with_warmup") return k < warmup ? warm : 1.0;
+  if (name == "tri_stage") {
+    constexpr double kInit = 0.01, kFinal = 0.05;
+    if (k < warmup) return (lr * kInit + k * ((lr - lr * kInit) / warmup)) / lr;
+    if (k < total - decay) return 1.0;
+    if (k <= total) return std::exp(std::log(kFinal) / std::max(decay, 1.0) * (k - total + decay));
+    return lr * kFinal / lr;
+  }
+  if (name == "inverse_sqrt") {
+    if (k < warmup) return (k * (lr / warmup)) / lr;
+    if (k > total) return 1e-7 / lr;
+    return (lr * std::pow(warmup, 0.5) * std::pow(k, -0.5)) / lr;
+  }
+  if (k < warmup) return warm;
+  const double progress = (k - warmup) / std::max(1.0, total - warmup);
+  if (name == "linear") return std::max(0.0, (total - k) / std::max(1.0, total - warmup));
+  if (name == "cosine") return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * 0.5 * 2.0 * progress)));
+  if (name == "cosine_with_restarts") {
+    if (progress >= 1.0) return 0.0;
+    return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * std::fmod(progress, 1.0))));
+  }
+  // polynomial, power 1, down to 1e-7
+  constexpr double kEnd = 1e-7;
+  if (k > total) return kEnd / lr;
+  return ((lr - kEnd) * (1 - (k - warmup) / (total - warmup)) + kEnd) / lr;
+}
+
+}  // namespace
+
+double SchedulerFactor(const std::string& scheduler, int64_t step, const OptimizerOptions& o) {
+  const double total = static_cast<double>(o.total_steps);
+  return HeadFactor(scheduler, static_cast<double>(step), total, total * o.warmup, total * o.lr_decay, o.learning_rate);
+}
+
+const std::vector<std::string>& SchedulerNames() {
+  static const std::vector<std::string> kNames = {"linear", "cosine", "cosine_with_restarts", "polynomial",
+                                                  "constant", "constant_with_warmup", "inverse_sqrt", "tri_stage"};
+  return kNames;
+}
+
 absl::Status ValidateOptimizerOptions(const OptimizerOptions& o) {
   if (o.kind != "bertadam" && o.kind != "adamw") {
     return absl::InvalidArgumentError(absl::StrCat("--optimizer ", o.kind, ": known optimizers are bertadam, adamw"));
+  }
+  const std::vector<std::string>& schedulers = SchedulerNames();
+  if (!o.scheduler.empty() && std::find(schedulers.begin(), schedulers.end(), o.scheduler) == schedulers.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("--scheduler ", o.scheduler, ": known schedulers are ",
+                                                   absl::StrJoin(schedulers, ", ")));
+  }
+  if ((o.scheduler == "inverse_sqrt" || o.scheduler == "tri_stage") && o.warmup <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--scheduler ", o.scheduler,
+                                                   " needs --warmup > 0 (UER-py divides by the warmup steps)"));
+  }
+  if (o.scheduler == "polynomial" && o.learning_rate <= 1e-7) {
+    return absl::InvalidArgumentError("--scheduler polynomial decays to 1e-7: --learning_rate must be more");
+  }
+  if (o.scheduler == "tri_stage" && !(o.lr_decay >= 0 && o.lr_decay <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--lr_decay must be in [0, 1], got ", o.lr_decay));
   }
   if (o.schedule != "warmup_linear" && o.schedule != "warmup_constant" && o.schedule != "warmup_cosine") {
     return absl::InvalidArgumentError(absl::StrCat("--schedule ", o.schedule,
@@ -49,6 +113,7 @@ BertAdam::BertAdam(const torch::OrderedDict<std::string, torch::Tensor>& params,
 
 double BertAdam::CurrentLearningRate() const {
   if (options_.total_steps <= 0) return options_.learning_rate;
+  if (!options_.scheduler.empty()) return options_.learning_rate * SchedulerFactor(options_.scheduler, step_, options_);
   return options_.learning_rate *
          ScheduleFactor(options_.schedule, static_cast<double>(step_) / options_.total_steps, options_.warmup);
 }

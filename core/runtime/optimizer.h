@@ -27,10 +27,21 @@ struct OptimizerOptions {
   double warmup = 0.1;
   int64_t total_steps = 100000;
   std::string schedule = "warmup_linear";
+  // UER-py HEAD's --scheduler (linear, cosine, ...; SchedulerFactor); when set it replaces
+  // `schedule`. lr_decay: tri_stage's decay steps, as a fraction of total_steps.
+  std::string scheduler;
+  double lr_decay = 0.5;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;  // per parameter (BertAdam); <= 0 disables
 };
+
+// UER-py HEAD's schedulers: the factor of the learning rate at optimizer step `step` (0 for the
+// first), as HEAD's LambdaLR gives it, with warmup and decay steps total_steps * warmup and
+// total_steps * lr_decay (unrounded, as HEAD passes them).
+double SchedulerFactor(const std::string& scheduler, int64_t step, const OptimizerOptions& options);
+// HEAD's --scheduler choices.
+const std::vector<std::string>& SchedulerNames();
 
 // Refuses an unknown optimizer or schedule (listing the known ones), a learning rate that is not a
 // finite number > 0, a warmup outside [0, 1) and total_steps < 1. Errors name the flag.
