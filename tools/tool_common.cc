@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 #include <iostream>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gflags/gflags.h>
@@ -35,9 +38,69 @@ DEFINE_string(plugins, "",
               "Comma-separated paths of plugin shared libraries (or folders of libuer_*.so) to load "
               "after the built-in plugins; $UER_PLUGIN_PATH (':'-separated) is loaded after them.");
 
+DEFINE_string(log_path, "", "Also write the log to this file, appended (UER-py HEAD's --log_path).");
+DEFINE_string(log_level, "INFO", "Console log level: ERROR, INFO, DEBUG or NOTSET (uer-cc's finest level is INFO).");
+DEFINE_string(log_file_level, "INFO", "--log_path's level: ERROR, INFO, DEBUG or NOTSET.");
+
 namespace uer::tools {
 
 namespace {
+
+// UER-py HEAD's log levels as glog's: its ERROR, and INFO for INFO, DEBUG and NOTSET (uer-cc logs
+// nothing finer than INFO). -1 for another name.
+int GlogLevel(const std::string& name) {
+  if (name == "ERROR") return google::GLOG_ERROR;
+  if (name == "INFO" || name == "DEBUG" || name == "NOTSET") return google::GLOG_INFO;
+  return -1;
+}
+
+// --log_path: every message at or above --log_file_level, as HEAD's file handler writes it
+// ("[2026-12-07 21:33:35,123 INFO] message").
+class LogFileSink : public google::LogSink {
+ public:
+  LogFileSink(FILE* file, int level) : file_(file), level_(level) {}
+  void send(google::LogSeverity severity, const char*, const char*, int, const struct ::tm* tm,
+            const char* message, size_t length) override {
+    if (severity < level_) return;
+    static const char* const kNames[] = {"INFO", "WARNING", "ERROR", "CRITICAL"};
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count() % 1000;
+    std::fprintf(file_, "[%04d-%02d-%02d %02d:%02d:%02d,%03d %s] %.*s\n", tm->tm_year + 1900, tm->tm_mon + 1,
+                 tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, static_cast<int>(ms),
+                 kNames[std::min<int>(severity, 3)], static_cast<int>(length), message);
+    std::fflush(file_);
+  }
+
+ private:
+  FILE* file_;
+  int level_;
+};
+
+// HEAD's --log_level (the console's), --log_path and --log_file_level; a bad value ends the tool
+// with one line naming the flag.
+void ConfigureLogging() {
+  const int console = GlogLevel(FLAGS_log_level), file = GlogLevel(FLAGS_log_file_level);
+  for (const auto& [flag, value, level] : {std::tuple<const char*, const std::string&, int>{"log_level", FLAGS_log_level, console},
+                                           {"log_file_level", FLAGS_log_file_level, file}}) {
+    if (level < 0) {
+      std::cerr << "error: --" << flag << " " << value << ": expected ERROR, INFO, DEBUG or NOTSET" << std::endl;
+      std::exit(2);
+    }
+  }
+  if (console > google::GLOG_INFO) {  // stderr from that level on, and no glog files
+    FLAGS_logtostderr = false;
+    FLAGS_stderrthreshold = console;
+    for (int s = google::GLOG_INFO; s < google::NUM_SEVERITIES; ++s) google::SetLogDestination(s, "");
+  }
+  if (FLAGS_log_path.empty()) return;
+  FILE* f = std::fopen(FLAGS_log_path.c_str(), "a");
+  if (f == nullptr) {
+    std::cerr << "error: --log_path " << FLAGS_log_path << ": " << std::strerror(errno) << std::endl;
+    std::exit(2);
+  }
+  static LogFileSink sink(f, file);
+  google::AddLogSink(&sink);
+}
 
 // A LibTorch check failing deep inside a module throws; whatever escapes a tool's own error handling
 // ends the tool with its first line and status 2 (bad input or config), never an abort with a
@@ -257,6 +320,7 @@ void InitTool(const char* usage, int* argc, char*** argv, const std::function<vo
   gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging((*argv)[0]);
+  ConfigureLogging();
   google::InstallFailureSignalHandler();
   // SIGTERM is a request to stop, not a crash: no stack trace. Tools that can stop cleanly
   // (preprocess, pretrain, fine-tuning) install their own handler.

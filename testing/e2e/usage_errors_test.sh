@@ -19,6 +19,18 @@ expect2 optimizer "--optimizer sgd: known optimizers are bertadam, adamw" -- "$w
   --output_model_path "$t/m.bin"
 expect2 schedule "--schedule cosine: known schedules are warmup_linear, warmup_constant, warmup_cosine" -- \
   "$ws/tools/pretrain" --schedule cosine --output_model_path "$t/m.bin"
+expect2 scheduler "--scheduler cosin: known schedulers are linear, cosine, cosine_with_restarts" -- \
+  "$ws/tools/pretrain" --scheduler cosin --output_model_path "$t/m.bin"
+expect2 scheduler_warmup "--scheduler inverse_sqrt needs --warmup > 0" -- \
+  "$ws/tools/pretrain" --scheduler inverse_sqrt --warmup 0 --output_model_path "$t/m.bin"
+expect2 log_level "--log_level WARN: expected ERROR, INFO, DEBUG or NOTSET" -- "$ws/tools/preprocess" --log_level WARN
+expect2 log_path "--log_path $t/no/such/folder/x.log: No such file or directory" -- "$ws/tools/preprocess" \
+  --log_path "$t/no/such/folder/x.log"
+# HEAD's logging: nothing below ERROR on the console, INFO and up in --log_path, in HEAD's format.
+set +e; "$ws/tools/preprocess" --log_level ERROR --log_path "$t/pre.log" --log_file_level INFO \
+  --corpus_path "$t/none.txt" --vocab_path v --dataset_path "$t/d.uer" 2> "$t/quiet.err"; set -e
+! grep -q "^I" "$t/quiet.err" || fail "--log_level ERROR printed INFO lines"
+grep -qE '^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8},[0-9]{3} (INFO|ERROR)\] ' "$t/pre.log" || { cat "$t/pre.log"; fail "--log_path: no line in HEAD's format"; }
 expect2 learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/tools/pretrain" --learning_rate -1 \
   --output_model_path "$t/m.bin"
 expect2 finetune_learning_rate "--learning_rate must be a number > 0, got -1" -- "$ws/tools/run_classifier" --learning_rate -1 \
