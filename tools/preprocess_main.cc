@@ -21,6 +21,7 @@ DEFINE_string(tokenizer, "bert", "Specify the tokenizer: bert, char, space.");
 DEFINE_bool(do_lower_case, true, "Lower-case and strip accents (bert tokenizer).");
 DEFINE_int32(processes_num, 1, "Split the whole dataset into `processes_num` parts, each built by its own worker.");
 DEFINE_string(target, "bert", "The training target of the pretraining model: bert, lm, cls, mlm, bilm, nsp (or a plugin's with a data side).");
+DEFINE_string(data_processor, "", "UER-py HEAD's name for --target (the data side that builds the instances); replaces it when given.");
 DEFINE_int32(docs_buffer_size, 100000, "The buffer size of documents in memory, specific to targets that require negative sampling.");
 DEFINE_int32(seq_length, 128, "Sequence length of instances.");
 DEFINE_int32(dup_factor, 5, "Duplicate instances multiple times.");
@@ -48,6 +49,13 @@ int main(int argc, char** argv) {
   o.do_lower_case = FLAGS_do_lower_case;
   o.processes_num = FLAGS_processes_num;
   o.target = FLAGS_target;
+  if (!FLAGS_data_processor.empty()) {
+    if (uer::tools::FlagIsSet("target") && FLAGS_target != FLAGS_data_processor) {
+      return uer::tools::ExitCode(absl::InvalidArgumentError(
+          "--target " + FLAGS_target + " and --data_processor " + FLAGS_data_processor + " disagree: give one"));
+    }
+    o.target = FLAGS_data_processor;
+  }
   o.docs_buffer_size = FLAGS_docs_buffer_size;
   o.seq_length = FLAGS_seq_length;
   o.dup_factor = FLAGS_dup_factor;

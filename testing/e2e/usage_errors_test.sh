@@ -23,6 +23,8 @@ expect2 scheduler "--scheduler cosin: known schedulers are linear, cosine, cosin
   "$ws/tools/pretrain" --scheduler cosin --output_model_path "$t/m.bin"
 expect2 scheduler_warmup "--scheduler inverse_sqrt needs --warmup > 0" -- \
   "$ws/tools/pretrain" --scheduler inverse_sqrt --warmup 0 --output_model_path "$t/m.bin"
+expect2 data_processor "--target mlm and --data_processor lm disagree" -- "$ws/tools/preprocess" --target mlm \
+  --data_processor lm --corpus_path c --vocab_path v
 expect2 log_level "--log_level WARN: expected ERROR, INFO, DEBUG or NOTSET" -- "$ws/tools/preprocess" --log_level WARN
 expect2 log_path "--log_path $t/no/such/folder/x.log: No such file or directory" -- "$ws/tools/preprocess" \
   --log_path "$t/no/such/folder/x.log"
