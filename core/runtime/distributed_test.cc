@@ -1,14 +1,16 @@
-// Distributed's collectives with two ranks as two threads of this process, over a real Gloo
-// process group on localhost: broadcast, gradient averaging (with and without the backward hooks,
+// Distributed's collectives with two ranks as two processes (this one and a fork), over a real Gloo
+// process group on localhost (not two threads: LibTorch's c10d flight recorder is one per process
+// and two process groups recording at once in one process corrupt it): broadcast, gradient averaging (with and without the backward hooks,
 // with accumulation), flag and value sums, and the rendezvous errors that name who is missing.
 #include "core/runtime/distributed.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <functional>
-#include <thread>
 
 #include <torch/torch.h>
 
@@ -43,21 +45,30 @@ DistributedOptions Rank(int rank, int port) {
   return o;
 }
 
-// Runs `body(rank, dist)` on two connected ranks at once.
+// Runs `body(rank, dist)` on two connected ranks at once: rank 1 in a child process, whose failed
+// expectations (printed above) fail the test through its exit status.
 void OnTwoRanks(const std::function<void(int, Distributed&)>& body) {
   const int port = FreePort();
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < 2; ++r) {
-    ranks.emplace_back([&, r] {
-      absl::StatusOr<std::unique_ptr<Distributed>> d = Distributed::Connect(Rank(r, port));
-      ASSERT_OK(d);
-      EXPECT_EQ((*d)->rank(), r);
-      EXPECT_EQ((*d)->world_size(), 2);
-      body(r, **d);
-      EXPECT_OK((*d)->Barrier());
-    });
+  auto run = [&](int r) {
+    absl::StatusOr<std::unique_ptr<Distributed>> d = Distributed::Connect(Rank(r, port));
+    ASSERT_OK(d);
+    EXPECT_EQ((*d)->rank(), r);
+    EXPECT_EQ((*d)->world_size(), 2);
+    body(r, **d);
+    EXPECT_OK((*d)->Barrier());
+  };
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    run(1);
+    std::fflush(nullptr);
+    _exit(::testing::Test::HasFailure() ? 1 : 0);
   }
-  for (auto& t : ranks) t.join();
+  run(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank 1 (a child process) failed: see its lines above";
 }
 
 TEST(DistributedTest, BroadcastCopiesRankZerosTensors) {
