@@ -30,7 +30,7 @@ DEFINE_string(metrics_path, "", "Write the same values as JSON lines here (one o
 // Optimizer.
 DEFINE_double(learning_rate, 2e-5, "Initial learning rate.");
 DEFINE_double(warmup, 0.1, "Warm up value.");
-DEFINE_string(optimizer, "bertadam", "bertadam (UER-py's, no bias correction) or adamw (bias-corrected).");
+DEFINE_string(optimizer, "bertadam", "bertadam (the seed's BertAdam), adamw or adafactor (UER-py HEAD's: what its trainer builds, step for step).");
 DEFINE_string(schedule, "warmup_linear", "The seed's schedules: warmup_linear, warmup_constant or warmup_cosine.");
 DEFINE_string(scheduler, "", "UER-py HEAD's schedulers (replace --schedule): linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt or tri_stage; the learning rate of every step as HEAD's.");
 DEFINE_double(lr_decay, 0.5, "--scheduler tri_stage: the decay stage, as a fraction of the total steps.");

@@ -62,8 +62,9 @@ const std::vector<std::string>& SchedulerNames() {
 }
 
 absl::Status ValidateOptimizerOptions(const OptimizerOptions& o) {
-  if (o.kind != "bertadam" && o.kind != "adamw") {
-    return absl::InvalidArgumentError(absl::StrCat("--optimizer ", o.kind, ": known optimizers are bertadam, adamw"));
+  if (o.kind != "bertadam" && o.kind != "adamw" && o.kind != "adafactor") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--optimizer ", o.kind, ": known optimizers are bertadam, adamw, adafactor"));
   }
   const std::vector<std::string>& schedulers = SchedulerNames();
   if (!o.scheduler.empty() && std::find(schedulers.begin(), schedulers.end(), o.scheduler) == schedulers.end()) {
@@ -106,8 +107,15 @@ BertAdam::BertAdam(const torch::OrderedDict<std::string, torch::Tensor>& params,
   for (const auto& p : params) {
     const std::string& n = p.key();
     const bool no_decay = absl::StrContains(n, "bias") || absl::StrContains(n, "gamma") || absl::StrContains(n, "beta");
-    slots_.push_back({n, p.value(), torch::zeros_like(p.value()), torch::zeros_like(p.value()),
-                      no_decay ? 0.0 : options_.weight_decay});
+    torch::Tensor m = torch::zeros_like(p.value()), v = torch::zeros_like(p.value());
+    if (options_.kind == "adafactor" && p.value().dim() >= 2) {  // the factored second moment: rows, columns
+      std::vector<int64_t> rows = p.value().sizes().vec(), cols = rows;
+      rows.pop_back();
+      cols.erase(cols.end() - 2);
+      m = torch::zeros(rows, p.value().options());
+      v = torch::zeros(cols, p.value().options());
+    }
+    slots_.push_back({n, p.value(), m, v, no_decay ? 0.0 : options_.weight_decay});
   }
 }
 
@@ -118,17 +126,67 @@ double BertAdam::CurrentLearningRate() const {
          ScheduleFactor(options_.schedule, static_cast<double>(step_) / options_.total_steps, options_.warmup);
 }
 
+namespace {
+
+// UER-py HEAD's AdamW (uer/utils/optimizers.py with correct_bias=False, as its trainer builds it):
+// no clipping, no bias correction, the weight decay after the update; HEAD's tensor operations in
+// HEAD's order, so the same floats come out.
+void HeadAdamWStep(torch::Tensor& param, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& grad, double lr,
+                   double weight_decay, const OptimizerOptions& o) {
+  m.mul_(o.beta1).add_(grad, 1.0 - o.beta1);
+  v.mul_(o.beta2).addcmul_(grad, grad, 1.0 - o.beta2);
+  torch::Tensor denom = v.sqrt().add_(o.eps);
+  param.addcdiv_(m, denom, -lr);
+  if (weight_decay > 0.0) param.add_(param, -lr * weight_decay);
+}
+
+torch::Tensor Rms(const torch::Tensor& t) { return t.norm(2) / std::pow(static_cast<double>(t.numel()), 0.5); }
+
+// UER-py HEAD's Adafactor as its trainer builds it (scale_parameter and relative_step off, no first
+// moment): the second moment factored into rows and columns for matrices (in `row`, `col`), whole
+// otherwise (in `col`); decay 1 - step^-0.8, eps 1e-30, updates clipped to RMS 1.
+void HeadAdafactorStep(torch::Tensor& param, torch::Tensor& row, torch::Tensor& col, const torch::Tensor& grad,
+                       double lr, double weight_decay, int64_t step) {
+  const double beta2t = 1.0 - std::pow(static_cast<double>(step), -0.8);
+  torch::Tensor update = grad.pow(2) + 1e-30;
+  if (grad.dim() >= 2) {
+    row.mul_(beta2t).add_(update.mean(-1), 1.0 - beta2t);
+    col.mul_(beta2t).add_(update.mean(-2), 1.0 - beta2t);
+    torch::Tensor r = (row / row.mean(-1, /*keepdim=*/true)).rsqrt_();
+    update = torch::mm(r.unsqueeze(-1), col.rsqrt().unsqueeze(0));
+    update.mul_(grad);
+  } else {
+    col.mul_(beta2t).add_(update, 1.0 - beta2t);
+    update = col.rsqrt().mul_(grad);
+  }
+  update.div_((Rms(update) / 1.0).clamp_(1.0));
+  update.mul_(lr);
+  if (weight_decay != 0) param.add_(param, -weight_decay * lr);
+  param.add_(-update);
+}
+
+}  // namespace
+
 void BertAdam::Step() {
   torch::NoGradGuard no_grad;
   const double lr = CurrentLearningRate();
-  const bool adamw = options_.kind == "adamw";
-  const double t = static_cast<double>(step_ + 1);
-  const double bc1 = adamw ? 1.0 - std::pow(options_.beta1, t) : 1.0;
-  const double bc2 = adamw ? 1.0 - std::pow(options_.beta2, t) : 1.0;
+  if (options_.kind == "adamw" || options_.kind == "adafactor") {
+    for (Slot& s : slots_) {
+      torch::Tensor grad = s.param.grad();
+      if (!grad.defined()) continue;
+      if (options_.kind == "adamw") {
+        HeadAdamWStep(s.param, s.m, s.v, grad, lr, s.weight_decay, options_);
+      } else {
+        HeadAdafactorStep(s.param, s.m, s.v, grad, lr, s.weight_decay, step_ + 1);
+      }
+    }
+    ++step_;
+    return;
+  }
   for (Slot& s : slots_) {
     torch::Tensor grad = s.param.grad();
     if (!grad.defined()) continue;
-    if (FusedStep(s, grad, lr, bc1, bc2)) continue;
+    if (FusedStep(s, grad, lr)) continue;
     if (options_.max_grad_norm > 0) {
       // torch.nn.utils.clip_grad_norm_(p, max_norm) on one parameter.
       torch::Tensor norm = grad.norm(2);
@@ -137,12 +195,7 @@ void BertAdam::Step() {
     }
     s.m.mul_(options_.beta1).add_(grad, 1 - options_.beta1);
     s.v.mul_(options_.beta2).addcmul_(grad, grad, 1 - options_.beta2);
-    torch::Tensor update;
-    if (adamw) {
-      update = (s.m / bc1) / ((s.v / bc2).sqrt() + options_.eps);
-    } else {
-      update = s.m / (s.v.sqrt() + options_.eps);
-    }
+    torch::Tensor update = s.m / (s.v.sqrt() + options_.eps);
     if (s.weight_decay > 0.0) update += s.weight_decay * s.param;
     s.param.add_(-(lr * update));
   }
@@ -152,7 +205,7 @@ void BertAdam::Step() {
 // One pass over a CPU float32 parameter: clip, moments, update. The same float operations in the
 // same order as the tensor version below (what UER-py's BertAdam does), without 12 kernel launches
 // and 12 passes over memory per parameter.
-bool BertAdam::FusedStep(Slot& s, const torch::Tensor& grad, double lr, double bc1, double bc2) {
+bool BertAdam::FusedStep(Slot& s, const torch::Tensor& grad, double lr) {
   if (!s.param.device().is_cpu() || s.param.scalar_type() != torch::kFloat32 || !s.param.is_contiguous() ||
       !grad.is_contiguous() || grad.scalar_type() != torch::kFloat32) {
     return false;
@@ -172,8 +225,6 @@ bool BertAdam::FusedStep(Slot& s, const torch::Tensor& grad, double lr, double b
   const float a1 = static_cast<float>(1 - options_.beta1), a2 = static_cast<float>(1 - options_.beta2);
   const float eps = static_cast<float>(options_.eps), wd = static_cast<float>(s.weight_decay);
   const float flr = static_cast<float>(lr);
-  const bool adamw = options_.kind == "adamw";
-  const float fbc1 = static_cast<float>(bc1), fbc2 = static_cast<float>(bc2);
   at::parallel_for(0, n, 32768, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float gi = g[i] * coef;
@@ -181,7 +232,7 @@ bool BertAdam::FusedStep(Slot& s, const torch::Tensor& grad, double lr, double b
       const float vi = v[i] * b2 + a2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      float u = adamw ? (mi / fbc1) / (std::sqrt(vi / fbc2) + eps) : mi / (std::sqrt(vi) + eps);
+      float u = mi / (std::sqrt(vi) + eps);
       if (wd > 0.0f) u += wd * p[i];
       p[i] += -(flr * u);
     }

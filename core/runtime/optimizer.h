@@ -1,6 +1,6 @@
 // UER-py's optimizers. BertAdam exactly as the seed's (no bias correction, per-parameter gradient
 // clipping to norm 1, decoupled weight decay 0.01 except bias/gamma/beta, learning-rate schedule
-// counted in optimizer steps) and AdamW with bias correction, by flag.
+// counted in optimizer steps), and HEAD's adamw and adafactor as its trainer builds them, by flag.
 //
 //   BertAdam opt(model->named_parameters(), {.learning_rate = 1e-3, .warmup = 0.1, .total_steps = 20});
 //   loss.backward(); opt.Step(); model->zero_grad();
@@ -22,7 +22,8 @@ namespace uer::runtime {
 double ScheduleFactor(const std::string& schedule, double x, double warmup);
 
 struct OptimizerOptions {
-  std::string kind = "bertadam";  // bertadam | adamw
+  // bertadam (the seed's) | adamw | adafactor (UER-py HEAD's, as its trainer builds them)
+  std::string kind = "bertadam";
   double learning_rate = 2e-5;
   double warmup = 0.1;
   int64_t total_steps = 100000;
@@ -63,7 +64,7 @@ class BertAdam {
     torch::Tensor param, m, v;
     double weight_decay;
   };
-  bool FusedStep(Slot& s, const torch::Tensor& grad, double lr, double bc1, double bc2);
+  bool FusedStep(Slot& s, const torch::Tensor& grad, double lr);
   OptimizerOptions options_;
   std::vector<Slot> slots_;
   int64_t step_ = 0;

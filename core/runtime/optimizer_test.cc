@@ -146,5 +146,61 @@ TEST(SchedulerTest, TheOptimizerFollowsTheScheduler) {
   EXPECT_THAT(ValidateOptimizerOptions(o).message(), ::testing::HasSubstr("needs --warmup > 0"));
 }
 
+// UER-py HEAD's adamw and adafactor with its schedulers: the parameters after every step equal what
+// HEAD's own trainer code gives (testing/head/optimizers.json, made by make_optimizers.py).
+TEST(HeadOptimizerTest, EveryStepEqualsUerPyHeads) {
+  std::ifstream in(::uer::testing::RunfilePath("testing/head/optimizers.json"));
+  ASSERT_TRUE(in) << "testing/head/optimizers.json";
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  std::set<std::string> kinds;
+  for (const auto& c : golden.at("cases")) {
+    OptimizerOptions o;
+    o.kind = c.at("optimizer").get<std::string>();
+    o.scheduler = c.at("scheduler").get<std::string>();
+    o.learning_rate = c.at("learning_rate").get<double>();
+    o.total_steps = c.at("total_steps").get<int64_t>();
+    o.warmup = c.at("warmup").get<double>();
+    ASSERT_TRUE(ValidateOptimizerOptions(o).ok()) << ValidateOptimizerOptions(o);
+    kinds.insert(o.kind);
+    auto tensor = [](const nlohmann::json& values, const nlohmann::json& shape) {
+      return torch::tensor(values.get<std::vector<float>>()).reshape(shape.get<std::vector<int64_t>>());
+    };
+    torch::OrderedDict<std::string, torch::Tensor> params;
+    for (const auto& [name, shape] : c.at("shapes").items()) {
+      params.insert(name, tensor(c.at("init").at(name), shape).requires_grad_(true));
+    }
+    BertAdam opt(params, o);
+    int step = 0;
+    for (const auto& s : c.at("steps")) {
+      for (auto& p : params) p.value().mutable_grad() = tensor(s.at("grads").at(p.key()), c.at("shapes").at(p.key()));
+      opt.Step();
+      ++step;
+      for (const auto& p : params) {
+        const torch::Tensor want = tensor(s.at("params").at(p.key()), c.at("shapes").at(p.key()));
+        const double diff = (p.value() - want).abs().max().item<double>();
+        EXPECT_LE(diff, 1e-7) << o.kind << "/" << o.scheduler << " step " << step << " " << p.key();
+      }
+    }
+    EXPECT_EQ(step, 6);
+  }
+  EXPECT_EQ(kinds, std::set<std::string>({"adamw", "adafactor"}));
+}
+
+// Adafactor's factored moments survive a save and a load (resume).
+TEST(HeadOptimizerTest, AdafactorStateRoundTrips) {
+  torch::OrderedDict<std::string, torch::Tensor> params;
+  params.insert("w", torch::ones({3, 2}).requires_grad_(true));
+  OptimizerOptions o;
+  o.kind = "adafactor";
+  o.total_steps = 10;
+  BertAdam a(params, o);
+  params["w"].mutable_grad() = torch::full({3, 2}, 0.5f);
+  a.Step();
+  BertAdam b(params, o);
+  ASSERT_TRUE(b.LoadState(a.State()).ok());
+  EXPECT_EQ(b.step(), 1);
+  for (size_t i = 0; i < a.State().size(); ++i) EXPECT_TRUE(torch::equal(a.State()[i].second, b.State()[i].second));
+}
+
 }  // namespace
 }  // namespace uer::runtime

@@ -15,7 +15,7 @@ expect2 unknown_flag "unknown flag --bogus; this tool's flags:" -- "$ws/tools/pr
 grep -q -- "--corpus_path" "$t/unknown_flag.err" || fail "the tool's flags are not listed"
 expect2 bad_int "--total_steps abc: not a valid int64" -- "$ws/tools/pretrain" --total_steps abc
 expect2 bad_bool "--do_lower_case maybe: not a valid bool" -- "$ws/tools/preprocess" --do_lower_case=maybe
-expect2 optimizer "--optimizer sgd: known optimizers are bertadam, adamw" -- "$ws/tools/pretrain" --optimizer sgd \
+expect2 optimizer "--optimizer sgd: known optimizers are bertadam, adamw, adafactor" -- "$ws/tools/pretrain" --optimizer sgd \
   --output_model_path "$t/m.bin"
 expect2 schedule "--schedule cosine: known schedules are warmup_linear, warmup_constant, warmup_cosine" -- \
   "$ws/tools/pretrain" --schedule cosine --output_model_path "$t/m.bin"

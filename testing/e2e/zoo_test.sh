@@ -56,7 +56,7 @@ grep -q "tgt_in" "$t/s2s_inspect.txt" || fail "inspect_dataset shows no tgt_in"
 s2s=(--emb_size 64 --hidden_size 64 --layers_num 1 --dropout 0.0 --embedding word --encoder lstm --target s2s)
 "$ws/tools/pretrain" --dataset_path "$t/s2s.uer" --vocab_path "$vocab" "${s2s[@]}" \
   --output_model_path "$t/s2s.bin" --total_steps 1000 --report_steps 100 --save_checkpoint_steps 100 --batch_size 16 \
-  --learning_rate 2e-2 --warmup 0.05 --optimizer adamw 2> "$t/s2s.log" || { tail -3 "$t/s2s.log"; fail "pretrain --target s2s"; }
+  --learning_rate 1e-2 --warmup 0.05 --optimizer adamw 2> "$t/s2s.log" || { tail -3 "$t/s2s.log"; fail "pretrain --target s2s"; }
 losses=$(sed -n 's/.*steps|.*| loss *\([0-9.]*\).*/\1/p' "$t/s2s.log")
 first=$(echo "$losses" | head -1); last=$(echo "$losses" | tail -1)
 echo "s2s: loss by report $(echo $losses)"
