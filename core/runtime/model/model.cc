@@ -259,10 +259,11 @@ void InitWeights(torch::nn::Module* model, double std, uint64_t seed) {
   }
 }
 
-std::string KeyGeneration(const StateDict& state) {
+namespace {
+
+// The generation of `state` among the old key names `old`.
+std::string GenerationOf(const StateDict& state, const std::vector<OldKeyName>& old) {
   if (IsHuggingFaceBert(state)) return "huggingface";
-  std::vector<OldKeyName> old;
-  for (const SlotKeys& slot : AllSlotKeys()) old.insert(old.end(), slot.old_names.begin(), slot.old_names.end());
   std::set<std::string> generations;
   bool uer = false;
   for (const auto& [key, value] : state) {
@@ -276,6 +277,21 @@ std::string KeyGeneration(const StateDict& state) {
   }
   if (!generations.empty()) return absl::StrJoin(generations, "+");
   return uer ? "uer-seed" : "unknown";
+}
+
+// The old key names of a model's own plugins (none for another module).
+std::vector<OldKeyName> OldKeyNamesOf(const torch::nn::Module& model) {
+  if (const auto* m = dynamic_cast<const Model*>(&model)) return m->old_key_names;
+  if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) return f->old_key_names;
+  return {};
+}
+
+}  // namespace
+
+std::string KeyGeneration(const StateDict& state) {
+  std::vector<OldKeyName> old;
+  for (const SlotKeys& slot : AllSlotKeys()) old.insert(old.end(), slot.old_names.begin(), slot.old_names.end());
+  return GenerationOf(state, old);
 }
 
 std::set<std::string> VocabularyRowKeys() {
@@ -293,9 +309,7 @@ std::set<std::string> VocabularyRowKeys() {
 }
 
 StateDict UpgradeKeys(const torch::nn::Module& model, StateDict state) {
-  std::vector<OldKeyName> old;
-  if (const auto* m = dynamic_cast<const Model*>(&model)) old = m->old_key_names;
-  if (const auto* f = dynamic_cast<const FinetuneModel*>(&model)) old = f->old_key_names;
+  const std::vector<OldKeyName> old = OldKeyNamesOf(model);
   for (auto& [key, value] : state) {
     if (absl::StartsWith(key, "module.")) key = key.substr(7);  // a DataParallel/DDP wrapper
     for (const OldKeyName& n : old) {
@@ -323,7 +337,8 @@ absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const std
 
 absl::StatusOr<std::string> LoadModelWeights(torch::nn::Module* model, const StateDict& raw,
                                              const std::string& name, const LoadOptions& options) {
-  const std::string generation = KeyGeneration(raw);
+  // The model's own plugins' old names: KeyGeneration would load every built-in plugin to ask them.
+  const std::string generation = GenerationOf(raw, OldKeyNamesOf(*model));
   StateDict converted;
   if (generation == "huggingface") {
     // HuggingFace's BERT names, converted in memory (nothing written), with whichever heads it has.
