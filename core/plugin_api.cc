@@ -30,6 +30,12 @@ TaskFactory::~TaskFactory() = default;
 Evaluator::~Evaluator() = default;
 PredictionWriter::~PredictionWriter() = default;
 TaskData::~TaskData() = default;
+absl::StatusOr<TaskDataset> TaskData::ReadText(const TextInput&, const TaskReadOptions&) const {
+  return absl::UnimplementedError("this task does not serve: its data side reads no request text (TaskData::ReadText)");
+}
+absl::StatusOr<ServedAnswer> TaskData::Answer(const TextInput&, const TaskDataset&, const TargetOutput&) const {
+  return absl::UnimplementedError("this task does not serve: its data side gives no answer (TaskData::Answer)");
+}
 
 std::string TaskDataContext::Option(const std::string& name) const {
   auto it = options.find(name);

@@ -223,6 +223,37 @@ struct TaskDataContext {
   int64_t IntOption(const std::string& name) const;
 };
 
+// ---- Serving: a request's text in, an answer per input out ---------------------------------------
+
+// One input of a served request: a text, or a pair (text_b: the second sentence; mrc: the context,
+// text_a being the question).
+struct TextInput {
+  std::string text_a, text_b;
+};
+
+// What a task answers to a served input, by the protocols' families.
+enum class ServedKind {
+  kNone,            // the task does not serve
+  kClassification,  // a score per label (TEI's /predict, KServe's classification extension)
+  kTokenLabels,     // labelled spans of text_a (ner's entities)
+  kSpan,            // one span of text_b (mrc's answer)
+};
+
+// A labelled span of an input's text: [start, end) in Unicode code points, as HuggingFace and TEI
+// count offsets; `text` is that substring.
+struct ServedSpan {
+  std::string label, text;
+  int64_t start = 0, end = 0;
+  double score = 0;
+};
+
+// The answer to one input: `scores` (classification: the logits, one per LabelNames() entry) or
+// `spans` (token labels: the entities in order; span: the best answer, none when there is none).
+struct ServedAnswer {
+  std::vector<float> scores;
+  std::vector<ServedSpan> spans;
+};
+
 // A task's reader, evaluator and prediction writer, for one run (run_classifier's, run_ner's, ...).
 class TaskData {
  public:
@@ -245,6 +276,19 @@ class TaskData {
   virtual std::string metric_name() const = 0;  // "accuracy", "MRR", "F1"
   virtual std::unique_ptr<Evaluator> NewEvaluator(const TaskDataset& data, bool full_report) const = 0;
   virtual std::unique_ptr<PredictionWriter> NewPredictionWriter(const TaskDataset& data) const = 0;
+
+  // Serving (after PrepareInference). A task that serves says which kind of answer it gives, reads
+  // one input into its rows (one, or several where a long text is windowed), and answers from the
+  // outputs for those rows alone, so that an answer never depends on the other inputs batched
+  // with it. The defaults refuse to serve, naming why.
+  virtual ServedKind Serves() const { return ServedKind::kNone; }
+  // The labels its scores or spans use, in the order of the scores.
+  virtual std::vector<std::string> LabelNames() const { return {}; }
+  // An error names what is wrong with the input (its field: "text_a", "text_b").
+  virtual absl::StatusOr<TaskDataset> ReadText(const TextInput& input, const TaskReadOptions& options) const;
+  // `rows`: what ReadText gave for `input`; `out`: the model's outputs for exactly those rows.
+  virtual absl::StatusOr<ServedAnswer> Answer(const TextInput& input, const TaskDataset& rows,
+                                              const TargetOutput& out) const;
 };
 
 // ---- Factories, one interface per kind -------------------------------------------------------------

@@ -5,6 +5,6 @@
 
 #define UER_VERSION_STRING "0.1.0"
 // Bumped whenever a plugin interface in core/plugin_api.h changes incompatibly.
-#define UER_PLUGIN_API_VERSION 6
+#define UER_PLUGIN_API_VERSION 7
 
 #endif  // UER_CORE_VERSION_H_

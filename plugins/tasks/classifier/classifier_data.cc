@@ -10,6 +10,25 @@
 
 namespace uer::tasks {
 
+void EncodeClassifierRow(const core::Tokenizer& tokenizer, const std::string& text_a, const std::string* text_b,
+                         int64_t seq_length, ClassifierExample* e) {
+  const core::Vocab& vocab = tokenizer.vocab();
+  std::vector<int64_t> a = tokenizer.TokenizeToIds(text_a);
+  e->src.push_back(vocab.cls_id());
+  e->src.insert(e->src.end(), a.begin(), a.end());
+  if (text_b) {
+    e->src.push_back(vocab.sep_id());
+    e->seg.assign(e->src.size(), 1);
+    std::vector<int64_t> b = tokenizer.TokenizeToIds(*text_b);
+    e->src.insert(e->src.end(), b.begin(), b.end());
+    e->src.push_back(vocab.sep_id());
+    e->seg.resize(e->src.size(), 2);
+  } else {
+    e->seg.assign(e->src.size(), 1);
+  }
+  tsv::CutAndPad(&e->src, &e->seg, seq_length, vocab.pad_id());
+}
+
 absl::StatusOr<ClassifierData> ReadClassifierTsv(const std::string& path, const core::Tokenizer& tokenizer,
                                                  const core::TaskReadOptions& o) {
   UER_ASSIGN_OR_RETURN(std::vector<std::string> lines, tsv::ReadLines(path, o.replace_invalid_utf8));
@@ -22,7 +41,6 @@ absl::StatusOr<ClassifierData> ReadClassifierTsv(const std::string& path, const 
   data.has_qid = columns.count("qid") > 0;
   const bool has_label = columns.count("label") > 0;
   tsv::BadLines bad(path, o.skip_bad_lines);
-  const core::Vocab& vocab = tokenizer.vocab();
   for (size_t i = 1; i < lines.size(); ++i) {
     const int64_t line_no = static_cast<int64_t>(i) + 1;
     if (lines[i].empty() && i + 1 == lines.size()) break;  // a trailing empty line
@@ -48,20 +66,8 @@ absl::StatusOr<ClassifierData> ReadClassifierTsv(const std::string& path, const 
       UER_RETURN_IF_ERROR(bad.Bad(line_no, absl::StrCat("the qid \"", f[columns["qid"]], "\" is not an integer")));
       continue;
     }
-    std::vector<int64_t> a = tokenizer.TokenizeToIds(f[columns["text_a"]]);
-    e.src.push_back(vocab.cls_id());
-    e.src.insert(e.src.end(), a.begin(), a.end());
-    if (data.pair) {
-      e.src.push_back(vocab.sep_id());
-      e.seg.assign(e.src.size(), 1);
-      std::vector<int64_t> b = tokenizer.TokenizeToIds(f[columns["text_b"]]);
-      e.src.insert(e.src.end(), b.begin(), b.end());
-      e.src.push_back(vocab.sep_id());
-      e.seg.resize(e.src.size(), 2);
-    } else {
-      e.seg.assign(e.src.size(), 1);
-    }
-    tsv::CutAndPad(&e.src, &e.seg, o.seq_length, vocab.pad_id());
+    EncodeClassifierRow(tokenizer, f[columns["text_a"]], data.pair ? &f[columns["text_b"]] : nullptr, o.seq_length,
+                        &e);
     data.examples.push_back(std::move(e));
   }
   data.skipped = bad.count();
@@ -281,6 +287,35 @@ class ClassifierData_ : public core::TaskData {
     t.inputs["label"] = torch::tensor(label, torch::kLong);
     if (d.has_qid) t.inputs["qid"] = torch::tensor(qid, torch::kLong);
     return t;
+  }
+
+  core::ServedKind Serves() const override { return core::ServedKind::kClassification; }
+  // Labels are the head's outputs 0..labels_num-1, as UER-py's TSVs number them.
+  std::vector<std::string> LabelNames() const override {
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < labels_num_; ++i) names.push_back(std::to_string(i));
+    return names;
+  }
+  absl::StatusOr<core::TaskDataset> ReadText(const core::TextInput& input, const core::TaskReadOptions& o) const override {
+    if (input.text_a.empty()) return absl::InvalidArgumentError("text_a is empty");
+    ClassifierExample e;
+    EncodeClassifierRow(*context_.tokenizer, input.text_a, input.text_b.empty() ? nullptr : &input.text_b,
+                        o.seq_length, &e);
+    core::TaskDataset t;
+    t.src = tsv::Rows({e.src}, o.seq_length);
+    t.seg = tsv::Rows({e.seg}, o.seq_length);
+    return t;
+  }
+  absl::StatusOr<core::ServedAnswer> Answer(const core::TextInput&, const core::TaskDataset&,
+                                            const core::TargetOutput& out) const override {
+    const torch::Tensor* logits = out.Find("logits");
+    if (!logits || logits->dim() != 2 || logits->size(0) != 1) {
+      return absl::InternalError("the classifier's output has no logits row for the input");
+    }
+    torch::Tensor row = logits->select(0, 0).to(torch::kCPU, torch::kFloat).contiguous();
+    core::ServedAnswer a;
+    a.scores.assign(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+    return a;
   }
 
   std::string metric_name() const override { return mrr_ ? "MRR" : "accuracy"; }

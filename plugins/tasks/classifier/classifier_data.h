@@ -28,6 +28,10 @@ struct ClassifierData {
   int64_t skipped = 0;  // bad lines skipped with skip_bad_lines
 };
 
+// The row of text_a (and text_b when given): [CLS] a ([SEP] b [SEP]) into e->src and e->seg.
+void EncodeClassifierRow(const core::Tokenizer& tokenizer, const std::string& text_a, const std::string* text_b,
+                         int64_t seq_length, ClassifierExample* e);
+
 // Reads a TSV whose header names the columns: label, text_a, and optionally text_b and qid.
 absl::StatusOr<ClassifierData> ReadClassifierTsv(const std::string& path, const core::Tokenizer& tokenizer,
                                                  const core::TaskReadOptions& options);

@@ -67,6 +67,31 @@ TEST_F(ClassifierDataTest, ReadsPairsAndDbqaByTheHeader) {
   EXPECT_THAT(d.examples[0].seg, ElementsAre(1, 1, 1, 1, 2, 2, 0, 0));
 }
 
+TEST_F(ClassifierDataTest, ServesATextOrAPairAsTheFileReaderLaysItOut) {
+  core::TaskDataContext c;
+  c.vocab = vocab_;
+  c.tokenizer = tokenizer_.get();
+  c.options["labels_num"] = "3";
+  std::unique_ptr<core::TaskData> data = NewClassifierData(c);
+  core::v1::ModelConfig config;
+  ASSERT_OK(data->PrepareInference("m.bin", {}, &config));
+  EXPECT_EQ(data->Serves(), core::ServedKind::kClassification);
+  EXPECT_THAT(data->LabelNames(), ElementsAre("0", "1", "2"));
+  core::TaskReadOptions o;
+  o.seq_length = 8;
+  ASSERT_OK_AND_ASSIGN(core::TaskDataset pair, data->ReadText({"ab", "x"}, o));
+  EXPECT_TRUE(torch::equal(pair.src, torch::tensor({101, 104, 105, 102, 108, 102, 0, 0}, torch::kLong).view({1, 8})));
+  EXPECT_TRUE(torch::equal(pair.seg, torch::tensor({1, 1, 1, 1, 2, 2, 0, 0}, torch::kLong).view({1, 8})));
+  ASSERT_OK_AND_ASSIGN(core::TaskDataset single, data->ReadText({"ab", ""}, o));
+  EXPECT_TRUE(torch::equal(single.seg, torch::tensor({1, 1, 1, 0, 0, 0, 0, 0}, torch::kLong).view({1, 8})));
+  EXPECT_THAT(data->ReadText({"", ""}, o).status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text_a")));
+
+  core::TargetOutput out;
+  out.values.emplace_back("logits", torch::tensor({0.5f, -1.0f, 2.0f}).view({1, 3}));
+  ASSERT_OK_AND_ASSIGN(core::ServedAnswer a, data->Answer({"ab", ""}, single, out));
+  EXPECT_THAT(a.scores, ElementsAre(0.5f, -1.0f, 2.0f));
+}
+
 TEST_F(ClassifierDataTest, BadLinesNameTheFileAndLineOrAreSkipped) {
   core::TaskReadOptions o;
   const std::string p = Write("bad.tsv", "label\ttext_a\n1\tab\nx\tab\n0\tab\textra\n0\tcd\n");

@@ -161,6 +161,55 @@ double EntityCounts::f1() const {
   return p + r > 0 ? 2 * p * r / (p + r) : 0;
 }
 
+std::vector<NerToken> SplitNerText(const std::string& text) {
+  std::vector<NerToken> tokens;
+  const bool spaced = text.find(' ') != std::string::npos;
+  int64_t point = 0;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    const std::string ch = text.substr(i, len);
+    const bool blank = ch == " " || ch == "\t" || ch == "\n" || ch == "\r";
+    if (blank) {
+    } else if (spaced && !tokens.empty() && tokens.back().end == point) {
+      tokens.back().text += ch;
+      tokens.back().end = point + 1;
+    } else {
+      tokens.push_back({ch, point, point + 1});
+    }
+    i += len;
+    ++point;
+  }
+  return tokens;
+}
+
+std::vector<core::ServedSpan> NerEntities(const std::vector<NerToken>& tokens, const std::vector<int64_t>& pred,
+                                          const std::vector<float>& prob, const NerLabels& labels) {
+  std::vector<core::ServedSpan> spans;
+  const int64_t n = static_cast<int64_t>(std::min(tokens.size(), pred.size()));
+  auto begins = [&](int64_t id) { return id > 0 && id < static_cast<int64_t>(labels.begins.size()) && labels.begins[id]; };
+  for (int64_t j = 0; j < n; ++j) {
+    if (!begins(pred[j])) continue;
+    int64_t end = j;
+    while (end + 1 < n && pred[end + 1] != 0 && pred[end + 1] != labels.o_id && !begins(pred[end + 1])) ++end;
+    const std::string& name = labels.names[pred[j]];
+    core::ServedSpan span;
+    span.label = name.size() > 2 && name[1] == '-' ? name.substr(2) : name;
+    span.start = tokens[j].start;
+    span.end = tokens[end].end;
+    double score = 0;
+    for (int64_t k = j; k <= end; ++k) {
+      if (k > j) span.text += tokens[k].start > tokens[k - 1].end ? " " : "";
+      span.text += tokens[k].text;
+      score += k < static_cast<int64_t>(prob.size()) ? prob[k] : 0;
+    }
+    span.score = score / static_cast<double>(end - j + 1);
+    spans.push_back(std::move(span));
+    j = end;
+  }
+  return spans;
+}
+
 namespace {
 
 std::vector<int64_t> Row(const torch::Tensor& t) {
@@ -264,6 +313,34 @@ class NerData_ : public core::TaskData {
     t.inputs["label"] = tsv::Rows(label, o.seq_length);
     t.inputs["length"] = torch::tensor(length, torch::kLong);
     return t;
+  }
+  core::ServedKind Serves() const override { return core::ServedKind::kTokenLabels; }
+  std::vector<std::string> LabelNames() const override { return labels_.names; }
+  absl::StatusOr<core::TaskDataset> ReadText(const core::TextInput& input, const core::TaskReadOptions& o) const override {
+    if (!input.text_b.empty()) return absl::InvalidArgumentError("text_b: the ner task tags one text, not a pair");
+    const std::vector<NerToken> tokens = SplitNerText(input.text_a);
+    if (tokens.empty()) return absl::InvalidArgumentError("text_a has no token");
+    std::vector<int64_t> src, seg;
+    for (const NerToken& t : tokens) src.push_back(context_.vocab->IdOrUnk(t.text));
+    seg.assign(src.size(), 1);
+    tsv::CutAndPad(&src, &seg, o.seq_length, context_.vocab->pad_id());
+    core::TaskDataset t;
+    t.src = tsv::Rows({src}, o.seq_length);
+    t.seg = tsv::Rows({seg}, o.seq_length);
+    return t;
+  }
+  absl::StatusOr<core::ServedAnswer> Answer(const core::TextInput& input, const core::TaskDataset&,
+                                            const core::TargetOutput& out) const override {
+    const torch::Tensor* logits = out.Find("logits");
+    if (!logits || logits->dim() != 3 || logits->size(0) != 1) {
+      return absl::InternalError("the ner head's output has no logits row for the input");
+    }
+    auto [prob, pred] = torch::softmax(logits->select(0, 0).to(torch::kCPU, torch::kFloat), -1).max(-1);
+    prob = prob.contiguous();
+    core::ServedAnswer a;
+    a.spans = NerEntities(SplitNerText(input.text_a), Row(pred),
+                          std::vector<float>(prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel()), labels_);
+    return a;
   }
   std::vector<std::string> NeededTokens() const override { return {}; }  // rows are the tokens alone
   bool ShuffleTraining() const override { return false; }  // UER-py's run_ner.py does not shuffle

@@ -55,6 +55,18 @@ struct EntityCounts {
   double f1() const;
 };
 
+// A served text as run_ner's tokens: split at spaces when it has one (a line of run_ner's file),
+// else one token per character (MSRA's convention); offsets in code points.
+struct NerToken {
+  std::string text;
+  int64_t start = 0, end = 0;
+};
+std::vector<NerToken> SplitNerText(const std::string& text);
+// The entities of predicted labels (one per token; prob: the predicted label's probability) as
+// EntityCounts finds them, labelled without the B-/S- prefix, scored by their tokens' mean prob.
+std::vector<core::ServedSpan> NerEntities(const std::vector<NerToken>& tokens, const std::vector<int64_t>& pred,
+                                          const std::vector<float>& prob, const NerLabels& labels);
+
 // The TaskData of the ner task (option: label2id_path, the label map for inference).
 std::unique_ptr<core::TaskData> NewNerData(const core::TaskDataContext& context);
 

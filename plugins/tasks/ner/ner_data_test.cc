@@ -66,5 +66,39 @@ TEST_F(NerDataTest, NerDataAndLabelMap) {
                        HasSubstr(unseen + ":2: the label \"B-ORG\" does not occur in the training file")));
 }
 
+TEST_F(NerDataTest, ServedTextSplitsIntoCharactersOrAtSpacesWithCodePointOffsets) {
+  std::vector<NerToken> spaced = SplitNerText("中国  ab");  // a space: run_ner's space-separated tokens
+  ASSERT_EQ(spaced.size(), 2u);
+  EXPECT_EQ(spaced[0].text, "中国");
+  EXPECT_EQ(spaced[0].end, 2);
+  EXPECT_EQ(spaced[1].text, "ab");
+  EXPECT_EQ(spaced[1].start, 4);
+  EXPECT_EQ(spaced[1].end, 6);
+  std::vector<NerToken> chars = SplitNerText("中国ab");
+  ASSERT_EQ(chars.size(), 4u);
+  EXPECT_EQ(chars[2].text, "a");
+  EXPECT_EQ(chars[3].start, 3);
+}
+
+TEST_F(NerDataTest, ServedEntitiesCarryTheirTextAndOffsets) {
+  NerLabels l = NerLabels::FromNames({"[PAD]", "O", "B-LOC", "I-LOC", "B-PER"});
+  std::vector<NerToken> t = SplitNerText("在北京见张三");
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_EQ(t[1].text, "北");
+  EXPECT_EQ(t[1].start, 1);
+  // O B-LOC I-LOC O B-PER I-LOC: PER runs on over the I- after it, as EntityCounts reads it.
+  std::vector<core::ServedSpan> e = NerEntities(t, {1, 2, 3, 1, 4, 3}, {1, 0.8f, 0.6f, 1, 0.5f, 0.5f}, l);
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].label, "LOC");
+  EXPECT_EQ(e[0].text, "北京");
+  EXPECT_EQ(e[0].start, 1);
+  EXPECT_EQ(e[0].end, 3);
+  EXPECT_NEAR(e[0].score, 0.7, 1e-6);
+  EXPECT_EQ(e[1].label, "PER");
+  EXPECT_EQ(e[1].text, "张三");
+  EXPECT_EQ(e[1].start, 4);
+  EXPECT_EQ(e[1].end, 6);
+}
+
 }  // namespace
 }  // namespace uer::tasks
