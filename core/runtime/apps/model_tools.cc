@@ -30,14 +30,6 @@ using TokenPrediction = core::Target::TokenPrediction;
 using runtime::LoadedModel;
 using runtime::LoadModel;
 
-// [CLS] + the line's tokens, cut to seq_length; empty when the line has no token.
-std::vector<int64_t> ClsAndTokens(const LoadedModel& m, std::string_view line) {
-  std::vector<int64_t> ids = m.text.tokenizer->ConvertTokensToIds(m.text.tokenizer->Tokenize(line));
-  if (ids.empty()) return ids;
-  ids.insert(ids.begin(), m.text.vocab->cls_id());
-  return ids;
-}
-
 // Rows of ids padded with [PAD] to `length` (cut if longer): src and seg (1 at the tokens).
 std::pair<torch::Tensor, torch::Tensor> Pad(const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t pad) {
   torch::Tensor src = torch::full({static_cast<int64_t>(rows.size()), length}, pad, torch::kLong);
@@ -61,16 +53,13 @@ absl::Status CheckLength(const LoadedModel& m, int64_t seq_length) {
 }  // namespace
 
 absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out) {
-  static const char* const kPoolings[] = {"none", "first", "last", "mean", "max"};
-  if (std::find(std::begin(kPoolings), std::end(kPoolings), o.pooling) == std::end(kPoolings)) {
-    return absl::InvalidArgumentError(absl::StrCat("--pooling ", o.pooling, ": expected none, first, last, mean or max"));
-  }
+  UER_RETURN_IF_ERROR(runtime::CheckPooling(o.pooling, /*allow_none=*/true, "--pooling"));
   if (o.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be >= 1");
   UER_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(o.model, /*need_target=*/false));
   UER_RETURN_IF_ERROR(CheckLength(m, o.seq_length));
   std::vector<std::vector<int64_t>> rows;
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view line, int64_t) -> absl::Status {
-    std::vector<int64_t> ids = ClsAndTokens(m, line);
+    std::vector<int64_t> ids = m.ClsAndTokens(line);
     if (!ids.empty()) rows.push_back(std::move(ids));
     return absl::OkStatus();
   }));
@@ -86,18 +75,7 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
       torch::Tensor s = src.slice(0, b, b + o.batch_size), g = seg.slice(0, b, b + o.batch_size);
       // The seed's [N, L, H] holds the states at the padding too, which depend on it: computed whole.
       torch::Tensor h = m.Encode(s, g, /*trim=*/o.pooling != "none");
-      torch::Tensor real = g.gt(0).unsqueeze(-1).to(h.scalar_type());  // [b, L, 1]
-      if (o.pooling == "first") {
-        h = h.select(1, 0);
-      } else if (o.pooling == "last") {
-        torch::Tensor last = g.gt(0).sum(1) - 1;  // [b]
-        h = h.gather(1, last.view({-1, 1, 1}).expand({-1, 1, h.size(2)})).squeeze(1);
-      } else if (o.pooling == "mean") {
-        h = (h * real).sum(1) / real.sum(1);
-      } else if (o.pooling == "max") {
-        h = h.masked_fill(real.eq(0), -std::numeric_limits<float>::infinity()).amax(1);
-      }
-      parts.push_back(h.contiguous());
+      parts.push_back(runtime::PoolHidden(h, g, o.pooling).contiguous());
     }
     return absl::OkStatus();
   }));
@@ -122,7 +100,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
   std::vector<int64_t> positions, labels;
   UER_RETURN_IF_ERROR(ForEachLine(o.input_path, [&](std::string_view line, int64_t) -> absl::Status {
     const absl::string_view stripped = absl::StripAsciiWhitespace(absl::string_view(line.data(), line.size()));
-    std::vector<int64_t> ids = ClsAndTokens(m, std::string_view(stripped.data(), stripped.size()));
+    std::vector<int64_t> ids = m.ClsAndTokens(std::string_view(stripped.data(), stripped.size()));
     if (ids.empty()) return absl::OkStatus();
     const int64_t end = std::min<int64_t>(static_cast<int64_t>(ids.size()), o.seq_length);
     const int64_t pos = rng.RandInt(1, end - 1);  // the seed's random.randint(1, end - 1)

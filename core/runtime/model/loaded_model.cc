@@ -1,5 +1,7 @@
 #include "core/runtime/model/loaded_model.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/registry.h"
@@ -102,6 +104,35 @@ absl::StatusOr<LoadedTaskModel> LoadTaskModel(const ModelSource& source, const s
   m.model->to(m.device);
   m.model->eval();
   return m;
+}
+
+std::vector<int64_t> LoadedModel::ClsAndTokens(std::string_view text) const {
+  std::vector<int64_t> ids = this->text.tokenizer->TokenizeToIds(text);
+  if (ids.empty()) return ids;
+  ids.insert(ids.begin(), this->text.vocab->cls_id());
+  return ids;
+}
+
+absl::Status CheckPooling(const std::string& pooling, bool allow_none, const std::string& field) {
+  if (pooling == "first" || pooling == "last" || pooling == "mean" || pooling == "max" ||
+      (allow_none && pooling == "none")) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, " ", pooling, ": expected ", allow_none ? "none, " : "",
+                                                 "first, last, mean or max"));
+}
+
+torch::Tensor PoolHidden(const torch::Tensor& hidden, const torch::Tensor& seg, const std::string& pooling) {
+  torch::Tensor g = seg.to(hidden.device());
+  torch::Tensor real = g.gt(0).unsqueeze(-1).to(hidden.scalar_type());  // [b, L, 1]
+  if (pooling == "first") return hidden.select(1, 0);
+  if (pooling == "last") {
+    torch::Tensor last = g.gt(0).sum(1) - 1;  // [b]
+    return hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);
+  }
+  if (pooling == "mean") return (hidden * real).sum(1) / real.sum(1);
+  if (pooling == "max") return hidden.masked_fill(real.eq(0), -std::numeric_limits<float>::infinity()).amax(1);
+  return hidden;
 }
 
 }  // namespace uer::runtime

@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
@@ -64,7 +66,16 @@ struct LoadedModel {
   // seg 0), on this model's device. With `trim`, the batch is cut after its longest row where the
   // encoder's outputs do not see trailing padding, and the cut columns come back as zeros.
   torch::Tensor Encode(const torch::Tensor& src, const torch::Tensor& seg, bool trim) const;
+  // [CLS] and the text's token ids (empty when the text has no token), as extract_features reads a line.
+  std::vector<int64_t> ClsAndTokens(std::string_view text) const;
 };
+
+// One vector per row [batch, hidden] of the encoder's output `hidden` [batch, seq, hidden] over the
+// positions where seg > 0, pooled as UER-py's extract_features pools: first, last, mean or max.
+torch::Tensor PoolHidden(const torch::Tensor& hidden, const torch::Tensor& seg, const std::string& pooling);
+// An error naming `field` ("--pooling") unless `pooling` is one PoolHidden knows (`none` too where
+// `allow_none`).
+absl::Status CheckPooling(const std::string& pooling, bool allow_none, const std::string& field);
 // need_target: the target's head runs (its weights must be in the checkpoint); otherwise the
 // embedding and encoder alone, whatever target the checkpoint has or lacks.
 absl::StatusOr<LoadedModel> LoadModel(const ModelSource& source, bool need_target);
