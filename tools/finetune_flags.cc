@@ -43,6 +43,8 @@ namespace uer::tools {
 namespace {
 
 // The task's options (its flags), and --labels_num when given.
+}  // namespace
+
 std::map<std::string, std::string> TaskOptions(const std::string& task) {
   std::map<std::string, std::string> o;
   if (auto f = core::registry::Find(core::PluginKind::kTask, task); f.ok()) o = PluginOptionValues(**f);
@@ -50,13 +52,11 @@ std::map<std::string, std::string> TaskOptions(const std::string& task) {
   return o;
 }
 
-}  // namespace
-
-void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task) {
-  InitTool(usage, argc, argv, [&task](int argc, char** argv) {
+void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task, const std::string& skip_task) {
+  InitTool(usage, argc, argv, [&task, &skip_task](int argc, char** argv) {
     // The task and the plugin that may bring it, before the command line is checked.
     const std::string name = task.empty() ? CommandLineValue(argc, argv, "task") : task;
-    if (name.empty()) return;
+    if (name.empty() || name == skip_task) return;
     LoadPlugins(CommandLineValue(argc, argv, "plugins"));
     auto factory = core::registry::Find(core::PluginKind::kTask, name);
     if (!factory.ok()) {

@@ -9,6 +9,7 @@
 #ifndef UER_TOOLS_FINETUNE_FLAGS_H_
 #define UER_TOOLS_FINETUNE_FLAGS_H_
 
+#include <map>
 #include <string>
 
 #include "tools/training_flags.h"  // SetFlagDefault
@@ -16,8 +17,12 @@
 namespace uer::tools {
 
 // InitTool for a tool that runs `task` (empty: the --task on the command line): its options become
-// flags of the tool (the task's plugin loaded first, from --plugins).
-void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task);
+// flags of the tool (the task's plugin loaded first, from --plugins). A --task equal to `skip_task`
+// is the tool's own (serve's "embedding"), not a plugin.
+void InitTaskTool(const char* usage, int* argc, char*** argv, const std::string& task,
+                  const std::string& skip_task = "");
+// The task's options as the command line sets them (defaults filled in), with --labels_num.
+std::map<std::string, std::string> TaskOptions(const std::string& task);
 
 // The rest of a fine-tuning tool's main() after InitTool: plugins, the resolved config, the options
 // from the flags, the run (on this machine's ranks with --world_size), and the report on stdout.

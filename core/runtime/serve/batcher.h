@@ -83,14 +83,18 @@ class Ticket {
   template <typename, typename>
   friend class Batcher;
   void Answer(absl::StatusOr<Out> result, Clock::time_point started, Clock::time_point done) {
+    std::function<void(Ticket&)> on_answer;
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_us_ = std::chrono::duration_cast<std::chrono::microseconds>(started - queued_at_).count();
       run_us_ = std::chrono::duration_cast<std::chrono::microseconds>(done - started).count();
       result_ = std::move(result);
+      on_answer = std::move(on_answer_);
     }
     cv_.notify_all();
+    if (on_answer) on_answer(*this);
   }
+  std::function<void(Ticket&)> on_answer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<absl::StatusOr<Out>> result_;
@@ -116,9 +120,12 @@ class Batcher {
   Batcher& operator=(const Batcher&) = delete;
 
   // Queues `in`. ResourceExhausted at once when max_queued requests wait; Unavailable once Drain
-  // has begun.
-  absl::StatusOr<std::shared_ptr<Ticket<Out>>> Submit(In in, Clock::time_point deadline = Clock::time_point::max()) {
+  // has begun. `on_answer`, when given, runs once the ticket is answered (on the thread answering
+  // it: a worker, or the one calling Submit or Drain), so that an event loop need not Wait.
+  absl::StatusOr<std::shared_ptr<Ticket<Out>>> Submit(In in, Clock::time_point deadline = Clock::time_point::max(),
+                                                       std::function<void(Ticket<Out>&)> on_answer = nullptr) {
     auto ticket = std::make_shared<Ticket<Out>>();
+    ticket->on_answer_ = std::move(on_answer);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (draining_) return absl::UnavailableError("the server is shutting down");

@@ -3,6 +3,7 @@
 // before batching, errors of the model, and draining.
 #include "core/runtime/serve/batcher.h"
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 
@@ -114,6 +115,24 @@ TEST(BatcherTest, ALoneRequestLeavesAfterTheDelay) {
   auto t = SubmitAll(*b, {"solo"});
   EXPECT_EQ(*t[0]->Wait(), "solosolo");
   EXPECT_GE(t[0]->queue_us(), 0);
+}
+
+// An event loop is told through the callback, once, with the answer already in the ticket.
+TEST(BatcherTest, TheCallbackRunsOnceWithTheAnswer) {
+  Model model;
+  auto b = Make(&model, {.max_batch_requests = 2, .max_queue_delay_us = 100});
+  std::mutex mu;
+  std::vector<std::string> seen;
+  for (const char* row : {"a", "bad"}) {
+    ASSERT_OK(b->Submit(row, Clock::time_point::max(), [&](Ticket<std::string>& t) {
+      absl::StatusOr<std::string> r = t.Wait();  // answered already: does not block
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(r.ok() ? *r : std::string(r.status().message()));
+    }).status());
+  }
+  b->Drain();
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen, ElementsAre("aa", "bad row"));
 }
 
 TEST(BatcherTest, AFullQueueRefusesAtOnce) {
