@@ -69,7 +69,7 @@ cc_library(name = "tcmalloc", linkopts = ["-Wl,--no-as-needed", "-l:libtcmalloc_
 cc_library(name = "nlohmann_json")
 
 # libevent's HTTP server (evhttp) with its pthreads locking, for //tools:serve.
-cc_library(name = "libevent", linkopts = ["-levent_core", "-levent_extra", "-levent_pthreads"])
+cc_library(name = "libevent", linkopts = ["-Wl,--no-as-needed", "-levent_core", "-levent_extra", "-levent_pthreads", "-Wl,--as-needed"])
 
 cc_library(name = "gtest", linkopts = ["-l:libgmock.a", "-l:libgtest.a", "-lpthread"])
 

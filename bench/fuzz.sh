@@ -20,7 +20,7 @@ cd "$ROOT"
 PREPROCESS="${PREPROCESS:-$(readlink -f bazel-bin/tools/preprocess 2> /dev/null || true)}"
 RUNS=1000000
 MAX_LEN=32768  # bytes an input; the seeds that are longer are cut
-HARNESSES="vocab_fuzz config_fuzz dataset_fuzz checkpoint_fuzz task_data_fuzz tokenizer_fuzz"
+HARNESSES="vocab_fuzz config_fuzz dataset_fuzz checkpoint_fuzz task_data_fuzz tokenizer_fuzz protocol_fuzz"
 SHARED="${UER_SHARED_DIR:-$ROOT/../shared}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,7 +40,7 @@ if ! command -v clang > /dev/null || ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux
 fi
 
 declare -A PKG=([vocab_fuzz]=core [config_fuzz]=core [dataset_fuzz]=core/runtime [checkpoint_fuzz]=core/runtime
-                [task_data_fuzz]=core/runtime [tokenizer_fuzz]=plugins/tokenizers)
+                [task_data_fuzz]=core/runtime [tokenizer_fuzz]=plugins/tokenizers [protocol_fuzz]=core/runtime)
 targets=()
 for h in $HARNESSES; do targets+=("//${PKG[$h]}:$h"); done
 OB="${UER_FUZZ_OUTPUT_BASE:-$HOME/.cache/uer-fuzz}"
