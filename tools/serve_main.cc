@@ -22,7 +22,8 @@ DEFINE_int32(inter_op_threads, 0, "LibTorch's inter-op threads; 0: its default."
 DEFINE_int32(workers, 1, "Threads running batches, per model.");
 DEFINE_int64(max_batch_requests, 32, "Inputs per batch, at most (a model.pbtxt may set its own).");
 DEFINE_int64(max_batch_tokens, 16384, "Inputs x the longest input's tokens per batch, at most.");
-DEFINE_int64(max_queue_delay_us, 2000, "The longest an input waits for others to batch with (Triton's knob).");
+DEFINE_int64(max_queue_delay_us, 0, "The longest an input waits for others to batch with (Triton's knob). 0: a batch "
+             "leaves as soon as a worker is free, holding what queued while the last one ran.");
 DEFINE_int64(max_queued, 1024, "Inputs waiting per model before requests are refused (429).");
 DEFINE_int64(max_concurrent_requests, 512, "Requests accepted and unanswered before more are refused (429).");
 DEFINE_int64(payload_limit, 2000000, "The largest request body in bytes (413 beyond).");

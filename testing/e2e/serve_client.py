@@ -140,6 +140,29 @@ def ner(client, rng):
     check([tuple(e.values()) for e in json.loads(r.as_numpy("entities")[0])] != None, "KServe entities output")
 
 
+def reading(client):
+    """The reader's answers equal run_mrc_infer's ({question id: answer}), alone or batched."""
+    want = json.load(open(f"{SCRATCH}/mrc_pred.json", encoding="utf-8"))
+    questions = [(qa["id"], qa["question"], p["context"]) for d in json.load(open(f"{SMALL}/cmrc2018/dev.json", encoding="utf-8"))["data"]
+                 for p in d["paragraphs"] for qa in p["qas"]]
+    batch = requests.post(f"{URL}/mrc", json={"inputs": [{"question": q, "context": c} for _, q, c in questions]}).json()
+    for (qid, q, c), got in zip(questions, batch):
+        alone = requests.post(f"{URL}/mrc", json={"inputs": {"question": q, "context": c}}).json()
+        same = (alone is None and got is None) or (alone and got and abs(alone.pop("score") - got["score"]) <= 1e-6
+                                                    and all(alone[k] == got[k] for k in alone))
+        check(same, f"mrc {qid}: alone {alone} vs batched {got}")
+        text = got["answer"] if got else ""
+        check(text == want[qid], f"mrc {qid}: served {text!r}, run_mrc_infer {want[qid]!r}")
+        check(not got or c[got["start"]:got["end"]] == text, f"mrc {qid}: offsets {got}")
+    t, p = triton.InferInput("TEXT", [1], "BYTES"), triton.InferInput("TEXT_PAIR", [1], "BYTES")
+    t.set_data_from_numpy(np.array([questions[0][1].encode()], dtype=object))
+    p.set_data_from_numpy(np.array([questions[0][2].encode()], dtype=object))
+    answer = json.loads(client.infer("reader", [t, p]).as_numpy("answer")[0])
+    check((answer or {}).get("word", "") == want[questions[0][0]], f"KServe answer {answer}")
+    r = requests.post(f"{URL}/mrc", json={"inputs": {"question": "q"}})
+    check(error_of(r, 400, "inputs.context"), f"/mrc without a context: {r.text}")
+
+
 def embeddings():
     short, long_ = "今天天气很好", "这是一句比较长的句子，用来和短句放在同一批里计算。" * 2
     alone = requests.post(f"{URL}/embed", json={"inputs": short, "normalize": False, "model": "encoder"}).json()[0]
@@ -229,6 +252,7 @@ def main():
         routes_and_errors(client)
         classifier(client, rng)
         ner(client, rng)
+        reading(client)
         embeddings()
     print(f"{len(failures)} failures" if failures else "serve_client: all checks passed")
     return 1 if failures else 0

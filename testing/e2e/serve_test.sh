@@ -23,19 +23,28 @@ model=(--config_path "$t/config.json" --vocab_path "$vocab" --seq_length 64 --ba
 "$ws/tools/run_ner_infer" "${model[@]}" --load_model_path "$t/ner.bin" --test_path "$small/msra_ner/test.tsv" \
   --prediction_path "$t/ner_pred.tsv" 2> "$t/ner_infer.log" || { tail "$t/ner_infer.log"; fail "run_ner_infer"; }
 
+"$ws/tools/run_mrc" "${model[@]}" --seq_length 128 --train_path "$small/cmrc2018/train.json" --dev_path "$small/cmrc2018/dev.json" \
+  --output_model_path "$t/mrc.bin" --epochs_num 1 --batch_size 8 --learning_rate 1e-3 > /dev/null 2> "$t/mrc.log" || { tail "$t/mrc.log"; fail "run_mrc"; }
+"$ws/tools/run_mrc_infer" "${model[@]}" --seq_length 128 --load_model_path "$t/mrc.bin" --test_path "$small/cmrc2018/dev.json" \
+  --prediction_path "$t/mrc_pred.json" 2> "$t/mrc_infer.log" || { tail "$t/mrc_infer.log"; fail "run_mrc_infer"; }
+
 # The repository: one folder per model with its model.pbtxt (paths relative to the folder).
 repo="$t/repo"
-mkdir -p "$repo/sentiment" "$repo/tagger" "$repo/encoder"
+mkdir -p "$repo/sentiment" "$repo/tagger" "$repo/encoder" "$repo/reader"
 cp "$t/cls.bin" "$repo/sentiment/model.bin"
 cp "$t/ner.bin" "$repo/tagger/model.bin"
 cp "$t/ner.bin.labels.json" "$repo/tagger/model.bin.labels.json"
+cp "$t/mrc.bin" "$repo/reader/model.bin"
 "$python" -c "import torch, sys; s = torch.load(sys.argv[1]); torch.save({k: v for k, v in s.items() if not k.startswith('output_layer')}, sys.argv[2])" \
   "$t/cls.bin" "$repo/encoder/model.bin" || fail "could not cut the encoder from the classifier"
-for m in sentiment tagger encoder; do cp "$t/config.json" "$vocab" "$repo/$m/"; done
+for m in sentiment tagger encoder reader; do cp "$t/config.json" "$vocab" "$repo/$m/"; done
+# run_mrc tokenizes by character unless told otherwise: a served reader says so in its config.
+sed 's/}$/, "tokenizer": "char"}/' "$t/config.json" > "$repo/reader/config.json"
 common='vocab_path: "google_zh_vocab.txt" config_path: "config.json" load_model_path: "model.bin" seq_length: 64'
 echo "task: \"classifier\" $common dynamic_batching { max_batch_requests: 8 max_queue_delay_us: 5000 }" > "$repo/sentiment/model.pbtxt"
 echo "task: \"ner\" $common" > "$repo/tagger/model.pbtxt"
 echo "task: \"embedding\" pooling: \"mean\" $common" > "$repo/encoder/model.pbtxt"
+echo "task: \"mrc\" ${common/seq_length: 64/seq_length: 128} task_options { key: \"doc_stride\" value: \"128\" }" > "$repo/reader/model.pbtxt"
 
 pids=()
 trap 'kill -9 "${pids[@]}" 2> /dev/null || true' EXIT

@@ -586,6 +586,41 @@ absl::StatusOr<InferCall> ParseNer(const ModelInfo& info, const std::string& tex
   return call;
 }
 
+absl::StatusOr<InferCall> ParseMrc(const ModelInfo& info, const std::string& text) {
+  UER_RETURN_IF_ERROR(NeedKind(info, info.kind == core::ServedKind::kSpan, "/mrc", "a span extractor (task mrc)"));
+  UER_ASSIGN_OR_RETURN(json body, ParseJson(text));
+  auto it = body.find("inputs");
+  if (it == body.end()) return Invalid("inputs: missing ({\"question\": ..., \"context\": ...} or a list of them)");
+  const bool batch = it->is_array();
+  if (batch && it->empty()) return Invalid("inputs: the list is empty");
+  InferCall call;
+  for (size_t i = 0; i < (batch ? it->size() : 1); ++i) {
+    const json& q = batch ? (*it)[i] : *it;
+    const std::string where = batch ? absl::StrCat("inputs[", i, "]") : "inputs";
+    for (const char* field : {"question", "context"}) {
+      if (!q.is_object() || !q.contains(field) || !q[field].is_string()) {
+        return Invalid(absl::StrCat(where, ".", field, ": expected a text"));
+      }
+    }
+    call.inputs.push_back({q["question"].get<std::string>(), q["context"].get<std::string>()});
+  }
+  call.respond = [batch](const ModelInfo&, const std::vector<Prediction>& p) {
+    json all = json::array();
+    for (const Prediction& r : p) {
+      if (r.answer.spans.empty()) {
+        all.push_back(nullptr);
+        continue;
+      }
+      const core::ServedSpan& s = r.answer.spans[0];
+      all.push_back({{"answer", s.text}, {"score", s.score}, {"start", s.start}, {"end", s.end}});
+    }
+    HttpResponse resp;
+    resp.body = Dump(batch ? all : all[0]);
+    return resp;
+  };
+  return call;
+}
+
 std::string TeiInfo(const ModelInfo& info, int64_t max_concurrent_requests) {
   json type;
   if (info.embedding) {

@@ -1,7 +1,7 @@
 // The protocols clients speak to the server, as pure functions of a request's body (no sockets):
 // KServe v2 / the Open Inference Protocol (Triton's, with its classification and binary tensor data
 // extensions) and HuggingFace text-embeddings-inference's JSON routes (/predict, /embed, /tokenize,
-// /info), with /ner beside them. A request becomes an InferCall (the texts to run and how
+// /info), with /ner and /mrc beside them. A request becomes an InferCall (the texts to run and how
 // to write the answer) or an error status; errors become {"error", "error_type"} with the HTTP
 // status of their code (HttpStatus).
 #ifndef UER_CORE_RUNTIME_SERVE_PROTOCOL_H_
@@ -58,6 +58,9 @@ std::string RequestedModel(const std::string& body);
 absl::StatusOr<InferCall> ParsePredict(const ModelInfo& info, const std::string& body);
 absl::StatusOr<InferCall> ParseEmbed(const ModelInfo& info, const std::string& body);
 absl::StatusOr<InferCall> ParseNer(const ModelInfo& info, const std::string& body);
+// /mrc, as transformers' question-answering pipeline takes and answers it:
+// {"inputs": {"question", "context"} | [{...}, ...]} -> {"answer", "score", "start", "end"} (null: none).
+absl::StatusOr<InferCall> ParseMrc(const ModelInfo& info, const std::string& body);
 std::string TeiInfo(const ModelInfo& info, int64_t max_concurrent_requests);
 // /tokenize: the inputs read by `model` ([[{id, text, special, start, stop}]]).
 absl::StatusOr<std::string> Tokenize(const ServedModel& model, const std::string& body);

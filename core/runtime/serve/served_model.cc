@@ -113,6 +113,7 @@ class TaskModel : public ServedModel {
     UER_RETURN_IF_ERROR(CheckSeqLength(*m_.model->embedding, spec.seq_length));
     info_.kind = m_.task->Serves();
     info_.labels = m_.task->LabelNames();
+    info_.text_pair = spec.text_pair || info_.kind == core::ServedKind::kSpan;  // a question and its context
     return absl::OkStatus();
   }
 
@@ -320,7 +321,6 @@ absl::StatusOr<std::unique_ptr<ServedModel>> ServedModel::Load(const ModelSpec& 
   ModelInfo& info = model->info_;
   info.name = spec.name;
   info.task = spec.task;
-  info.text_pair = spec.text_pair;
   info.hidden_size = spec.config.hidden_size();
   info.batching = spec.batching;
   BatcherOptions batching = spec.batching;

@@ -239,7 +239,8 @@ absl::StatusOr<ServedModel*> HttpServer::TeiModel(const std::string& query_model
     const ModelInfo& i = m->info();
     const bool answers = route == "tokenize" || route == "info" || (route == "embed" && i.embedding) ||
                          (route == "predict" && i.kind == core::ServedKind::kClassification) ||
-                         (route == "ner" && i.kind == core::ServedKind::kTokenLabels);
+                         (route == "ner" && i.kind == core::ServedKind::kTokenLabels) ||
+                         (route == "mrc" && i.kind == core::ServedKind::kSpan);
     if (answers) fit.push_back(m.get());
     names.push_back(name);
   }
@@ -329,7 +330,7 @@ void HttpServer::Route(evhttp_request* req, const std::string& method, const std
     return;
   }
   static const std::map<std::string, std::function<absl::StatusOr<InferCall>(const ModelInfo&, const std::string&)>>
-      kTei = {{"/predict", ParsePredict}, {"/embed", ParseEmbed}, {"/ner", ParseNer}};
+      kTei = {{"/predict", ParsePredict}, {"/embed", ParseEmbed}, {"/ner", ParseNer}, {"/mrc", ParseMrc}};
   if (auto it = kTei.find(path); it != kTei.end() || path == "/tokenize" || path == "/info") {
     *route = path.substr(1);
     if (!ready) return not_ready();
@@ -354,7 +355,7 @@ void HttpServer::Route(evhttp_request* req, const std::string& method, const std
     return Infer(req, *m, *route, [&](const ModelInfo& info) { return parse(info, body); });
   }
   reply(ErrorResponse(absl::NotFoundError(absl::StrCat("no route ", path, " (KServe v2: /v2/models/NAME/infer; TEI: "
-                                                       "/predict, /embed, /tokenize, /info; /ner; /metrics)"))));
+                                                       "/predict, /embed, /tokenize, /info; /ner, /mrc; /metrics)"))));
 }
 
 void HttpServer::Infer(evhttp_request* req, ServedModel* model, const std::string& route,

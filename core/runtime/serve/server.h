@@ -2,7 +2,7 @@
 // slow or half-open client holds no thread), the models' batchers running inference on their own
 // threads, answers handed back to the loop. Routes: KServe v2 (/v2, /v2/health/{live,ready},
 // /v2/models/NAME[/versions/V][/ready|/config|/infer]), TEI (/predict, /embed, /tokenize, /info,
-// /health), /ner, and /metrics (Prometheus). Live at once; ready once every model is loaded and
+// /health), /ner, /mrc, and /metrics (Prometheus). Live at once; ready once every model is loaded and
 // warmed. SIGTERM or SIGINT: stop accepting, answer every accepted request, return.
 //
 //   UER_RETURN_IF_ERROR(Serve(options, specs));

@@ -323,6 +323,14 @@ struct MrcSet {
   int64_t skipped_questions = 0;   // no room for the context
 };
 
+// Code points [from, to) of a UTF-8 text, clamped to it.
+std::string SliceCodePoints(const std::string& utf8, int64_t from, int64_t to) {
+  Utf8Text t(utf8);
+  from = std::clamp<int64_t>(from, 0, t.size());
+  to = std::clamp<int64_t>(to, from, t.size());
+  return utf8.substr(t.bytes[from], t.bytes[to] - t.bytes[from]);
+}
+
 // The best span of each question over its windows, as rows of a data set arrive.
 class SpanCollector {
  public:
@@ -341,7 +349,7 @@ class SpanCollector {
       auto& b = best_[w.question];
       if (!b.has_value() || c.score > b->score) {
         const std::string& context = set_->file.questions[w.question].context;
-        b = Best{c.score, Slice(context, w.char_begin[c.start], w.char_end[c.end - 1])};
+        b = Best{c.score, SliceCodePoints(context, w.char_begin[c.start], w.char_end[c.end - 1])};
       }
     }
   }
@@ -350,12 +358,6 @@ class SpanCollector {
   const MrcSet& set() const { return *set_; }
 
  private:
-  static std::string Slice(const std::string& utf8, int64_t from, int64_t to) {
-    Utf8Text t(utf8);
-    from = std::clamp<int64_t>(from, 0, t.size());
-    to = std::clamp<int64_t>(to, from, t.size());
-    return utf8.substr(t.bytes[from], t.bytes[to] - t.bytes[from]);
-  }
   struct Best {
     double score;
     std::string text;
@@ -485,6 +487,59 @@ class MrcData : public core::TaskData {
     return t;
   }
 
+  // Serving: text_a is the question, text_b the context; the answer is the best span over the
+  // context's windows, as run_mrc_infer chooses it, scored p(start) x p(end).
+  core::ServedKind Serves() const override { return core::ServedKind::kSpan; }
+  absl::StatusOr<core::TaskDataset> ReadText(const core::TextInput& input, const core::TaskReadOptions& o) const override {
+    if (input.text_a.empty()) return absl::InvalidArgumentError("text_a (the question) is empty");
+    if (input.text_b.empty()) return absl::InvalidArgumentError("text_b (the context) is empty");
+    const std::vector<MrcWindow> windows = ServedWindows(input, o.seq_length);
+    if (windows.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("text_a: the question leaves no room for the context in seq_length ",
+                                                     o.seq_length));
+    }
+    const int64_t n = static_cast<int64_t>(windows.size());
+    core::TaskDataset t;
+    t.src = torch::zeros({n, o.seq_length}, torch::kLong);
+    t.seg = torch::zeros({n, o.seq_length}, torch::kLong);
+    auto src = t.src.accessor<int64_t, 2>();
+    auto seg = t.seg.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < n; ++r) {
+      for (size_t i = 0; i < windows[r].src.size() && static_cast<int64_t>(i) < o.seq_length; ++i) {
+        src[r][i] = windows[r].src[i];
+        seg[r][i] = windows[r].seg[i];
+      }
+    }
+    return t;
+  }
+  absl::StatusOr<core::ServedAnswer> Answer(const core::TextInput& input, const core::TaskDataset& rows,
+                                            const core::TargetOutput& out) const override {
+    const std::vector<MrcWindow> windows = ServedWindows(input, rows.src.size(1));
+    const torch::Tensor* logits = out.Find("logits");
+    if (!logits || logits->dim() != 3 || logits->size(0) != static_cast<int64_t>(windows.size())) {
+      return absl::InternalError("the mrc head's output has no logits for the input's windows");
+    }
+    torch::Tensor l = logits->to(torch::kCPU, torch::kFloat32).contiguous();
+    torch::Tensor start = l.select(2, 0).contiguous(), end = l.select(2, 1).contiguous();
+    core::ServedAnswer a;
+    SpanChoice best;
+    const MrcWindow* in = nullptr;
+    for (size_t r = 0; r < windows.size(); ++r) {
+      SpanChoice c = BestSpan(start[r].data_ptr<float>(), end[r].data_ptr<float>(), l.size(1), windows[r],
+                              max_answer_length_);
+      if (c.start >= 0 && c.score > best.score) best = c, in = &windows[r];
+    }
+    if (!in) return a;  // no span: no answer
+    core::ServedSpan span;
+    span.label = "answer";
+    span.start = in->char_begin[best.start];
+    span.end = in->char_end[best.end - 1];
+    span.text = SliceCodePoints(input.text_b, span.start, span.end);
+    span.score = std::exp(best.score);
+    a.spans.push_back(std::move(span));
+    return a;
+  }
+
   std::string metric_name() const override { return "Avg (F1 + EM) / 2"; }
   std::unique_ptr<core::Evaluator> NewEvaluator(const core::TaskDataset& data, bool) const override {
     return std::make_unique<MrcEvaluator>(SetOf(data), max_answer_length_);
@@ -500,6 +555,15 @@ class MrcData : public core::TaskData {
     auto it = sets_.find(data.src.data_ptr());
     TORCH_CHECK(it != sets_.end(), "an mrc data set not read by this task");
     return it->second;
+  }
+  std::vector<MrcWindow> ServedWindows(const core::TextInput& input, int64_t seq_length) const {
+    MrcQuestion q;
+    q.question = input.text_a;
+    q.context = input.text_b;
+    MrcWindowOptions wo;
+    wo.seq_length = seq_length;
+    wo.doc_stride = doc_stride_;
+    return MakeWindows(q, 0, *context_.tokenizer, wo);
   }
   core::TaskDataContext context_;
   int64_t doc_stride_, max_answer_length_;
