@@ -72,6 +72,11 @@ load() {
        END { printf "%s %s %s %d", rps, p50, p99, err }' "$work/wrk.out"
 }
 
+# Three seconds of load before the measured runs (allocator, caches, the JIT of TorchServe's Java).
+warm_up() {
+  BENCH_BODIES="$2" BENCH_CONTENT_TYPE="$3" wrk -t1 -c8 -d3s -s bench/serve_wrk.lua "$1" > /dev/null 2>&1 || true
+}
+
 results=()
 run_uer() {  # label, extra flags
   local port; port=$(free_port)
@@ -82,6 +87,7 @@ run_uer() {  # label, extra flags
     --max_queued 4096 --max_batch_requests 32 --max_queue_delay_us $((DELAY_MS * 1000)) "${@:2}" > "$work/serve.log" 2>&1 &
   local pid=$!
   wait_ready "http://127.0.0.1:$port/v2/health/ready" uer-cc
+  warm_up "http://127.0.0.1:$port/predict" "$work/uer_bodies" application/json
   for c in $CONNECTIONS; do results+=("$1 $c $(load "http://127.0.0.1:$port/predict" "$work/uer_bodies" application/json "$c")"); done
   kill -TERM $pid; wait $pid || true
 }
@@ -105,6 +111,7 @@ PROPS
     --model-store "$work/store" --models cls=cls.mar --ts-config "$work/ts.properties" > "$work/ts.log" 2>&1
   wait_ready "http://127.0.0.1:$port/ping" TorchServe
   for _ in $(seq 1 600); do curl -sf -o /dev/null -XPOST "http://127.0.0.1:$port/predictions/cls" -d "好" && break; sleep 0.5; done
+  warm_up "http://127.0.0.1:$port/predictions/cls" "$work/ts_bodies" text/plain
   for c in $CONNECTIONS; do
     results+=("torchserve(${delay}ms) $c $(load "http://127.0.0.1:$port/predictions/cls" "$work/ts_bodies" text/plain "$c")")
   done

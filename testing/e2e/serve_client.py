@@ -1,8 +1,8 @@
 """The clients of //tools:serve's end-to-end test (serve_test.sh): tritonclient and requests.
 
 Usage: serve_client.py PORT SMALL_DATASETS SCRATCH [--slow SERVER_PID]
-Without --slow: answers equal the inference tools' predictions (SCRATCH/cls_pred.tsv, ner_pred.tsv)
-whatever rows share a batch; every route; bad input. With --slow (a server batching after 1.5 s,
+Without --slow: answers equal the inference tools' predictions (SCRATCH/cls_pred.tsv, ner_pred.tsv,
+mrc_pred.json) whatever rows share a batch; every route; bad input; half-sent requests hold nothing. With --slow (a server batching after 1.5 s,
 4 concurrent requests at most): 429s at once, a client that leaves, a timeout, SIGTERM under load.
 """
 import concurrent.futures
@@ -243,6 +243,22 @@ def slow(pid):
     check(codes == [200] * 4, f"requests accepted before SIGTERM: {codes}")
 
 
+def slowloris():
+    """Clients that open connections and trickle half a request hold no worker: others are answered."""
+    import socket
+    held = []
+    for _ in range(64):
+        s = socket.create_connection(("localhost", int(PORT)))
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inp")
+        held.append(s)
+    start = time.time()
+    r = requests.post(f"{URL}/predict", json={"inputs": "好", "model": "sentiment"}, timeout=10)
+    check(r.status_code == 200 and time.time() - start < 2, f"with 64 half-sent requests open: {r.status_code}, "
+          f"{time.time() - start:.2f} s")
+    for s in held:
+        s.close()
+
+
 def main():
     if "--slow" in sys.argv:
         slow(int(sys.argv[sys.argv.index("--slow") + 1]))
@@ -254,6 +270,7 @@ def main():
         ner(client, rng)
         reading(client)
         embeddings()
+        slowloris()
     print(f"{len(failures)} failures" if failures else "serve_client: all checks passed")
     return 1 if failures else 0
 

@@ -148,6 +148,38 @@ TEST_F(MrcDataTest, BestSpanStaysInTheContextAndWithinTheLength) {
   EXPECT_LE(c.end, 8);
 }
 
+// Served: a question and a context become the context's windows; the answer is the best span over
+// them, with its code-point offsets in the context.
+TEST_F(MrcDataTest, ServesAQuestionOverTheContextsWindows) {
+  auto tok = Tokenizer("char");
+  core::TaskDataContext c;
+  c.vocab = vocab_;
+  c.tokenizer = tok.get();
+  c.options = {{"doc_stride", "3"}, {"max_answer_length", "4"}};
+  std::unique_ptr<core::TaskData> data = NewMrcData(c);
+  EXPECT_EQ(data->Serves(), core::ServedKind::kSpan);
+  core::TaskReadOptions o;
+  o.seq_length = 12;
+  const core::TextInput input{"哪里", "北京是中国的首都北京是中国"};
+  ASSERT_OK_AND_ASSIGN(core::TaskDataset rows, data->ReadText(input, o));
+  ASSERT_EQ(rows.size(), 3);  // as WindowsAndPositionsAreTheSeeds: offsets 0, 3, 6
+  EXPECT_EQ(rows.src.size(1), 12);
+  EXPECT_THAT(data->ReadText({"哪里", ""}, o).status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text_b")));
+  // Logits that point at 首都 (context characters 6-7) in the second window: start token 7, the
+  // (exclusive) end token 9.
+  torch::Tensor logits = torch::zeros({3, 12, 2});
+  logits[1][7][0] = 20;
+  logits[1][9][1] = 20;
+  core::TargetOutput out;
+  out.values.emplace_back("logits", logits);
+  ASSERT_OK_AND_ASSIGN(core::ServedAnswer a, data->Answer(input, rows, out));
+  ASSERT_EQ(a.spans.size(), 1u);
+  EXPECT_EQ(a.spans[0].text, "首都");
+  EXPECT_EQ(a.spans[0].start, 6);
+  EXPECT_EQ(a.spans[0].end, 8);
+  EXPECT_GT(a.spans[0].score, 0.99);
+}
+
 TEST(CmrcMetricsTest, AsTheOfficialEvaluation) {
   EXPECT_THAT(MixedSegmentation("  HBO播放18小时，每天 ", false), ElementsAre("hbo", "播", "放", "18", "小", "时", "，", "每", "天"));
   EXPECT_THAT(MixedSegmentation("18小时，", true), ElementsAre("18", "小", "时"));
