@@ -644,6 +644,21 @@ std::string TeiInfo(const ModelInfo& info, int64_t max_concurrent_requests) {
                    {"version", UER_VERSION_STRING}});
 }
 
+const std::map<std::string, JsonRoute>& JsonRoutes() {
+  using core::ServedKind;
+  auto any = [](const ModelInfo&) { return true; };
+  auto kind = [](ServedKind k) { return [k](const ModelInfo& i) { return !i.embedding && i.kind == k; }; };
+  static const auto* routes = new std::map<std::string, JsonRoute>{
+      {"/predict", {kind(ServedKind::kClassification), false, ParsePredict}},
+      {"/embed", {[](const ModelInfo& i) { return i.embedding; }, false, ParseEmbed}},
+      {"/ner", {kind(ServedKind::kTokenLabels), false, ParseNer}},
+      {"/mrc", {kind(ServedKind::kSpan), false, ParseMrc}},
+      {"/tokenize", {any, false, nullptr}},
+      {"/info", {any, true, nullptr}},
+  };
+  return *routes;
+}
+
 absl::StatusOr<std::string> Tokenize(const ServedModel& model, const std::string& text) {
   UER_ASSIGN_OR_RETURN(json body, ParseJson(text));
   UER_ASSIGN_OR_RETURN(TeiInputs in, ReadTeiInputs(body, /*pairs=*/true));

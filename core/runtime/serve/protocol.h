@@ -8,6 +8,7 @@
 #define UER_CORE_RUNTIME_SERVE_PROTOCOL_H_
 
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,15 @@ absl::StatusOr<InferCall> ParseNer(const ModelInfo& info, const std::string& bod
 // {"inputs": {"question", "context"} | [{...}, ...]} -> {"answer", "score", "start", "end"} (null: none).
 absl::StatusOr<InferCall> ParseMrc(const ModelInfo& info, const std::string& body);
 std::string TeiInfo(const ModelInfo& info, int64_t max_concurrent_requests);
+
+// TEI's routes with /ner and /mrc, by path ("/predict"): which models answer one, whether it is a
+// GET, and how an inference route parses its body (none for /tokenize and /info).
+struct JsonRoute {
+  std::function<bool(const ModelInfo&)> answers;
+  bool get = false;
+  std::function<absl::StatusOr<InferCall>(const ModelInfo&, const std::string&)> parse;
+};
+const std::map<std::string, JsonRoute>& JsonRoutes();
 // /tokenize: the inputs read by `model` ([[{id, text, special, start, stop}]]).
 absl::StatusOr<std::string> Tokenize(const ServedModel& model, const std::string& body);
 

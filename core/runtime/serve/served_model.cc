@@ -138,12 +138,6 @@ class TaskModel : public ServedModel {
     return row;
   }
 
-  std::string Token(int64_t id) const override { return m_.text.vocab->Token(id); }
-  bool IsSpecial(int64_t id) const override {
-    const core::Vocab& v = *m_.text.vocab;
-    return id == v.cls_id() || id == v.sep_id() || id == v.pad_id();
-  }
-
  protected:
   std::vector<absl::StatusOr<Prediction>> Run(const std::vector<const ServedRow*>& rows) override {
     core::TaskDataset all = Concatenate(rows);
@@ -196,12 +190,6 @@ class EmbeddingModel : public ServedModel {
     row.data.seg.narrow(1, 0, n).fill_(1);
     row.input = input;
     return row;
-  }
-
-  std::string Token(int64_t id) const override { return m_.text.vocab->Token(id); }
-  bool IsSpecial(int64_t id) const override {
-    const core::Vocab& v = *m_.text.vocab;
-    return id == v.cls_id() || id == v.sep_id() || id == v.pad_id();
   }
 
  protected:
@@ -303,14 +291,18 @@ absl::StatusOr<std::unique_ptr<ServedModel>> ServedModel::Load(const ModelSpec& 
   absl::Status st = CatchTorchErrors([&]() -> absl::Status {
     if (spec.task == kEmbeddingTask) {
       UER_ASSIGN_OR_RETURN(LoadedModel m, LoadModel(source, /*need_target=*/false));
+      std::shared_ptr<const core::Vocab> vocab = m.text.vocab;
       auto e = std::make_unique<EmbeddingModel>(std::move(m));
+      e->vocab_ = std::move(vocab);
       e->info_.pooling = spec.pooling;
       e->info_.seq_length = spec.seq_length;
       UER_RETURN_IF_ERROR(e->Init(spec));
       model = std::move(e);
     } else {
       UER_ASSIGN_OR_RETURN(LoadedTaskModel m, LoadTaskModel(source, spec.task, spec.task_options));
+      std::shared_ptr<const core::Vocab> vocab = m.text.vocab;
       auto t = std::make_unique<TaskModel>(std::move(m));
+      t->vocab_ = std::move(vocab);
       t->info_.seq_length = spec.seq_length;
       UER_RETURN_IF_ERROR(t->Init(spec));
       model = std::move(t);
@@ -327,6 +319,14 @@ absl::StatusOr<std::unique_ptr<ServedModel>> ServedModel::Load(const ModelSpec& 
   batching.workers = spec.workers;
   model->StartBatcher(batching);
   return model;
+}
+
+std::string ServedModel::Token(int64_t id) const {
+  return id >= 0 && id < vocab_->size() ? vocab_->Token(id) : std::string("[UNK]");
+}
+
+bool ServedModel::IsSpecial(int64_t id) const {
+  return id == vocab_->cls_id() || id == vocab_->sep_id() || id == vocab_->pad_id();
 }
 
 void ServedModel::StartBatcher(const BatcherOptions& options) {

@@ -85,8 +85,8 @@ class ServedModel {
   // truncate), not cut. Errors (InvalidArgument) name the field.
   virtual absl::StatusOr<ServedRow> Read(const core::TextInput& input, bool truncate) const = 0;
   // The vocabulary's token for an id (TEI's /tokenize), and whether it is a special token.
-  virtual std::string Token(int64_t id) const = 0;
-  virtual bool IsSpecial(int64_t id) const = 0;
+  std::string Token(int64_t id) const;
+  bool IsSpecial(int64_t id) const;
   // Queues a read input (the batcher's errors: ResourceExhausted when full, Unavailable draining).
   absl::StatusOr<std::shared_ptr<Ticket<Prediction>>> Submit(ServedRow row, Clock::time_point deadline,
                                                              std::function<void(Ticket<Prediction>&)> on_answer);
@@ -106,6 +106,7 @@ class ServedModel {
   ModelInfo info_;
 
  private:
+  std::shared_ptr<const core::Vocab> vocab_;
   std::function<void(int64_t, int64_t)> observer_;
   std::unique_ptr<Batcher<ServedRow, Prediction>> batcher_;
 };

@@ -102,7 +102,7 @@ class HttpServer {
   ServedModel* FindModel(const std::string& name) const;
   // The model a TEI route runs: ?model=NAME, the body's "model", or the only one that answers it.
   absl::StatusOr<ServedModel*> TeiModel(const std::string& query_model, const std::string& body,
-                                        const std::string& route) const;
+                                        const std::string& path, const JsonRoute& route) const;
   void Reply(evhttp_request* req, const HttpResponse& r, const std::string& route, const std::string& model,
              Clock::time_point started, const std::string& extra_log = "");
   void Finish(const std::shared_ptr<Pending>& p);
@@ -225,7 +225,7 @@ ServedModel* HttpServer::FindModel(const std::string& name) const {
 }
 
 absl::StatusOr<ServedModel*> HttpServer::TeiModel(const std::string& query_model, const std::string& body,
-                                                  const std::string& route) const {
+                                                  const std::string& path, const JsonRoute& route) const {
   const std::string named = query_model.empty() ? RequestedModel(body) : query_model;
   if (!named.empty()) {
     ServedModel* m = FindModel(named);
@@ -236,16 +236,11 @@ absl::StatusOr<ServedModel*> HttpServer::TeiModel(const std::string& query_model
   std::vector<ServedModel*> fit;
   std::vector<std::string> names;
   for (const auto& [name, m] : models_) {
-    const ModelInfo& i = m->info();
-    const bool answers = route == "tokenize" || route == "info" || (route == "embed" && i.embedding) ||
-                         (route == "predict" && i.kind == core::ServedKind::kClassification) ||
-                         (route == "ner" && i.kind == core::ServedKind::kTokenLabels) ||
-                         (route == "mrc" && i.kind == core::ServedKind::kSpan);
-    if (answers) fit.push_back(m.get());
+    if (route.answers(m->info())) fit.push_back(m.get());
     names.push_back(name);
   }
   if (fit.size() == 1) return fit[0];
-  return absl::InvalidArgumentError(absl::StrCat("model: ", fit.size(), " of the models served answer /", route,
+  return absl::InvalidArgumentError(absl::StrCat("model: ", fit.size(), " of the models served answer ", path,
                                                  ": name one as ?model=NAME or in the body's \"model\" field (",
                                                  absl::StrJoin(names, ", "), ")"));
 }
@@ -329,12 +324,11 @@ void HttpServer::Route(evhttp_request* req, const std::string& method, const std
     if (action != "infer") reply(ErrorResponse(absl::NotFoundError(absl::StrCat("no route ", path))));
     return;
   }
-  static const std::map<std::string, std::function<absl::StatusOr<InferCall>(const ModelInfo&, const std::string&)>>
-      kTei = {{"/predict", ParsePredict}, {"/embed", ParseEmbed}, {"/ner", ParseNer}, {"/mrc", ParseMrc}};
-  if (auto it = kTei.find(path); it != kTei.end() || path == "/tokenize" || path == "/info") {
+  if (auto it = JsonRoutes().find(path); it != JsonRoutes().end()) {
+    const JsonRoute& json_route = it->second;
     *route = path.substr(1);
     if (!ready) return not_ready();
-    if (path == "/info" ? !want("GET") : !want("POST")) return;
+    if (!want(json_route.get ? "GET" : "POST")) return;
     std::string query_model;
     if (const char* q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req))) {
       evkeyvalq params;
@@ -343,7 +337,7 @@ void HttpServer::Route(evhttp_request* req, const std::string& method, const std
         evhttp_clear_headers(&params);
       }
     }
-    absl::StatusOr<ServedModel*> m = TeiModel(query_model, body, *route);
+    absl::StatusOr<ServedModel*> m = TeiModel(query_model, body, path, json_route);
     if (!m.ok()) return reply(ErrorResponse(m.status()));
     *model_name = (*m)->info().name;
     if (path == "/info") return json_ok(TeiInfo((*m)->info(), options_.max_concurrent_requests));
@@ -351,8 +345,7 @@ void HttpServer::Route(evhttp_request* req, const std::string& method, const std
       absl::StatusOr<std::string> t = Tokenize(**m, body);
       return t.ok() ? json_ok(*t) : reply(ErrorResponse(t.status()));
     }
-    const auto& parse = it->second;
-    return Infer(req, *m, *route, [&](const ModelInfo& info) { return parse(info, body); });
+    return Infer(req, *m, *route, [&](const ModelInfo& info) { return json_route.parse(info, body); });
   }
   reply(ErrorResponse(absl::NotFoundError(absl::StrCat("no route ", path, " (KServe v2: /v2/models/NAME/infer; TEI: "
                                                        "/predict, /embed, /tokenize, /info; /ner, /mrc; /metrics)"))));
