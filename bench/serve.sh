@@ -9,17 +9,19 @@
 # one input, for what dynamic batching gains.
 #
 #   bench/serve.sh [--shared ../shared] [--case mini|base] [--connections "1 16 256 1000"] [--duration 10]
-#                  [--threads 2] [--delay_ms 0] [--torchserve PATH] [--soak_minutes 10]
+#                  [--threads 2] [--delay_ms 0] [--precision fp32|bf16] [--torchserve PATH] [--soak_minutes 10]
+# --precision bf16: both servers compute under bf16 autocast (uer-cc's --precision, the handler's
+# torch.autocast), where the CPU has bf16 (avx512_bf16 or AMX).
 # --soak_minutes N: instead, uer-cc alone under 256 connections for N minutes, its resident memory
 # sampled every 10 s (after a minute's warm-up it must not grow), its errors counted.
 # --torchserve: a folder with torchserve and torch-model-archiver installed by pip --target (made
 # under ~/.cache/uer-bench when absent, from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED="${UER_SHARED_DIR:-../shared}"; CASE=mini; CONNECTIONS="1 16 256 1000"; DURATION=10; THREADS=2; DELAY_MS=0; SOAK_MINUTES=0
+SHARED="${UER_SHARED_DIR:-../shared}"; CASE=mini; CONNECTIONS="1 16 256 1000"; DURATION=10; THREADS=2; DELAY_MS=0; SOAK_MINUTES=0; PRECISION=fp32
 TORCHSERVE="$HOME/.cache/uer-bench/torchserve"
 source bench/lib.sh
-bench_flags "shared case connections duration threads delay_ms soak_minutes torchserve" "$@"
+bench_flags "shared case connections duration threads delay_ms soak_minutes precision torchserve" "$@"
 command -v wrk > /dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 command -v java > /dev/null || { echo "java (17) is missing: TorchServe's frontend needs it" >&2; exit 2; }
 PY="$PWD/.venv/bin/python"
@@ -84,7 +86,7 @@ run_uer() {  # label, extra flags
   echo "task: \"classifier\" load_model_path: \"cls.bin\" config_path: \"config.json\" vocab_path: \"$(basename "$VOCAB")\" seq_length: 128" \
     > "$work/repo/cls/model.pbtxt"
   bazel-bin/tools/serve --model_repository "$work/repo" --port "$port" --threads "$THREADS" --max_concurrent_requests 4096 \
-    --max_queued 4096 --max_batch_requests 32 --max_queue_delay_us $((DELAY_MS * 1000)) "${@:2}" > "$work/serve.log" 2>&1 &
+    --max_queued 4096 --max_batch_requests 32 --max_queue_delay_us $((DELAY_MS * 1000)) --precision "$PRECISION" "${@:2}" > "$work/serve.log" 2>&1 &
   local pid=$!
   wait_ready "http://127.0.0.1:$port/v2/health/ready" uer-cc
   warm_up "http://127.0.0.1:$port/predict" "$work/uer_bodies" application/json
@@ -107,7 +109,7 @@ job_queue_size=4096
 default_workers_per_model=1
 models={"cls": {"1.0": {"defaultVersion": true, "marName": "cls.mar", "minWorkers": 1, "maxWorkers": 1, "batchSize": 32, "maxBatchDelay": $delay, "responseTimeout": 120}}}
 PROPS
-  UER_BENCH_THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$PY" "$TORCHSERVE/bin/torchserve" --start --ncs --disable-token-auth \
+  UER_BENCH_PRECISION=$PRECISION UER_BENCH_THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$PY" "$TORCHSERVE/bin/torchserve" --start --ncs --disable-token-auth \
     --model-store "$work/store" --models cls=cls.mar --ts-config "$work/ts.properties" > "$work/ts.log" 2>&1
   wait_ready "http://127.0.0.1:$port/ping" TorchServe
   for _ in $(seq 1 600); do curl -sf -o /dev/null -XPOST "http://127.0.0.1:$port/predictions/cls" -d "好" && break; sleep 0.5; done
@@ -154,7 +156,7 @@ run_uer "uer-cc(batch=1)" --max_batch_requests 1
 run_torchserve "$DELAY_MS"
 [[ $DELAY_MS == 2 ]] || run_torchserve 2
 
-echo "case $CASE, $THREADS threads, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags:" \
+echo "case $CASE, $PRECISION, $THREADS threads, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags:" \
   "$(grep -o -w 'avx2\|avx512f\|avx512_bf16\|amx_bf16\|amx_tile' /proc/cpuinfo | sort -u | xargs)"
 printf "%-18s %6s %10s %10s %10s %7s\n" server conns "req/s" p50 p99 errors
 for r in "${results[@]}"; do printf "%-18s %6s %10s %10s %10s %7s\n" $r; done

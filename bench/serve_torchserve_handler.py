@@ -14,6 +14,7 @@ class Handler(BaseHandler):
         folder = context.system_properties["model_dir"]
         torch.set_num_threads(int(os.environ.get("UER_BENCH_THREADS", "2")))
         self.seq_length = int(os.environ.get("UER_BENCH_SEQ_LENGTH", "128"))
+        self.bf16 = os.environ.get("UER_BENCH_PRECISION", "fp32") == "bf16"  # autocast, as uer-cc's --precision bf16
         self.tokenizer = transformers.BertTokenizerFast(vocab_file=os.path.join(folder, "vocab.txt"))
         self.model = transformers.BertForSequenceClassification.from_pretrained(folder).eval()
         self.initialized = True
@@ -26,8 +27,8 @@ class Handler(BaseHandler):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=self.seq_length, return_tensors="pt")
 
     def inference(self, inputs, *args, **kwargs):
-        with torch.inference_mode():
-            return self.model(**inputs).logits
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return self.model(**inputs).logits.float()
 
     def postprocess(self, logits):
         probs = torch.softmax(logits, -1)

@@ -91,6 +91,34 @@ start "$t/slow.log" --model_repository "$repo" --max_queue_delay_us 1500000 --ma
 wait "$PID" || fail "the server exited $? on SIGTERM under load"
 grep -q "stopped: every accepted request was answered" "$t/slow.log" || { tail "$t/slow.log"; fail "no drain"; }
 
+# --precision bf16 where the CPU has it: the classifier's logits near fp32's, its labels mostly the
+# same; refused with one line where the CPU lacks it.
+if cpu_has avx512_bf16 amx_bf16; then
+  start "$t/bf16.log" --model_repository "$repo" --precision bf16
+  "$python" - "$PORT" "$small/book_review/test.tsv" "$t/cls_pred.tsv" <<'PY' || { tail "$t/bf16.log"; fail "bf16 serving"; }
+import sys, requests
+texts = [l.split("\t")[1] for l in open(sys.argv[2], encoding="utf-8").read().splitlines()[1:]]
+want = [[float(v) for v in l.split("\t")[1].split()] for l in open(sys.argv[3]).read().splitlines()[1:]]
+got = requests.post(f"http://localhost:{sys.argv[1]}/predict", json={"inputs": [[x] for x in texts], "raw_scores": True,
+                                                                    "truncate": True, "model": "sentiment"}).json()
+worst, same = 0, 0
+for g, w in zip(got, want):
+    scores = {int(s["label"]): s["score"] for s in g}
+    worst = max(worst, max(abs(scores[i] - w[i]) for i in range(len(w))))
+    same += max(scores, key=scores.get) == max(range(len(w)), key=w.__getitem__)
+print(f"bf16 against fp32: largest logit difference {worst:.4f}, {same}/{len(want)} labels equal")
+assert worst < 0.1 and same >= 0.9 * len(want), (worst, same)
+PY
+  kill -TERM "$PID"; wait "$PID" || fail "the bf16 server exited $?"
+else
+  echo "SKIP (this CPU): bf16 serving: it lacks avx512_bf16 and amx_bf16"
+fi
+set +e
+UER_CPU_NO_BF16=1 timeout 60 "$ws/tools/serve" --model_repository "$repo" --port "$(port)" --precision bf16 > "$t/nobf16.log" 2>&1
+code=$?
+set -e
+[[ $code == 2 ]] && grep -q "no native bf16" "$t/nobf16.log" || { cat "$t/nobf16.log"; fail "bf16 on a CPU without it: exit $code"; }
+
 # A model that cannot load: the server says which, and exits 2.
 echo 'task: "classifier" load_model_path: "missing.bin" vocab_path: "google_zh_vocab.txt" config_path: "config.json"' > "$repo/sentiment/model.pbtxt"
 set +e
