@@ -33,20 +33,7 @@ export PYTHONPATH="$TORCHSERVE"
 ulimit -n 8192
 bazel build -c opt //tools:serve //tools:run_classifier //tools:convert_bert_text_classification_from_uer_to_huggingface >/dev/null 2>&1
 DATA="$SHARED/data/datasets/book_review"
-case $CASE in
-  mini) printf '{"emb_size": 256, "hidden_size": 256, "feedforward_size": 1024, "heads_num": 4, "layers_num": 4, "dropout": 0.1}\n' ;;
-  base) printf '{"emb_size": 768, "hidden_size": 768, "feedforward_size": 3072, "heads_num": 12, "layers_num": 12, "dropout": 0.1}\n' ;;
-  *) echo "unknown case $CASE (mini, base)" >&2; exit 2 ;;
-esac > "$work/config.json"
-
-# The model: fine-tuned briefly (the weights matter, not their accuracy), then for transformers.
-head -n 1001 "$DATA/train.tsv" > "$work/train.tsv"
-bazel-bin/tools/run_classifier --config_path "$work/config.json" --vocab_path "$VOCAB" --train_path "$work/train.tsv" \
-  --dev_path "$work/train.tsv" --output_model_path "$work/cls.bin" --epochs_num 1 --batch_size 32 --seq_length 128 \
-  > "$work/ft.log" 2>&1 || { tail "$work/ft.log"; exit 1; }
-bazel-bin/tools/convert_bert_text_classification_from_uer_to_huggingface --input_model_path "$work/cls.bin" \
-  --config_path "$work/config.json" --vocab_path "$VOCAB" --output_model_path "$work/hf" > "$work/conv.log" 2>&1 \
-  || { tail "$work/conv.log"; exit 1; }
+bench_classifier "$CASE"
 # The requests: test sentences, as each server takes them.
 "$PY" - "$DATA/test.tsv" "$work" <<'PY'
 import json, sys

@@ -6,7 +6,8 @@
 #  * Debian packages: Bazel 4.2.3 (bazel-bootstrap) with Debian's rules_cc, rules_java and platforms,
 #    and the -dev packages of every C++ library uer-cc links (Abseil, gflags, glog, protobuf + protoc,
 #    GoogleTest, utf8proc for Unicode, nlohmann-json, libevent for the server, and Gloo's headers for
-#    the c10d process group), and iproute2 (the tests' network namespaces).
+#    the c10d process group), iproute2 (the tests' network namespaces) and curl (a client of the
+#    server's tests).
 #  * LibTorch: the `torch` wheel from PyPI, pinned to one exact version, in the project-local virtual
 #    environment .venv/ (git ignores it), with every other package of tools/requirements.lock
 #    (exact versions and sha256 hashes: pip --require-hashes). Bazel reaches it through the repository rule in
@@ -28,7 +29,7 @@ DEB_PACKAGES=(
   libgloo-dev=0.0~git20220518.5b14351-3 zlib1g-dev=1:1.2.13.dfsg-1 libleveldb-dev=1.23-4
   libdeflate-dev=1.14-1 libevent-dev=2.1.12-stable-8+deb12u1
   libtcmalloc-minimal4=2.10-1
-  iproute2=6.1.0-3
+  iproute2=6.1.0-3 curl=7.88.1-10+deb12u15
   python3=3.11.2-1+b1 python3-venv=3.11.2-1+b1 python3-pip=23.0.1+dfsg-1
 )
 

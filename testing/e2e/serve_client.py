@@ -19,7 +19,7 @@ import requests
 import tritonclient.http as triton
 
 PORT, SMALL, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
-URL = f"http://localhost:{PORT}"
+URL = f"http://127.0.0.1:{PORT}"
 failures = []
 
 
@@ -248,7 +248,7 @@ def slowloris():
     import socket
     held = []
     for _ in range(64):
-        s = socket.create_connection(("localhost", int(PORT)))
+        s = socket.create_connection(("127.0.0.1", int(PORT)))
         s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inp")
         held.append(s)
     start = time.time()
@@ -264,7 +264,7 @@ def main():
         slow(int(sys.argv[sys.argv.index("--slow") + 1]))
     else:
         rng = random.Random(7)
-        client = triton.InferenceServerClient(f"localhost:{PORT}", concurrency=8, network_timeout=30)
+        client = triton.InferenceServerClient(f"127.0.0.1:{PORT}", concurrency=8, network_timeout=30)
         routes_and_errors(client)
         classifier(client, rng)
         ner(client, rng)

@@ -9,6 +9,7 @@
 source "$TEST_SRCDIR/$TEST_WORKSPACE/testing/lib.sh" || exit 1
 need_shared data/datasets/small/book_review data/datasets/small/msra_ner data/vocab/google_zh_vocab.txt
 need_python torch tritonclient.http requests numpy
+command -v curl > /dev/null || skip "no curl (tools/bootstrap.sh installs it)"
 small="$shared/data/datasets/small"
 vocab="$shared/data/vocab/google_zh_vocab.txt"
 printf '{"emb_size": 64, "hidden_size": 64, "feedforward_size": 128, "heads_num": 2, "layers_num": 2, "dropout": 0.1}\n' > "$t/config.json"
@@ -57,7 +58,7 @@ start() {
     PID=$!
     pids+=("$PID")
     for _ in $(seq 1 300); do
-      curl -sf "localhost:$PORT/v2/health/ready" > /dev/null 2>&1 && return 0
+      curl -sf "127.0.0.1:$PORT/v2/health/ready" > /dev/null 2>&1 && return 0
       kill -0 "$PID" 2> /dev/null || break
       sleep 0.1
     done
@@ -70,13 +71,13 @@ start "$t/serve.log" --model_repository "$repo" --threads 1 --access_log
 "$python" "$ws/testing/e2e/serve_client.py" "$PORT" "$small" "$t" || { tail -20 "$t/serve.log"; fail "serve_client.py"; }
 
 # curl: a TEI request, its timing headers; a body over --payload_limit; the metrics.
-curl -s -D "$t/headers" -XPOST "localhost:$PORT/predict" -H 'Content-Type: application/json' \
+curl -s -D "$t/headers" -XPOST "127.0.0.1:$PORT/predict" -H 'Content-Type: application/json' \
   -d '{"inputs": "这本书很好看", "model": "sentiment"}' > "$t/predict.json" || fail "curl /predict"
 grep -q '"label"' "$t/predict.json" || fail "curl /predict: $(cat "$t/predict.json")"
 for h in x-queue-time x-inference-time x-total-time; do grep -qi "^$h: [0-9.]*" "$t/headers" || fail "no $h header"; done
-code=$(head -c 3000000 /dev/zero | tr '\0' 'a' | curl -s -o /dev/null -w '%{http_code}' -XPOST "localhost:$PORT/predict" --data-binary @-)
+code=$(head -c 3000000 /dev/zero | tr '\0' 'a' | curl -s -o /dev/null -w '%{http_code}' -XPOST "127.0.0.1:$PORT/predict" --data-binary @-)
 [[ "$code" == 413 ]] || fail "a 3 MB body got $code, not 413"
-curl -s "localhost:$PORT/metrics" > "$t/metrics"
+curl -s "127.0.0.1:$PORT/metrics" > "$t/metrics"
 for m in 'uer_requests_total{model="sentiment",route="kserve",code="200"}' 'uer_batch_size_bucket{model="sentiment",le="8"}' \
          'uer_request_seconds_count{model="tagger"}' 'uer_queue_seconds_bucket' 'uer_inference_seconds_sum' 'uer_ready 1'; do
   grep -qF "$m" "$t/metrics" || { cat "$t/metrics"; fail "no $m in /metrics"; }
@@ -99,7 +100,7 @@ if cpu_has avx512_bf16 amx_bf16; then
 import sys, requests
 texts = [l.split("\t")[1] for l in open(sys.argv[2], encoding="utf-8").read().splitlines()[1:]]
 want = [[float(v) for v in l.split("\t")[1].split()] for l in open(sys.argv[3]).read().splitlines()[1:]]
-got = requests.post(f"http://localhost:{sys.argv[1]}/predict", json={"inputs": [[x] for x in texts], "raw_scores": True,
+got = requests.post(f"http://127.0.0.1:{sys.argv[1]}/predict", json={"inputs": [[x] for x in texts], "raw_scores": True,
                                                                     "truncate": True, "model": "sentiment"}).json()
 worst, same = 0, 0
 for g, w in zip(got, want):

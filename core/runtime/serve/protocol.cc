@@ -21,16 +21,13 @@ absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentE
 absl::Status Unfit(const std::string& message) { return absl::FailedPreconditionError(message); }
 
 absl::StatusOr<json> ParseJson(const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    try {
-      (void)json::parse(text);
-    } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      const size_t colon = what.find("] ");
-      return Invalid(absl::StrCat("malformed JSON: ", colon == std::string::npos ? what : what.substr(colon + 2)));
-    }
-    return Invalid("malformed JSON");
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {  // "[json.exception.parse_error.101] parse error at line 1, ..."
+    const std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    return Invalid(absl::StrCat("malformed JSON: ", bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
   if (!j.is_object()) return Invalid("the body must be a JSON object");
   return j;
