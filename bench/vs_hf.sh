@@ -24,7 +24,8 @@ fi
 bazel build -c opt //tools:run_classifier //tools:run_classifier_infer \
   //tools:convert_bert_text_classification_from_uer_to_huggingface > /dev/null 2>&1
 bench_classifier "$CASE"
-{ echo text_a; cut -f2 "$SHARED/data/datasets/book_review/test.tsv" | tail -n +2 | head -n "$ROWS"; } > "$work/test.tsv"
+awk -F'\t' -v n="$ROWS" 'NR == 1 { print "text_a" } NR > 1 && NR <= n + 1 { print $2 }' \
+  "$SHARED/data/datasets/book_review/test.tsv" > "$work/test.tsv"
 head -n 9 "$work/test.tsv" > "$work/test_8.tsv"
 tail -n +2 "$work/test.tsv" > "$work/texts"
 
