@@ -96,6 +96,8 @@ job_queue_size=4096
 default_workers_per_model=1
 models={"cls": {"1.0": {"defaultVersion": true, "marName": "cls.mar", "minWorkers": 1, "maxWorkers": 1, "batchSize": 32, "maxBatchDelay": $delay, "responseTimeout": 120}}}
 PROPS
+  # TorchServe writes its logs under LOG_LOCATION (else ./logs, in the tree): the work folder.
+  LOG_LOCATION="$work/ts_logs" METRICS_LOCATION="$work/ts_logs" \
   UER_BENCH_PRECISION=$PRECISION UER_BENCH_THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$PY" "$TORCHSERVE/bin/torchserve" --start --ncs --disable-token-auth \
     --model-store "$work/store" --models cls=cls.mar --ts-config "$work/ts.properties" > "$work/ts.log" 2>&1
   wait_ready "http://127.0.0.1:$port/ping" TorchServe
