@@ -329,7 +329,7 @@ void Predictor::Run(const TaskDataset& data, const std::function<void(int64_t, c
   const int64_t n = data.size();
   Progress progress("predict", n, Progress::Unit::kItems, "rows");
   for (int64_t begin = 0; begin < n; begin += batch_size_) {
-    progress.Update(begin);
+    if (n > batch_size_) progress.Update(begin);  // one batch (a served batch) has no progress to show
     const int64_t len = std::min(batch_size_, n - begin);
     auto [src, seg] = BatchInputs(data, begin, len, trim_);
     core::TargetOutput out;
