@@ -407,14 +407,8 @@ absl::StatusOr<core::v1::ModelConfig> ResolveModelConfig(const std::string& conf
     UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(hf_config));
     UER_LOG(INFO) << "model config from " << hf_config << " (HuggingFace)";
   }
-  if (!config_path.empty() && runtime::IsHuggingFaceConfig(config_path)) {
-    UER_ASSIGN_OR_RETURN(config, runtime::ConfigFromHuggingFace(config_path));
-  } else if (!config_path.empty()) {
-    absl::Status st = core::MergeModelConfigFromFile(config_path, &config);
-    if (!st.ok()) return st;
-    // The file alone first: an error is the file's only when the file holds it.
-    st = core::ValidateModelConfig(config);
-    if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", st.message()));
+  if (!config_path.empty()) {
+    UER_ASSIGN_OR_RETURN(config, runtime::ReadModelConfigFile(config_path));
   }
   // Flags the user gave on the command line win over the file.
   const auto* d = config.GetDescriptor();

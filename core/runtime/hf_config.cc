@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace uer::runtime {
 
@@ -118,6 +119,16 @@ std::string ConfigToHuggingFace(const core::v1::ModelConfig& c, int64_t vocab_si
     j["label2id"] = label2id;
   }
   return j.dump(2) + "\n";
+}
+
+absl::StatusOr<core::v1::ModelConfig> ReadModelConfigFile(const std::string& path) {
+  if (IsHuggingFaceConfig(path)) return ConfigFromHuggingFace(path);
+  core::v1::ModelConfig config;
+  UER_RETURN_IF_ERROR(core::MergeModelConfigFromFile(path, &config));
+  // The file alone first: an error is the file's only when the file holds it.
+  absl::Status st = core::ValidateModelConfig(config);
+  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.message()));
+  return config;
 }
 
 }  // namespace uer::runtime

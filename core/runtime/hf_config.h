@@ -17,6 +17,9 @@ absl::StatusOr<core::v1::ModelConfig> ConfigFromHuggingFace(const std::string& c
 // key only those write (model_type, architectures, num_hidden_layers, num_attention_heads). UER-py's
 // own files are named *_config.json too (models/bert/base_config.json), so the name cannot tell.
 bool IsHuggingFaceConfig(const std::string& json_path);
+// A model config file of any kind the tools take: a HuggingFace config.json, UER-py's JSON or a text
+// proto; checked (errors name the file).
+absl::StatusOr<core::v1::ModelConfig> ReadModelConfigFile(const std::string& path);
 // A BertConfig config.json for `config` (sizes from it; vocab_size given) and `architecture`.
 std::string ConfigToHuggingFace(const core::v1::ModelConfig& config, int64_t vocab_size,
                                 const std::string& architecture, bool tie_word_embeddings);

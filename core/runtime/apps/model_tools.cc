@@ -30,21 +30,6 @@ using TokenPrediction = core::Target::TokenPrediction;
 using runtime::LoadedModel;
 using runtime::LoadModel;
 
-// Rows of ids padded with [PAD] to `length` (cut if longer): src and seg (1 at the tokens).
-std::pair<torch::Tensor, torch::Tensor> Pad(const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t pad) {
-  torch::Tensor src = torch::full({static_cast<int64_t>(rows.size()), length}, pad, torch::kLong);
-  torch::Tensor seg = torch::zeros({static_cast<int64_t>(rows.size()), length}, torch::kLong);
-  auto s = src.accessor<int64_t, 2>();
-  auto g = seg.accessor<int64_t, 2>();
-  for (size_t r = 0; r < rows.size(); ++r) {
-    for (int64_t i = 0; i < length && i < static_cast<int64_t>(rows[r].size()); ++i) {
-      s[r][i] = rows[r][i];
-      g[r][i] = 1;
-    }
-  }
-  return {src, seg};
-}
-
 absl::Status CheckLength(const LoadedModel& m, int64_t seq_length) {
   if (seq_length < 2) return absl::InvalidArgumentError("--seq_length must be >= 2");
   return runtime::CheckSeqLength(*m.model->embedding, seq_length);
@@ -64,7 +49,7 @@ absl::Status ExtractFeatures(const ExtractFeaturesOptions& o, std::ostream& out)
     return absl::OkStatus();
   }));
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(o.input_path, " has no line with a token"));
-  auto [src, seg] = Pad(rows, o.seq_length, m.text.vocab->pad_id());
+  auto [src, seg] = runtime::PadRows(rows, o.seq_length, m.text.vocab->pad_id());
   std::vector<torch::Tensor> parts;
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
@@ -111,7 +96,7 @@ absl::Status ClozeTest(const ClozeTestOptions& o, std::ostream& out) {
     return absl::OkStatus();
   }));
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(o.input_path, " has no line with a token"));
-  auto [src, seg] = Pad(rows, o.seq_length, m.text.vocab->pad_id());
+  auto [src, seg] = runtime::PadRows(rows, o.seq_length, m.text.vocab->pad_id());
   UER_ASSIGN_OR_RETURN(AtomicOutput file, AtomicOutput::Open(o.output_path));
   torch::NoGradGuard no_grad;
   runtime::AutocastGuard autocast(m.precision, torch::kCPU);  // --precision
@@ -200,7 +185,7 @@ absl::Status TopnWordsDep(const TopnWordsDepOptions& o, std::ostream& console) {
       return absl::OkStatus();
     }
     const int64_t position = found - ids.begin();
-    auto [src, seg] = Pad({ids}, o.seq_length, m.text.vocab->pad_id());
+    auto [src, seg] = runtime::PadRows({ids}, o.seq_length, m.text.vocab->pad_id());
     torch::Tensor target, states;
     std::vector<torch::Tensor> cand_states;
     UER_RETURN_IF_ERROR(runtime::CatchTorchErrors([&]() -> absl::Status {

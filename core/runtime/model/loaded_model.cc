@@ -135,4 +135,18 @@ torch::Tensor PoolHidden(const torch::Tensor& hidden, const torch::Tensor& seg, 
   return hidden;
 }
 
+std::pair<torch::Tensor, torch::Tensor> PadRows(const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t pad) {
+  torch::Tensor src = torch::full({static_cast<int64_t>(rows.size()), length}, pad, torch::kLong);
+  torch::Tensor seg = torch::zeros({static_cast<int64_t>(rows.size()), length}, torch::kLong);
+  auto s = src.accessor<int64_t, 2>();
+  auto g = seg.accessor<int64_t, 2>();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (int64_t i = 0; i < length && i < static_cast<int64_t>(rows[r].size()); ++i) {
+      s[r][i] = rows[r][i];
+      g[r][i] = 1;
+    }
+  }
+  return {src, seg};
+}
+
 }  // namespace uer::runtime

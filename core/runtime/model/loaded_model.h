@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -69,6 +70,9 @@ struct LoadedModel {
   // [CLS] and the text's token ids (empty when the text has no token), as extract_features reads a line.
   std::vector<int64_t> ClsAndTokens(std::string_view text) const;
 };
+
+// Rows of ids as src and seg [rows, length] (seg 1 at the ids), padded with `pad` and cut to `length`.
+std::pair<torch::Tensor, torch::Tensor> PadRows(const std::vector<std::vector<int64_t>>& rows, int64_t length, int64_t pad);
 
 // One vector per row [batch, hidden] of the encoder's output `hidden` [batch, seq, hidden] over the
 // positions where seg > 0, pooled as UER-py's extract_features pools: first, last, mean or max.

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -54,14 +55,6 @@ absl::StatusOr<uer::serve::v1::ServedModelConfig> ParseModelPbtxt(const std::str
 std::string InFolder(const std::string& folder, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
   return (fs::path(folder) / path).string();
-}
-
-absl::StatusOr<core::v1::ModelConfig> ReadConfig(const std::string& path) {
-  if (IsHuggingFaceConfig(path)) return ConfigFromHuggingFace(path);
-  UER_ASSIGN_OR_RETURN(core::v1::ModelConfig config, core::LoadModelConfig(path));
-  absl::Status st = core::ValidateModelConfig(config);
-  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.message()));
-  return config;
 }
 
 // The rows' longest length in tokens (seg > 0).
@@ -182,12 +175,8 @@ class EmbeddingModel : public ServedModel {
     if (ids.empty()) return absl::InvalidArgumentError("text_a has no token");
     ServedRow row;
     UER_RETURN_IF_ERROR(CheckLength(static_cast<int64_t>(ids.size()), info_.seq_length, truncate));
-    const int64_t n = std::min<int64_t>(static_cast<int64_t>(ids.size()), info_.seq_length);
-    row.tokens = n;
-    row.data.src = torch::full({1, info_.seq_length}, m_.text.vocab->pad_id(), torch::kLong);
-    row.data.seg = torch::zeros({1, info_.seq_length}, torch::kLong);
-    row.data.src.narrow(1, 0, n).copy_(torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + n), torch::kLong));
-    row.data.seg.narrow(1, 0, n).fill_(1);
+    row.tokens = std::min<int64_t>(static_cast<int64_t>(ids.size()), info_.seq_length);
+    std::tie(row.data.src, row.data.seg) = PadRows({ids}, info_.seq_length, m_.text.vocab->pad_id());
     row.input = input;
     return row;
   }
@@ -236,7 +225,7 @@ absl::StatusOr<ModelSpec> ReadModelFolder(const std::string& folder, const Model
   s.load_model_path = InFolder(folder, c.load_model_path());
   s.vocab_path = InFolder(folder, c.vocab_path());
   s.sub_vocab_path = InFolder(folder, c.sub_vocab_path());
-  auto config = ReadConfig(InFolder(folder, c.config_path()));
+  auto config = ReadModelConfigFile(InFolder(folder, c.config_path()));
   if (!config.ok()) return absl::Status(config.status().code(), absl::StrCat(path, ": config_path: ", config.status().message()));
   s.config = *config;
   for (const auto& [k, v] : c.task_options()) s.task_options[k] = v;
